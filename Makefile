@@ -1,0 +1,45 @@
+# The front door. `make run` and `make test` are the README's quick start.
+BUILD_TYPE ?= Release
+BUILD_DIR  ?= build/release
+JOBS       ?= $(shell nproc)
+CMAKE_ARGS ?=
+CTEST_ARGS ?=
+
+.PHONY: all deps build run test test-only asan tsan install bench format clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# Installs, builds, initialises the project on its first run, and starts the
+# server in the foreground on the embedded SQLite store.
+run: build
+	@scripts/run.sh $(BUILD_DIR)/nself
+
+# Every test: unit and integration, against a real PostgreSQL (and Redis)
+# started in a temporary directory by scripts/test-env.sh and removed after.
+test: build
+	@scripts/test-env.sh ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+# The same suites under AddressSanitizer and UndefinedBehaviorSanitizer.
+asan:
+	@$(MAKE) test BUILD_TYPE=Debug BUILD_DIR=build/asan CMAKE_ARGS='-DNSELF_SANITIZE="address;undefined"'
+
+# The concurrent parts under ThreadSanitizer.
+tsan:
+	@$(MAKE) test BUILD_TYPE=Debug BUILD_DIR=build/tsan CMAKE_ARGS='-DNSELF_SANITIZE=thread' \
+	  CTEST_ARGS='$(CTEST_ARGS) -L concurrent'
+
+install: build
+	@cmake --install $(BUILD_DIR) --prefix /usr/local
+
+format:
+	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+
+clean:
+	@rm -rf build
