@@ -27,7 +27,7 @@ enum class Opcode : std::uint8_t {
 // Close codes used by the server (RFC 6455 section 7.4 and our 4xxx range).
 namespace close_code {
 inline constexpr std::uint16_t kNormal = 1000;
-inline constexpr std::uint16_t kGoingAway = 1001;       // server shutdown
+inline constexpr std::uint16_t kGoingAway = 1001;  // server shutdown
 inline constexpr std::uint16_t kProtocolError = 1002;
 inline constexpr std::uint16_t kUnsupportedData = 1003;
 inline constexpr std::uint16_t kNoStatus = 1005;        // never sent on the wire
@@ -36,8 +36,8 @@ inline constexpr std::uint16_t kInvalidPayload = 1007;  // e.g. invalid UTF-8
 inline constexpr std::uint16_t kPolicyViolation = 1008;
 inline constexpr std::uint16_t kMessageTooBig = 1009;
 inline constexpr std::uint16_t kInternalError = 1011;
-inline constexpr std::uint16_t kAuthFailed = 4001;      // no, bad or expired token
-inline constexpr std::uint16_t kLimitExceeded = 4008;   // rate and connection limits
+inline constexpr std::uint16_t kAuthFailed = 4001;     // no, bad or expired token
+inline constexpr std::uint16_t kLimitExceeded = 4008;  // rate and connection limits
 }  // namespace close_code
 
 // What the decoder hands out: one complete (reassembled) data message, or one
