@@ -111,8 +111,11 @@ class FrameDecoder {
   // Checks what the first two header bytes decide (opcode, RSV, mask bit,
   // control frame rules, fragmentation order).
   std::optional<Violation> check_first_bytes(std::uint8_t b0, std::uint8_t b1);
-  // Starts a frame from its complete header (size already known to be right).
-  std::optional<Violation> start_frame(const std::uint8_t* header);
+  // Checks the payload length once the header's length bytes are in (the
+  // 64-bit top bit, the message size limit).
+  std::optional<Violation> check_length(const std::uint8_t* header);
+  // Starts a frame from its complete, checked header.
+  void start_frame(const std::uint8_t* header);
   // Unmasks `size` payload bytes into the current frame's destination.
   std::optional<Violation> consume_payload(const std::uint8_t* data, std::size_t size);
   // Completes the current frame, appending an event when one is complete.

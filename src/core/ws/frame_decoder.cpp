@@ -38,14 +38,24 @@ bool is_known_opcode(std::uint8_t opcode) {
   }
 }
 
-// Header size implied by the first two bytes.
-std::size_t header_size(std::uint8_t b1) {
-  std::size_t size = 2;
+// Bytes of extended payload length announced by the second header byte.
+std::size_t length_field_size(std::uint8_t b1) {
   const std::uint8_t length = b1 & kLengthBits;
-  if (length == 126) size += 2;
-  if (length == 127) size += 8;
-  if (b1 & kMaskBit) size += 4;
-  return size;
+  return length == 126 ? 2 : length == 127 ? 8 : 0;
+}
+
+// Header size implied by the second header byte.
+std::size_t header_size(std::uint8_t b1) {
+  return 2 + length_field_size(b1) + ((b1 & kMaskBit) ? 4 : 0);
+}
+
+// The payload length of a header whose length bytes are complete.
+std::uint64_t payload_length(const std::uint8_t* header) {
+  const std::size_t field = length_field_size(header[1]);
+  if (field == 0) return header[1] & kLengthBits;
+  std::uint64_t length = 0;
+  for (std::size_t i = 0; i < field; ++i) length = (length << 8) | header[2 + i];
+  return length;
 }
 
 }  // namespace
@@ -75,37 +85,30 @@ std::optional<Violation> FrameDecoder::feed(std::string_view bytes, std::vector<
     }
 
     // A frame header. When it is complete in the input, parse it in place.
-    if (header_size_ == 0 && size - pos >= 2) {
+    if (header_size_ == 0 && size - pos >= 2 && size - pos >= header_size(data[pos + 1])) {
       if (auto violation = check_first_bytes(data[pos], data[pos + 1])) return violation;
-      const std::size_t needed = header_size(data[pos + 1]);
-      if (size - pos >= needed) {
-        if (auto violation = start_frame(data + pos)) return violation;
-        pos += needed;
-        if (frame_remaining_ == 0) {
-          if (auto violation = finish_frame(out)) return violation;
-        }
-        continue;
+      if (auto violation = check_length(data + pos)) return violation;
+      start_frame(data + pos);
+      pos += header_size(data[pos + 1]);
+      if (frame_remaining_ == 0) {
+        if (auto violation = finish_frame(out)) return violation;
       }
-      // The rest of the header is in a later feed; keep what is here.
-      std::copy(data + pos, data + size, header_.data());
-      header_size_ = size - pos;
-      pos = size;
       continue;
     }
-    // A header split across feeds; the first two bytes are checked as soon as they are in.
+    // A header split across feeds: collected byte by byte (14 at most), each
+    // part checked as soon as it is complete, so that a frame announcing too
+    // much fails before its mask key arrives.
     header_[header_size_++] = data[pos++];
     if (header_size_ < 2) continue;
     if (header_size_ == 2) {
       if (auto violation = check_first_bytes(header_[0], header_[1])) return violation;
     }
-    const std::size_t needed = header_size(header_[1]);
-    const std::size_t copy = std::min(needed - header_size_, size - pos);
-    std::copy_n(data + pos, copy, header_.data() + header_size_);
-    header_size_ += copy;
-    pos += copy;
-    if (header_size_ < needed) continue;
+    if (header_size_ == 2 + length_field_size(header_[1])) {
+      if (auto violation = check_length(header_.data())) return violation;
+    }
+    if (header_size_ < header_size(header_[1])) continue;
     header_size_ = 0;
-    if (auto violation = start_frame(header_.data())) return violation;
+    start_frame(header_.data());
     if (frame_remaining_ == 0) {
       if (auto violation = finish_frame(out)) return violation;
     }
@@ -140,27 +143,23 @@ std::optional<Violation> FrameDecoder::check_first_bytes(std::uint8_t b0, std::u
   return std::nullopt;
 }
 
-std::optional<Violation> FrameDecoder::start_frame(const std::uint8_t* header) {
-  const std::uint8_t b0 = header[0];
-  const std::uint8_t b1 = header[1];
-  std::size_t at = 2;
-  std::uint64_t length = b1 & kLengthBits;
-  if (length == 126) {
-    length = (std::uint64_t{header[2]} << 8) | header[3];
-    at = 4;
-  } else if (length == 127) {
-    length = 0;
-    for (std::size_t i = 0; i < 8; ++i) length = (length << 8) | header[2 + i];
-    at = 10;
-    if (length >> 63) return fail(close_code::kProtocolError, "64-bit length with the top bit set");
+std::optional<Violation> FrameDecoder::check_length(const std::uint8_t* header) {
+  const std::uint64_t length = payload_length(header);
+  if (length >> 63) return fail(close_code::kProtocolError, "64-bit length with the top bit set");
+  // Control frame lengths were checked with the first two bytes.
+  if (is_control(static_cast<Opcode>(header[0] & kOpcodeBits))) return std::nullopt;
+  // message_.size() <= max_message_bytes always holds, so this cannot wrap.
+  if (length > limits_.max_message_bytes - message_.size()) {
+    return fail(close_code::kMessageTooBig, "message over the size limit");
   }
-  frame_opcode_ = static_cast<Opcode>(b0 & kOpcodeBits);
-  frame_fin_ = (b0 & kFinBit) != 0;
+  return std::nullopt;
+}
+
+void FrameDecoder::start_frame(const std::uint8_t* header) {
+  const std::uint64_t length = payload_length(header);
+  frame_opcode_ = static_cast<Opcode>(header[0] & kOpcodeBits);
+  frame_fin_ = (header[0] & kFinBit) != 0;
   if (!is_control(frame_opcode_)) {
-    // message_.size() <= max_message_bytes always holds, so this cannot wrap.
-    if (length > limits_.max_message_bytes - message_.size()) {
-      return fail(close_code::kMessageTooBig, "message over the size limit");
-    }
     if (frame_opcode_ != Opcode::kContinuation) {
       in_message_ = true;
       message_opcode_ = frame_opcode_;
@@ -169,15 +168,14 @@ std::optional<Violation> FrameDecoder::start_frame(const std::uint8_t* header) {
     message_.reserve(message_.size() +
                      static_cast<std::size_t>(std::min<std::uint64_t>(length, kMaxUpfrontReserve)));
   }
-  if (b1 & kMaskBit) {
-    std::copy_n(header + at, 4, mask_.begin());
+  if (header[1] & kMaskBit) {
+    std::copy_n(header + header_size(header[1]) - 4, 4, mask_.begin());
   } else {
     mask_ = {0, 0, 0, 0};
   }
   mask_offset_ = 0;
   frame_remaining_ = length;
   in_frame_ = true;
-  return std::nullopt;
 }
 
 std::optional<Violation> FrameDecoder::consume_payload(const std::uint8_t* data, std::size_t size) {
