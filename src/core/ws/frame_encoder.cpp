@@ -9,7 +9,8 @@ namespace {
 constexpr std::size_t kMaxControlPayload = 125;
 constexpr std::size_t kMaxCloseReason = kMaxControlPayload - 2;
 
-bool is_control(Opcode opcode) {
+// Used only in assertions.
+[[maybe_unused]] bool is_control(Opcode opcode) {
   return (static_cast<std::uint8_t>(opcode) & 0x8) != 0;
 }
 
