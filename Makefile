@@ -35,6 +35,10 @@ tsan:
 	@$(MAKE) test BUILD_TYPE=Debug BUILD_DIR=build/tsan CMAKE_ARGS='-DNSELF_SANITIZE=thread' \
 	  CTEST_ARGS='$(CTEST_ARGS) -L concurrent'
 
+# Micro-benchmarks (Release build); figures go to docs/BENCHMARKS.md.
+bench: build
+	@$(BUILD_DIR)/bench/codec_benchmark
+
 install: build
 	@cmake --install $(BUILD_DIR) --prefix /usr/local
 

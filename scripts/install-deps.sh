@@ -3,6 +3,7 @@
 # Idempotent and quiet when everything is present; needs root (or sudo) only
 # when something is missing.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 packages=(
   build-essential cmake ninja-build pkg-config git
@@ -14,13 +15,29 @@ packages=(
   python3-websockets nodejs npm
 )
 
+install_npm_packages() {
+  # npm packages for the tests that use Node clients (ws) and the browser.
+  local dir
+  for dir in tests/integration/node; do
+    [ -f "$dir/package.json" ] || continue
+    if [ ! -d "$dir/node_modules" ] || [ "$dir/package.json" -nt "$dir/node_modules" ]; then
+      echo "install-deps: npm install in $dir"
+      npm install --prefix "$dir" --no-audit --no-fund --loglevel=error >/dev/null
+      touch "$dir/node_modules"
+    fi
+  done
+}
+
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
     missing+=("$package")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+  install_npm_packages
+  exit 0
+fi
 
 # node/npm may come from elsewhere than Debian (the CI image ships Node 20):
 # when the commands exist, do not ask apt for them.
@@ -32,7 +49,10 @@ for package in "${missing[@]}"; do
   esac
   filtered+=("$package")
 done
-[ ${#filtered[@]} -eq 0 ] && exit 0
+if [ ${#filtered[@]} -eq 0 ]; then
+  install_npm_packages
+  exit 0
+fi
 
 sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
@@ -40,3 +60,4 @@ echo "install-deps: installing ${filtered[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${filtered[@]}" >/dev/null
+install_npm_packages
