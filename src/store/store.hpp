@@ -12,6 +12,18 @@
 //
 // Time is passed in (`now`) rather than read from a clock, so behaviour is
 // testable; all timestamps are UTC with millisecond precision.
+//
+// Ids: every id is a v4 UUID made by the store (store/uuid.hpp). An id passed
+// in is matched case-insensitively; text that is not a UUID names nothing (a
+// read finds nothing, a delete returns false, a write that needs the channel
+// throws StoreError).
+//
+// JSON columns (metadata, content, payload) must hold valid JSON text, else
+// the write throws StoreError. SQLite returns the text exactly as written;
+// PostgreSQL stores jsonb and returns its rendering of the same value
+// (whitespace and key order may differ): compare JSON values, not text.
+//
+// Schema, types per backend and the migration mechanism: docs/SCHEMA.md.
 
 #include <chrono>
 #include <cstdint>
@@ -144,11 +156,13 @@ struct MigrationReport {
 };
 
 struct StoreStats {
-  std::int64_t channels = 0;                    // not archived
-  std::int64_t messages_24h = 0;                // sent in the 24 h before `now`
-  std::int64_t active_connections = 0;          // rows with status connected
-  std::int64_t online_users = 0;                // distinct users with a connected row
-  std::int64_t average_connection_seconds = 0;  // over connections closed or open
+  std::int64_t channels = 0;            // not archived
+  std::int64_t messages_24h = 0;        // now - 24 h < sent_at <= now
+  std::int64_t active_connections = 0;  // rows with status connected
+  std::int64_t online_users = 0;        // distinct users with a connected row
+  // Mean of (disconnected_at, or now when open) - connected_at over every
+  // connection row, in whole seconds (rounded down); 0 without connections.
+  std::int64_t average_connection_seconds = 0;
 };
 
 class Store {
@@ -179,13 +193,16 @@ class Store {
   virtual bool archive_channel(std::string_view channel_id, Timestamp now) = 0;
 
   // ---- members (realtime.channel_members)
-  // Inserts or updates (role, can_send, can_invite) the member.
+  // Inserts or updates (role, can_send, can_invite) the member; an update keeps
+  // subscribed_at and the read position. Throws StoreError for an unknown channel.
   virtual void upsert_member(const ChannelMember& member) = 0;
   virtual bool remove_member(std::string_view channel_id, std::string_view user_id) = 0;
   // realtime.get_channel_members(): members ordered by subscribed_at, then user_id.
   virtual std::vector<ChannelMember> get_channel_members(std::string_view channel_id) = 0;
   virtual std::optional<ChannelMember> find_member(std::string_view channel_id,
                                                    std::string_view user_id) = 0;
+  // Sets last_read_at = now and last_read_seq = max(last_read_seq, seq) (the read
+  // position never moves back). Does nothing when the user is not a member.
   virtual void mark_read(std::string_view channel_id, std::string_view user_id, std::int64_t seq,
                          Timestamp now) = 0;
 
@@ -194,41 +211,55 @@ class Store {
   // next seq of its channel (gap-free, strictly increasing, never reused) and a
   // new UUID. Returns them in input order. Throws when the batch cannot be stored,
   // in which case none of it is.
+  // A message for a channel that does not exist throws StoreError and fails
+  // the whole batch (rather than skipping it), which keeps a batch atomic and
+  // seqs gap-free; the caller validates channels before queueing messages.
   virtual std::vector<StoredMessage> append_messages(std::span<const NewMessage> messages,
                                                      Timestamp now) = 0;
   // The newest `limit` messages with seq < before_seq (any seq when none),
-  // returned oldest first.
+  // returned oldest first. limit <= 0 gives none.
   virtual std::vector<StoredMessage> history(std::string_view channel_id,
                                              std::optional<std::int64_t> before_seq, int limit) = 0;
   // The oldest `limit` messages with seq > after_seq, oldest first.
   virtual std::vector<StoredMessage> messages_since(std::string_view channel_id,
                                                     std::int64_t after_seq, int limit) = 0;
-  // Deletes messages sent before `cutoff` (retention). Returns how many.
+  // Deletes messages sent before `cutoff` (retention; sent_at == cutoff is kept).
+  // Returns how many. Seqs are never reused.
   virtual std::int64_t delete_messages_before(Timestamp cutoff) = 0;
 
   // ---- connections and subscriptions (live state, written by the server)
+  // Inserts the connection, or replaces every field of the row with the same
+  // connection_id (clearing disconnected_at). An invalid status throws StoreError.
   virtual void record_connection(const ConnectionRecord& connection) = 0;
   // Marks it disconnected and removes its subscriptions.
   virtual void record_disconnect(std::string_view connection_id, Timestamp now) = 0;
   // Heartbeat: sets last_seen_at for every listed connection.
   virtual void touch_connections(std::span<const std::string> connection_ids, Timestamp now) = 0;
   virtual std::vector<ConnectionRecord> list_connections(bool include_disconnected) = 0;
+  // Idempotent. Throws StoreError for an unknown channel.
   virtual void add_subscription(std::string_view connection_id, std::string_view channel_id,
                                 std::string_view user_id, Timestamp now) = 0;
   virtual void remove_subscription(std::string_view connection_id, std::string_view channel_id) = 0;
   virtual std::int64_t count_subscriptions(std::string_view connection_id) = 0;
 
   // ---- presence (realtime.presence via realtime.update_presence())
+  // Upsert: one row per (user_id, channel_id), the global row (no channel)
+  // included; status, metadata and updated_at are replaced. Throws StoreError
+  // for an unknown channel.
   virtual void update_presence(const PresenceRecord& presence) = 0;
+  // The presence rows of a channel, by user_id; an empty channel_id lists the
+  // global rows (channel_id none).
   virtual std::vector<PresenceRecord> list_presence(std::string_view channel_id) = 0;
 
   // ---- broadcasts
   // Stores it (assigning id and created_at = now) and returns it.
   virtual Broadcast create_broadcast(const Broadcast& broadcast, Timestamp now) = 0;
-  // Unsent broadcasts whose scheduled_at is none or <= now and that have not expired.
+  // Unsent broadcasts whose scheduled_at is none or <= now and that have not
+  // expired (expires_at none or > now), by scheduled time (created_at when none).
   virtual std::vector<Broadcast> due_broadcasts(Timestamp now) = 0;
   virtual void mark_broadcast_sent(std::string_view broadcast_id, Timestamp now) = 0;
-  // Sent, unexpired broadcasts to every connection (replayed to new connections).
+  // Sent, unexpired broadcasts to every connection (replayed to new connections),
+  // by sent_at.
   virtual std::vector<Broadcast> active_announcements(Timestamp now) = 0;
   virtual std::vector<Broadcast> list_broadcasts() = 0;
   virtual bool delete_broadcast(std::string_view broadcast_id) = 0;
@@ -237,8 +268,12 @@ class Store {
   // realtime.cleanup_stale_connections(): connections whose last_seen_at is
   // before `last_seen_before` and still marked connected/idle become
   // disconnected, their subscriptions and presence rows are removed. Returns how many.
+  // disconnected_at is set to the connection's last_seen_at (when it was last
+  // known alive). Presence rows (global and per channel) are removed only for
+  // users left with no connected/idle connection.
   virtual std::int64_t cleanup_stale_connections(Timestamp last_seen_before) = 0;
   // realtime.cleanup_expired_broadcasts(): deletes broadcasts with expires_at <= now.
+  // Returns how many.
   virtual std::int64_t cleanup_expired_broadcasts(Timestamp now) = 0;
   // Deletes presence rows not updated since `updated_before`. Returns how many.
   virtual std::int64_t cleanup_stale_presence(Timestamp updated_before) = 0;
@@ -260,8 +295,11 @@ struct StoreOptions {
   std::chrono::milliseconds connect_timeout{5000};
 };
 
-// Opens the backend selected by `options`. Throws StoreUnavailable when it
-// cannot be reached. Does not migrate.
+// Opens the backend selected by `options`: SQLite at sqlite_path when
+// database_url is empty (store/sqlite/sqlite_store.hpp), PostgreSQL for
+// postgres:// and postgresql:// (store/postgres/postgres_store.hpp). Throws
+// StoreUnavailable when it cannot be reached, StoreError for another scheme or
+// a malformed URL (messages never include the password). Does not migrate.
 std::unique_ptr<Store> open_store(const StoreOptions& options);
 
 }  // namespace nself::store

@@ -125,13 +125,15 @@ class SqliteStore final : public Store {
  public:
   SqliteStore(std::filesystem::path path, std::chrono::milliseconds busy_timeout)
       : path_(std::move(path)) {
-    open(busy_timeout);
+    try {
+      open(busy_timeout);
+    } catch (...) {
+      close();  // the destructor does not run for a half-built object
+      throw;
+    }
   }
 
-  ~SqliteStore() override {
-    for (auto& [sql, statement] : statements_) sqlite3_finalize(statement);
-    sqlite3_close_v2(db_);
-  }
+  ~SqliteStore() override { close(); }
 
   // Throws the exception matching `rc` (which is not OK/ROW/DONE).
   [[noreturn]] void fail(int rc, std::string_view context) const {
@@ -737,6 +739,13 @@ class SqliteStore final : public Store {
     }
     query("PRAGMA realtime.synchronous = NORMAL").run();
     query("PRAGMA foreign_keys = ON").run();
+  }
+
+  void close() {
+    for (auto& [sql, statement] : statements_) sqlite3_finalize(statement);
+    statements_.clear();
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
   }
 
   bool is_applied(int version) {
