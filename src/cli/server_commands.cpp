@@ -187,7 +187,10 @@ int run_status(CommandContext& context) {
   auto number = [&](const char* key) -> std::int64_t {
     if (!health) return 0;
     const auto* value = health->if_contains(key);
-    return value && value->is_int64() ? value->as_int64() : 0;
+    if (value == nullptr) return 0;
+    boost::json::error_code error;
+    const auto number = value->to_number<std::int64_t>(error);
+    return error ? 0 : number;
   };
   const std::string state = health ? "running" : "running (not answering on its port)";
   if (context.json()) {
