@@ -1,1 +1,46 @@
 #include "store/store.hpp"
+
+namespace nself::store {
+
+std::string_view to_string(MemberRole role) {
+  switch (role) {
+    case MemberRole::kOwner:
+      return "owner";
+    case MemberRole::kAdmin:
+      return "admin";
+    case MemberRole::kMember:
+      return "member";
+  }
+  return "member";
+}
+
+std::optional<MemberRole> parse_member_role(std::string_view text) {
+  if (text == "owner") return MemberRole::kOwner;
+  if (text == "admin") return MemberRole::kAdmin;
+  if (text == "member") return MemberRole::kMember;
+  return std::nullopt;
+}
+
+std::string_view to_string(PresenceStatus status) {
+  switch (status) {
+    case PresenceStatus::kOnline:
+      return "online";
+    case PresenceStatus::kAway:
+      return "away";
+    case PresenceStatus::kBusy:
+      return "busy";
+    case PresenceStatus::kOffline:
+      return "offline";
+  }
+  return "offline";
+}
+
+std::optional<PresenceStatus> parse_presence_status(std::string_view text) {
+  if (text == "online") return PresenceStatus::kOnline;
+  if (text == "away") return PresenceStatus::kAway;
+  if (text == "busy") return PresenceStatus::kBusy;
+  if (text == "offline") return PresenceStatus::kOffline;
+  return std::nullopt;
+}
+
+}  // namespace nself::store

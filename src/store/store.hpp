@@ -87,7 +87,7 @@ struct ChannelMember {
 struct NewMessage {
   std::string channel_id;
   std::string user_id;
-  std::string content;               // JSON value text, stored as given
+  std::string content;                // JSON value text, stored as given
   std::string message_type = "text";  // text|system|file|event
   std::string metadata = "{}";
 };
@@ -144,10 +144,10 @@ struct MigrationReport {
 };
 
 struct StoreStats {
-  std::int64_t channels = 0;            // not archived
-  std::int64_t messages_24h = 0;        // sent in the 24 h before `now`
-  std::int64_t active_connections = 0;  // rows with status connected
-  std::int64_t online_users = 0;        // distinct users with a connected row
+  std::int64_t channels = 0;                    // not archived
+  std::int64_t messages_24h = 0;                // sent in the 24 h before `now`
+  std::int64_t active_connections = 0;          // rows with status connected
+  std::int64_t online_users = 0;                // distinct users with a connected row
   std::int64_t average_connection_seconds = 0;  // over connections closed or open
 };
 
@@ -199,8 +199,7 @@ class Store {
   // The newest `limit` messages with seq < before_seq (any seq when none),
   // returned oldest first.
   virtual std::vector<StoredMessage> history(std::string_view channel_id,
-                                             std::optional<std::int64_t> before_seq,
-                                             int limit) = 0;
+                                             std::optional<std::int64_t> before_seq, int limit) = 0;
   // The oldest `limit` messages with seq > after_seq, oldest first.
   virtual std::vector<StoredMessage> messages_since(std::string_view channel_id,
                                                     std::int64_t after_seq, int limit) = 0;
@@ -216,8 +215,7 @@ class Store {
   virtual std::vector<ConnectionRecord> list_connections(bool include_disconnected) = 0;
   virtual void add_subscription(std::string_view connection_id, std::string_view channel_id,
                                 std::string_view user_id, Timestamp now) = 0;
-  virtual void remove_subscription(std::string_view connection_id,
-                                   std::string_view channel_id) = 0;
+  virtual void remove_subscription(std::string_view connection_id, std::string_view channel_id) = 0;
   virtual std::int64_t count_subscriptions(std::string_view connection_id) = 0;
 
   // ---- presence (realtime.presence via realtime.update_presence())

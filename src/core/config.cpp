@@ -1,0 +1,201 @@
+#include "core/config.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <limits>
+
+namespace nself::core {
+namespace {
+
+// Looks a key up through the layers and remembers where its value came from.
+class Layers {
+ public:
+  Layers(const EnvFile& file, const EnvLookup& environment)
+      : file_(file), environment_(environment) {}
+
+  // The value of `key` from the highest layer that has it.
+  std::optional<std::string> get(std::string_view key, std::string& where) const {
+    if (environment_) {
+      if (auto value = environment_(key)) {
+        where = "environment";
+        return value;
+      }
+    }
+    if (const auto* entry = file_.find(key)) {
+      where = fmt::format("{} line {}", file_.name, entry->line);
+      return entry->value;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  const EnvFile& file_;
+  const EnvLookup& environment_;
+};
+
+Error bad_value(std::string_view key, std::string_view where, std::string_view value,
+                std::string_view expected) {
+  return Error{"invalid_config",
+               fmt::format("{} ({}): \"{}\" is not {}", key, where, value, expected)};
+}
+
+std::optional<long long> parse_integer(std::string_view text) {
+  long long value = 0;
+  const auto* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr != end || text.empty()) return std::nullopt;
+  return value;
+}
+
+// Reads an integer key into `target`, within [min, max].
+std::optional<Error> read_int(const Layers& layers, std::string_view key, int& target,
+                              long long min, long long max, std::string_view expected) {
+  std::string where;
+  const auto text = layers.get(key, where);
+  if (!text) return std::nullopt;
+  const auto value = parse_integer(*text);
+  if (!value || *value < min || *value > max) return bad_value(key, where, *text, expected);
+  target = static_cast<int>(*value);
+  return std::nullopt;
+}
+
+std::optional<Error> read_string(const Layers& layers, std::string_view key, std::string& target) {
+  std::string where;
+  if (auto value = layers.get(key, where)) target = std::move(*value);
+  return std::nullopt;
+}
+
+// postgres://[user[:password]@]host[:port][/dbname][?params] (or postgresql://).
+bool is_valid_postgres_url(std::string_view url) {
+  std::string_view rest;
+  if (url.starts_with("postgres://")) {
+    rest = url.substr(11);
+  } else if (url.starts_with("postgresql://")) {
+    rest = url.substr(13);
+  } else {
+    return false;
+  }
+  const auto end_of_authority = rest.find_first_of("/?");
+  auto authority = rest.substr(0, end_of_authority);
+  if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
+    authority = authority.substr(at + 1);
+  }
+  if (authority.empty()) return false;
+  std::string_view port;
+  if (authority.front() == '[') {  // [IPv6]:port
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) return false;
+    port = authority.substr(close + 1);
+    if (!port.empty() && port.front() != ':') return false;
+    if (!port.empty()) port.remove_prefix(1);
+  } else if (const auto colon = authority.find(':'); colon != std::string_view::npos) {
+    port = authority.substr(colon + 1);
+    if (colon == 0) return false;
+  }
+  if (!port.empty()) {
+    const auto number = parse_integer(port);
+    if (!number || *number < 1 || *number > 65535) return false;
+  }
+  return authority.find_first_of(" \t") == std::string_view::npos;
+}
+
+}  // namespace
+
+Result<Config> load_config(const EnvFile& file, const EnvLookup& environment,
+                           const ConfigOverrides& overrides) {
+  Config config;
+  const Layers layers(file, environment);
+  constexpr long long kIntMax = std::numeric_limits<int>::max();
+  const std::string_view kPort = "a port number (1-65535)";
+  const std::string_view kPositive = "a whole number greater than 0";
+  const std::string_view kNonNegative = "a whole number, 0 or more";
+
+  const std::optional<Error> errors[] = {
+      read_string(layers, "WEBSOCKET_HOST", config.host),
+      read_int(layers, "WEBSOCKET_PORT", config.port, 1, 65535, kPort),
+      read_int(layers, "WEBSOCKET_MAX_CONNECTIONS", config.max_connections, 1, kIntMax, kPositive),
+      read_int(layers, "WEBSOCKET_PING_INTERVAL", config.ping_interval_seconds, 1, 86400,
+               "a number of seconds (1-86400)"),
+      read_int(layers, "WEBSOCKET_TIMEOUT", config.timeout_seconds, 1, 86400,
+               "a number of seconds (1-86400)"),
+      read_string(layers, "WEBSOCKET_SSL_CERT", config.ssl_cert),
+      read_string(layers, "WEBSOCKET_SSL_KEY", config.ssl_key),
+      read_string(layers, "DATABASE_URL", config.database_url),
+      read_string(layers, "REALTIME_SQLITE_PATH", config.sqlite_path),
+      read_string(layers, "REALTIME_JWT_SECRET", config.jwt_secret),
+      read_string(layers, "HASURA_GRAPHQL_JWT_SECRET", config.hasura_jwt_secret),
+      read_string(layers, "REALTIME_ADMIN_SECRET", config.admin_secret),
+      read_int(layers, "REALTIME_MAX_CONNECTIONS_PER_USER", config.max_connections_per_user, 1,
+               kIntMax, kPositive),
+      read_int(layers, "REALTIME_MAX_MESSAGES_PER_SECOND", config.max_messages_per_second, 1,
+               kIntMax, kPositive),
+      read_int(layers, "REALTIME_MAX_SUBSCRIPTIONS", config.max_subscriptions, 1, kIntMax,
+               kPositive),
+      read_int(layers, "REALTIME_MAX_MESSAGE_BYTES", config.max_message_bytes, 128,
+               64 * 1024 * 1024, "a size in bytes (128 to 67108864)"),
+      read_int(layers, "REALTIME_MESSAGE_RETENTION_DAYS", config.message_retention_days, 0, 36500,
+               kNonNegative),
+      read_int(layers, "REALTIME_AWAY_AFTER", config.away_after_seconds, 1, kIntMax,
+               "a number of seconds greater than 0"),
+      read_string(layers, "REALTIME_LOG_LEVEL", config.log_level),
+  };
+  for (const auto& error : errors) {
+    if (error) return *error;
+  }
+
+  std::string where;
+  if (const auto type = layers.get("REALTIME_DEFAULT_CHANNEL_TYPE", where)) {
+    const auto parsed = parse_channel_type(*type);
+    if (!parsed) {
+      return bad_value("REALTIME_DEFAULT_CHANNEL_TYPE", where, *type,
+                       "a channel type (public, private or presence)");
+    }
+    config.default_channel_type = *parsed;
+  }
+  if (!config.database_url.empty() && !is_valid_postgres_url(config.database_url)) {
+    layers.get("DATABASE_URL", where);
+    // The URL may hold a password: name the key, not the value.
+    return Error{"invalid_config",
+                 fmt::format("DATABASE_URL ({}): not a valid PostgreSQL URL; expected "
+                             "postgres://user:password@host:port/dbname, or leave it unset for "
+                             "the embedded SQLite store",
+                             where)};
+  }
+  if (config.log_level != "trace" && config.log_level != "debug" && config.log_level != "info" &&
+      config.log_level != "warn" && config.log_level != "error") {
+    layers.get("REALTIME_LOG_LEVEL", where);
+    return bad_value("REALTIME_LOG_LEVEL", where, config.log_level,
+                     "a log level (trace, debug, info, warn, error)");
+  }
+  if (config.ssl_cert.empty() != config.ssl_key.empty()) {
+    return Error{"invalid_config",
+                 "WEBSOCKET_SSL_CERT and WEBSOCKET_SSL_KEY must be set together (TLS needs both)"};
+  }
+  if (overrides.port) {
+    const auto value = parse_integer(*overrides.port);
+    if (!value || *value < 1 || *value > 65535) {
+      return bad_value("--port", "command line", *overrides.port, kPort);
+    }
+    config.port = static_cast<int>(*value);
+  }
+  return config;
+}
+
+const std::vector<ConfigKey>& config_keys() {
+  static const std::vector<ConfigKey> keys = {
+      {"WEBSOCKET_PORT", "3100", "Server port"},
+      {"WEBSOCKET_HOST", "0.0.0.0", "Bind address"},
+      {"WEBSOCKET_MAX_CONNECTIONS", "1000", "Max concurrent connections"},
+      {"WEBSOCKET_PING_INTERVAL", "30", "Ping interval (seconds)"},
+      {"WEBSOCKET_TIMEOUT", "60", "Connection timeout (seconds)"},
+      {"REALTIME_MAX_CONNECTIONS_PER_USER", "5", "Max connections per user"},
+      {"REALTIME_MAX_MESSAGES_PER_SECOND", "10", "Max messages per second per user"},
+      {"REALTIME_MAX_SUBSCRIPTIONS", "50", "Max channels subscribed per connection"},
+      {"REALTIME_MAX_MESSAGE_BYTES", "65536", "Largest message accepted (bytes)"},
+      {"REALTIME_MESSAGE_RETENTION_DAYS", "0", "Delete messages older than this (0: keep)"},
+  };
+  return keys;
+}
+
+}  // namespace nself::core

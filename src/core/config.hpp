@@ -1,0 +1,89 @@
+#pragma once
+
+// The server's configuration: the manual's .env keys and ours, with their
+// defaults, validated. Every key is documented in docs/CONFIGURATION.md.
+//
+// Precedence (lowest to highest): defaults, the .env file in the working
+// directory, the process environment, command-line options (--port).
+// Loading is pure: the caller reads the file and the environment.
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/channel.hpp"
+#include "core/env_file.hpp"
+#include "core/result.hpp"
+
+namespace nself::core {
+
+struct Config {
+  // WebSocket server (the manual's keys)
+  std::string host = "0.0.0.0";    // WEBSOCKET_HOST
+  int port = 3100;                 // WEBSOCKET_PORT
+  int max_connections = 1000;      // WEBSOCKET_MAX_CONNECTIONS
+  int ping_interval_seconds = 30;  // WEBSOCKET_PING_INTERVAL
+  int timeout_seconds = 60;        // WEBSOCKET_TIMEOUT
+  std::string ssl_cert;            // WEBSOCKET_SSL_CERT (TLS when both are set)
+  std::string ssl_key;             // WEBSOCKET_SSL_KEY
+
+  // Storage
+  std::string database_url;  // DATABASE_URL: postgres://... ; empty: SQLite
+  std::string sqlite_path = ".nself/realtime/realtime.db";  // REALTIME_SQLITE_PATH
+
+  // Authentication
+  std::string jwt_secret;         // REALTIME_JWT_SECRET (HS256)
+  std::string hasura_jwt_secret;  // HASURA_GRAPHQL_JWT_SECRET ({"type":"HS256","key":"..."})
+  std::string admin_secret;       // REALTIME_ADMIN_SECRET (X-Realtime-Admin-Secret)
+
+  // Limits (the manual's "Rate Limiting")
+  int max_connections_per_user = 5;  // REALTIME_MAX_CONNECTIONS_PER_USER
+  int max_messages_per_second = 10;  // REALTIME_MAX_MESSAGES_PER_SECOND
+  int max_subscriptions = 50;        // REALTIME_MAX_SUBSCRIPTIONS
+  int max_message_bytes = 65536;     // REALTIME_MAX_MESSAGE_BYTES
+  int message_retention_days = 0;    // REALTIME_MESSAGE_RETENTION_DAYS (0: keep forever)
+
+  // Channels
+  ChannelType default_channel_type = ChannelType::kPublic;  // REALTIME_DEFAULT_CHANNEL_TYPE
+
+  // Presence
+  int away_after_seconds = 300;  // REALTIME_AWAY_AFTER (the manual's 5 minutes idle)
+
+  // Logging
+  std::string log_level = "info";  // REALTIME_LOG_LEVEL
+
+  bool is_postgres() const { return !database_url.empty(); }
+};
+
+// Where a value came from, for messages: ".env line 3", "environment", "--port".
+struct ConfigOrigin {
+  std::string key;
+  std::string where;
+};
+
+// The command-line options that override configuration.
+struct ConfigOverrides {
+  std::optional<std::string> port;  // --port, as typed
+};
+
+// Reads an environment variable; returns nullopt when unset.
+using EnvLookup = std::function<std::optional<std::string>(std::string_view key)>;
+
+// Builds the configuration. Fails with code "invalid_config" and a one-line
+// message naming the key, the bad value and where it came from, e.g.
+//   WEBSOCKET_PORT (.env line 3): "abc" is not a port number (1-65535)
+Result<Config> load_config(const EnvFile& file, const EnvLookup& environment,
+                           const ConfigOverrides& overrides);
+
+// Every key load_config reads, with its default as written by `init`, in the
+// order `init` writes them.
+struct ConfigKey {
+  std::string_view name;
+  std::string_view default_value;
+  std::string_view description;
+};
+const std::vector<ConfigKey>& config_keys();
+
+}  // namespace nself::core

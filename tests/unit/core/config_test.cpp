@@ -1,0 +1,155 @@
+#include "core/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace nself::core {
+namespace {
+
+struct ConfigFixture : ::testing::Test {
+  std::map<std::string, std::string, std::less<>> environment;
+  EnvLookup lookup = [this](std::string_view key) -> std::optional<std::string> {
+    const auto it = environment.find(key);
+    if (it == environment.end()) return std::nullopt;
+    return it->second;
+  };
+
+  Result<Config> load(std::string_view env_text, ConfigOverrides overrides = {}) {
+    auto file = parse_env_file(env_text, ".env");
+    EXPECT_TRUE(file.ok());
+    return load_config(*file, lookup, overrides);
+  }
+};
+
+TEST_F(ConfigFixture, DefaultsAreTheManuals) {
+  const auto config = load("");
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(config->port, 3100);
+  EXPECT_EQ(config->host, "0.0.0.0");
+  EXPECT_EQ(config->max_connections, 1000);
+  EXPECT_EQ(config->ping_interval_seconds, 30);
+  EXPECT_EQ(config->timeout_seconds, 60);
+  EXPECT_EQ(config->max_connections_per_user, 5);
+  EXPECT_EQ(config->max_messages_per_second, 10);
+  EXPECT_EQ(config->max_subscriptions, 50);
+  EXPECT_EQ(config->max_message_bytes, 65536);
+  EXPECT_EQ(config->away_after_seconds, 300);
+  EXPECT_FALSE(config->is_postgres());
+  EXPECT_EQ(config->sqlite_path, ".nself/realtime/realtime.db");
+}
+
+TEST_F(ConfigFixture, FileThenEnvironmentThenCommandLine) {
+  auto config = load("WEBSOCKET_PORT=3200\nWEBSOCKET_HOST=127.0.0.1\n");
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(config->port, 3200);
+  EXPECT_EQ(config->host, "127.0.0.1");
+
+  environment["WEBSOCKET_PORT"] = "3300";
+  config = load("WEBSOCKET_PORT=3200\n");
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(config->port, 3300);
+
+  config = load("WEBSOCKET_PORT=3200\n", ConfigOverrides{"3400"});
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(config->port, 3400);
+}
+
+TEST_F(ConfigFixture, BadPortNamesKeyValueAndFileLine) {
+  auto config = load("# comment\nWEBSOCKET_PORT=abc\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error().code, "invalid_config");
+  EXPECT_EQ(config.error().message,
+            "WEBSOCKET_PORT (.env line 2): \"abc\" is not a port number (1-65535)");
+
+  config = load("WEBSOCKET_PORT=70000\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.error().message.find("\"70000\""), std::string::npos);
+
+  config = load("WEBSOCKET_PORT=0\n");
+  EXPECT_FALSE(config.ok());
+  config = load("WEBSOCKET_PORT=80 80\n");
+  EXPECT_FALSE(config.ok());
+}
+
+TEST_F(ConfigFixture, BadValueFromEnvironmentSaysEnvironment) {
+  environment["REALTIME_MAX_SUBSCRIPTIONS"] = "-1";
+  const auto config = load("");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error().message,
+            "REALTIME_MAX_SUBSCRIPTIONS (environment): \"-1\" is not a whole number greater "
+            "than 0");
+}
+
+TEST_F(ConfigFixture, BadPortOnCommandLine) {
+  const auto config = load("", ConfigOverrides{"http"});
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error().message,
+            "--port (command line): \"http\" is not a port number (1-65535)");
+}
+
+TEST_F(ConfigFixture, NegativeLimitsAreRejected) {
+  for (const char* key : {"WEBSOCKET_MAX_CONNECTIONS", "REALTIME_MAX_CONNECTIONS_PER_USER",
+                          "REALTIME_MAX_MESSAGES_PER_SECOND", "WEBSOCKET_TIMEOUT",
+                          "WEBSOCKET_PING_INTERVAL", "REALTIME_MESSAGE_RETENTION_DAYS"}) {
+    const auto config = load(std::string(key) + "=-5\n");
+    ASSERT_FALSE(config.ok()) << key;
+    EXPECT_TRUE(config.error().message.starts_with(key)) << config.error().message;
+  }
+}
+
+TEST_F(ConfigFixture, DatabaseUrl) {
+  auto config = load("DATABASE_URL=postgres://app:secret@db.internal:5433/nself\n");
+  ASSERT_TRUE(config.ok());
+  EXPECT_TRUE(config->is_postgres());
+  EXPECT_TRUE(load("DATABASE_URL=postgresql://localhost/nself\n").ok());
+  EXPECT_TRUE(load("DATABASE_URL=postgres://u@[::1]:5432/db?sslmode=disable\n").ok());
+
+  for (const char* bad : {"mysql://localhost/db", "postgres://", "postgres://host:99999/db",
+                          "postgres://:5432/db", "localhost:5432"}) {
+    config = load(std::string("DATABASE_URL=") + bad + "\n");
+    ASSERT_FALSE(config.ok()) << bad;
+    EXPECT_TRUE(config.error().message.starts_with("DATABASE_URL (.env line 1)"));
+  }
+}
+
+TEST_F(ConfigFixture, MalformedDatabaseUrlNeverEchoesThePassword) {
+  const auto config = load("DATABASE_URL=postgres://u:hunter2@host:notaport/db\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error().message.find("hunter2"), std::string::npos);
+}
+
+TEST_F(ConfigFixture, ChannelTypeMustBeKnown) {
+  auto config = load("REALTIME_DEFAULT_CHANNEL_TYPE=presence\n");
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(config->default_channel_type, ChannelType::kPresence);
+  config = load("REALTIME_DEFAULT_CHANNEL_TYPE=secret\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error().message,
+            "REALTIME_DEFAULT_CHANNEL_TYPE (.env line 1): \"secret\" is not a channel type "
+            "(public, private or presence)");
+}
+
+TEST_F(ConfigFixture, TlsNeedsBothFiles) {
+  EXPECT_FALSE(load("WEBSOCKET_SSL_CERT=/etc/cert.pem\n").ok());
+  EXPECT_TRUE(load("WEBSOCKET_SSL_CERT=/etc/cert.pem\nWEBSOCKET_SSL_KEY=/etc/key.pem\n").ok());
+}
+
+TEST_F(ConfigFixture, LogLevelAndMessageSize) {
+  EXPECT_FALSE(load("REALTIME_LOG_LEVEL=loud\n").ok());
+  EXPECT_TRUE(load("REALTIME_LOG_LEVEL=debug\n").ok());
+  EXPECT_FALSE(load("REALTIME_MAX_MESSAGE_BYTES=10\n").ok());
+  const auto config = load("REALTIME_MAX_MESSAGE_BYTES=1048576\n");
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(config->max_message_bytes, 1048576);
+}
+
+TEST(ConfigKeys, ListsTheManualsKeysWithDefaults) {
+  const auto& keys = config_keys();
+  ASSERT_GE(keys.size(), 5u);
+  EXPECT_EQ(keys[0].name, "WEBSOCKET_PORT");
+  EXPECT_EQ(keys[0].default_value, "3100");
+}
+
+}  // namespace
+}  // namespace nself::core
