@@ -1,0 +1,87 @@
+#include "cli/command_context.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace nself::cli {
+
+std::filesystem::path ProjectPaths::pid_file(int port) const {
+  return state_dir / fmt::format("server-{}.pid", port);
+}
+
+std::filesystem::path ProjectPaths::log_file(int port) const {
+  return state_dir / fmt::format("server-{}.log", port);
+}
+
+CommandContext::CommandContext(GlobalOptions options, std::ostream& out, std::ostream& err)
+    : options_(std::move(options)), out_(out), err_(err) {}
+
+const core::Config& CommandContext::config() {
+  if (config_) return *config_;
+  std::string text;
+  if (std::ifstream file(paths_.env_file, std::ios::binary); file) {
+    std::ostringstream buffer;
+    buffer << file.rdbuf();
+    text = buffer.str();
+  }
+  auto env_file = core::parse_env_file(text, paths_.env_file.string());
+  if (!env_file) throw CommandError(exit_code::kUsage, "invalid_config", env_file.error().message);
+  const core::EnvLookup environment = [](std::string_view key) -> std::optional<std::string> {
+    const char* value = std::getenv(std::string(key).c_str());
+    if (value == nullptr) return std::nullopt;
+    return std::string(value);
+  };
+  auto config = core::load_config(*env_file, environment, core::ConfigOverrides{options_.port});
+  if (!config) throw CommandError(exit_code::kUsage, "invalid_config", config.error().message);
+  config_ = std::move(config).value();
+  return *config_;
+}
+
+void CommandContext::reload_config() {
+  config_.reset();
+  store_.reset();
+}
+
+store::Store& CommandContext::store(bool require_schema) {
+  if (!store_) {
+    const auto& settings = config();
+    store::StoreOptions options;
+    options.database_url = settings.database_url;
+    options.sqlite_path = settings.sqlite_path;
+    if (!settings.is_postgres() && require_schema &&
+        !std::filesystem::exists(settings.sqlite_path)) {
+      throw CommandError(
+          exit_code::kFailed, "not_initialized",
+          fmt::format("no database at {}: run `nself realtime init` first", settings.sqlite_path));
+    }
+    try {
+      store_ = store::open_store(options);
+    } catch (const store::StoreError& error) {
+      throw CommandError(exit_code::kFailed, "unavailable", error.what());
+    }
+  }
+  if (require_schema) {
+    int version = 0;
+    try {
+      version = store_->schema_version();
+    } catch (const store::StoreError& error) {
+      throw CommandError(exit_code::kFailed, "unavailable", error.what());
+    }
+    if (version == 0) {
+      throw CommandError(exit_code::kFailed, "not_initialized",
+                         fmt::format("the database at {} has no realtime schema: run `nself "
+                                     "realtime init` first",
+                                     store_->describe()));
+    }
+  }
+  return *store_;
+}
+
+store::Timestamp now() {
+  return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+}
+
+}  // namespace nself::cli

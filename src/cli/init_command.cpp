@@ -1,0 +1,148 @@
+#include "cli/init_command.hpp"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <boost/json.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "cli/output.hpp"
+#include "core/env_file.hpp"
+#include "core/secrets.hpp"
+
+namespace nself::cli {
+namespace {
+
+struct EnvFileUpdate {
+  bool created = false;
+  std::vector<std::string> added_keys;
+};
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::ostringstream buffer;
+  buffer << file.rdbuf();
+  return buffer.str();
+}
+
+// Adds every missing default key and the generated secrets to .env. Never
+// changes a value that is there.
+EnvFileUpdate update_env_file(const std::filesystem::path& path) {
+  EnvFileUpdate update;
+  update.created = !std::filesystem::exists(path);
+  const std::string existing = update.created ? std::string() : read_file(path);
+  const auto parsed = core::parse_env_file(existing, path.string());
+  if (!parsed) throw CommandError(exit_code::kUsage, "invalid_config", parsed.error().message);
+
+  std::vector<std::pair<std::string, std::string>> additions;
+  for (const auto& key : core::config_keys()) {
+    if (!parsed->find(key.name)) additions.emplace_back(key.name, key.default_value);
+  }
+  // nself projects sign their tokens with HASURA_GRAPHQL_JWT_SECRET, which the
+  // server accepts too; a separate secret is generated only when neither is set.
+  if (!parsed->find("REALTIME_JWT_SECRET") && !parsed->find("HASURA_GRAPHQL_JWT_SECRET")) {
+    additions.emplace_back("REALTIME_JWT_SECRET", core::random_hex(32));
+  }
+  if (!parsed->find("REALTIME_ADMIN_SECRET")) {
+    additions.emplace_back("REALTIME_ADMIN_SECRET", core::random_hex(24));
+  }
+  if (additions.empty()) return update;
+
+  std::string text;
+  if (update.created) {
+    text = "# nself realtime configuration (docs/CONFIGURATION.md lists every key).\n";
+  } else if (!existing.empty() && existing.back() != '\n') {
+    text = "\n";
+  }
+  text += update.created ? "" : "\n# Added by `nself realtime init`\n";
+  for (const auto& [key, value] : additions) {
+    text += key + "=" + core::quote_env_value(value) + "\n";
+    update.added_keys.push_back(key);
+  }
+  std::ofstream out(path, std::ios::binary | std::ios::app);
+  out << text;
+  out.close();
+  if (!out) {
+    throw CommandError(exit_code::kFailed, "io_error",
+                       fmt::format("cannot write {}: {}", path.string(), std::strerror(errno)));
+  }
+  // The file holds secrets: readable by its owner only when we created it.
+  if (update.created) ::chmod(path.c_str(), 0600);
+  return update;
+}
+
+std::string join(const std::vector<std::string>& items, std::string_view separator) {
+  std::string text;
+  for (const auto& item : items) {
+    if (!text.empty()) text += separator;
+    text += item;
+  }
+  return text;
+}
+
+}  // namespace
+
+int run_init(CommandContext& context) {
+  const auto& paths = context.paths();
+  const auto env_update = update_env_file(paths.env_file);
+  context.reload_config();
+  const auto& config = context.config();
+
+  std::error_code error;
+  std::filesystem::create_directories(paths.state_dir, error);
+  if (error) {
+    throw CommandError(
+        exit_code::kFailed, "io_error",
+        fmt::format("cannot create {}: {}", paths.state_dir.string(), error.message()));
+  }
+  auto& store = context.store(/*require_schema=*/false);
+  store::MigrationReport report;
+  try {
+    report = store.migrate();
+  } catch (const store::StoreError& failure) {
+    throw CommandError(exit_code::kFailed, "unavailable", failure.what());
+  }
+
+  if (context.json()) {
+    boost::json::object result;
+    result["env_file"] = paths.env_file.string();
+    result["env_file_created"] = env_update.created;
+    boost::json::array added;
+    for (const auto& key : env_update.added_keys) added.emplace_back(key);
+    result["env_keys_added"] = std::move(added);
+    result["state_dir"] = paths.state_dir.string();
+    result["backend"] = store.backend();
+    result["database"] = store.describe();
+    boost::json::array applied;
+    for (const auto& name : report.applied) applied.emplace_back(name);
+    result["migrations_applied"] = std::move(applied);
+    result["schema_version"] = report.version;
+    result["port"] = config.port;
+    print_json(context.out(), result);
+    return exit_code::kOk;
+  }
+
+  auto& out = context.out();
+  out << "nself realtime initialized\n";
+  std::string env_line = paths.env_file.string();
+  if (env_update.created) {
+    env_line += " (created)";
+  } else if (env_update.added_keys.empty()) {
+    env_line += " (unchanged)";
+  }
+  if (!env_update.added_keys.empty()) env_line += "; added " + join(env_update.added_keys, ", ");
+  const std::string migrations =
+      report.applied.empty() ? "up to date" : "applied " + join(report.applied, ", ");
+  print_fields(out, {{"  Configuration", env_line},
+                     {"  State directory", paths.state_dir.string()},
+                     {"  Database", fmt::format("{} {}", store.backend(), store.describe())},
+                     {"  Schema", fmt::format("version {} ({})", report.version, migrations)}});
+  out << "\nNext steps:\n"
+      << "  nself realtime channel create \"general\"\n"
+      << "  nself realtime start\n"
+      << fmt::format("  connect to ws://localhost:{}\n", config.port);
+  return exit_code::kOk;
+}
+
+}  // namespace nself::cli
