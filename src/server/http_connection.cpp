@@ -59,6 +59,11 @@ void HttpConnection::on_read(const error_code& error) {
       respond(std::move(*check.rejection));
       return;
     }
+    if (auto refusal = loop_.handler().check_upgrade(request)) {
+      refusal->keep_alive(false);
+      respond(std::move(*refusal));
+      return;
+    }
     if (!loop_.has_capacity()) {
       HttpResponse response = error_response(
           http::status::service_unavailable, "unavailable",

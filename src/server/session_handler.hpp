@@ -6,7 +6,10 @@
 // queue; the session's writer flushes after the current loop turn).
 
 #include <chrono>
+#include <optional>
 #include <string>
+
+#include "server/http_router.hpp"
 
 namespace nself::server {
 
@@ -16,6 +19,11 @@ class SessionHandler {
  public:
   virtual ~SessionHandler() = default;
 
+  // A valid upgrade request, before the 101 is sent: return a response to
+  // refuse it (401 for a bad token in the header or query). Default: accept.
+  virtual std::optional<HttpResponse> check_upgrade(const HttpRequest& /*request*/) {
+    return std::nullopt;
+  }
   // The handshake is done and the 101 is queued.
   virtual void on_open(WsSession& session) = 0;
   // A complete text message (already checked to be valid UTF-8).

@@ -79,6 +79,10 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   // The sweep: sends pings, closes idle sessions, enforces the close timeout.
   void on_tick(SteadyTime now);
 
+  // The executor of the session's loop: completions from other threads are
+  // posted here.
+  boost::asio::any_io_executor executor() { return socket_.get_executor(); }
+
   const SessionInfo& info() const { return info_; }
   const std::string& id() const { return info_.id; }
   State state() const { return state_; }
