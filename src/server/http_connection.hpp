@@ -1,0 +1,56 @@
+#pragma once
+
+// A freshly accepted socket in its HTTP phase: reads one request at a time
+// with Beast's parser (header and body limits), then either answers it from
+// the HttpRouter (keep-alive is honoured) or, for a WebSocket endpoint,
+// validates the upgrade and hands the socket to a WsSession with the 101
+// queued and any bytes the client sent after its request.
+//
+// Thread safety: none; lives on its loop thread.
+
+#include <array>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "server/http_router.hpp"
+
+namespace nself::server {
+
+class Loop;
+
+class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
+ public:
+  HttpConnection(Loop& loop, boost::asio::ip::tcp::socket socket, std::uint64_t key);
+
+  void start();
+  // Closes the socket (shutdown, or the request deadline passed).
+  void abort();
+  // Aborts when the current request has not arrived by its deadline.
+  void on_tick(std::chrono::steady_clock::time_point now);
+
+ private:
+  void read_request();
+  void on_read(const boost::system::error_code& error);
+  void respond(HttpResponse response);
+  void upgrade(const HttpRequest& request, std::string accept_key);
+  void drain();
+  void done();
+
+  Loop& loop_;
+  boost::asio::ip::tcp::socket socket_;
+  std::uint64_t key_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<HttpResponse> response_;
+  std::chrono::steady_clock::time_point deadline_;
+  std::shared_ptr<std::array<char, 4096>> discard_;
+  bool draining_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace nself::server

@@ -1,0 +1,139 @@
+#include "server/loop.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+
+#include "core/ws/frame_codec.hpp"
+#include "server/http_connection.hpp"
+
+namespace nself::server {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// One read buffer per loop, shared by all its sessions.
+constexpr std::size_t kReadBufferBytes = 64 * 1024;
+
+}  // namespace
+
+Loop::Loop(asio::io_context& io, const ServerOptions& options, SessionHandler& handler,
+           const HttpRouter& router)
+    : io_(io),
+      options_(options),
+      handler_(handler),
+      router_(router),
+      read_buffer_(kReadBufferBytes),
+      random_(std::random_device{}()) {}
+
+void Loop::adopt(asio::ip::tcp::socket socket) {
+  std::uint64_t key = next_http_key_++;
+  auto connection = std::make_shared<HttpConnection>(*this, std::move(socket), key);
+  http_connections_.emplace(key, connection);
+  connection->start();
+}
+
+bool Loop::has_capacity() const {
+  return !shutting_down_ && sessions_.size() < options_.max_connections;
+}
+
+void Loop::start_session(asio::ip::tcp::socket socket, SessionInfo info,
+                         std::string handshake_response, std::string leftover) {
+  auto session = std::make_shared<WsSession>(*this, std::move(socket), std::move(info));
+  sessions_.emplace(session->id(), session);
+  spdlog::debug("connection {} opened from {} ({} open)", session->id(),
+                session->info().remote_address, sessions_.size());
+  session->start(std::move(handshake_response), std::move(leftover));
+}
+
+void Loop::session_finished(WsSession& session) {
+  auto found = sessions_.find(session.id());
+  if (found == sessions_.end()) return;
+  // Keep the session alive until the end of this call: the map held the last
+  // reference when the sweep (rather than an I/O completion) closed it.
+  std::shared_ptr<WsSession> keep = found->second;
+  handler_.on_closed(session);
+  sessions_.erase(found);
+  spdlog::debug("connection {} closed ({} open)", session.id(), sessions_.size());
+  if (shutting_down_ && sessions_.empty() && on_drained_) {
+    auto drained = std::move(on_drained_);
+    on_drained_ = nullptr;
+    asio::post(io_, std::move(drained));
+  }
+}
+
+void Loop::http_finished(std::uint64_t key) {
+  auto found = http_connections_.find(key);
+  if (found == http_connections_.end()) return;
+  // Destroy it after the current handler returns (it is likely running now).
+  asio::post(io_, [connection = std::move(found->second)] {});
+  http_connections_.erase(found);
+}
+
+void Loop::tick(SteadyTime now) {
+  // Collect first: a tick may close sessions, which removes them from the map.
+  std::vector<std::shared_ptr<WsSession>> sessions;
+  sessions.reserve(sessions_.size());
+  for (const auto& [id, session] : sessions_) sessions.push_back(session);
+  for (const auto& session : sessions) {
+    if (session->is_open()) handler_.on_tick(*session, now);
+    session->on_tick(now);
+  }
+  std::vector<std::shared_ptr<HttpConnection>> connections;
+  connections.reserve(http_connections_.size());
+  for (const auto& [key, connection] : http_connections_) connections.push_back(connection);
+  for (const auto& connection : connections) connection->on_tick(now);
+}
+
+void Loop::begin_shutdown(std::function<void()> on_drained) {
+  shutting_down_ = true;
+  on_drained_ = std::move(on_drained);
+  std::vector<std::shared_ptr<HttpConnection>> connections;
+  for (const auto& [key, connection] : http_connections_) connections.push_back(connection);
+  for (const auto& connection : connections) connection->abort();
+  std::vector<std::shared_ptr<WsSession>> sessions;
+  for (const auto& [id, session] : sessions_) sessions.push_back(session);
+  for (const auto& session : sessions) {
+    session->close(core::ws::close_code::kGoingAway, "server shutting down");
+  }
+  if (sessions_.empty() && on_drained_) {
+    auto drained = std::move(on_drained_);
+    on_drained_ = nullptr;
+    asio::post(io_, std::move(drained));
+  }
+}
+
+void Loop::abort_all() {
+  std::vector<std::shared_ptr<WsSession>> sessions;
+  for (const auto& [id, session] : sessions_) sessions.push_back(session);
+  for (const auto& session : sessions) session->abort();
+  std::vector<std::shared_ptr<HttpConnection>> connections;
+  for (const auto& [key, connection] : http_connections_) connections.push_back(connection);
+  for (const auto& connection : connections) connection->abort();
+}
+
+WsSession* Loop::find_session(const std::string& id) const {
+  auto found = sessions_.find(id);
+  return found == sessions_.end() ? nullptr : found->second.get();
+}
+
+std::string Loop::next_session_id() {
+  // A version 4 UUID: realtime.connections.connection_id is a UUID column.
+  std::uint64_t high = random_();
+  std::uint64_t low = random_();
+  high = (high & 0xFFFFFFFFFFFF0FFFULL) | 0x0000000000004000ULL;
+  low = (low & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id;
+  id.reserve(36);
+  for (int i = 0; i < 32; ++i) {
+    std::uint64_t word = i < 16 ? high : low;
+    int shift = 60 - 4 * (i % 16);
+    id.push_back(kHex[(word >> shift) & 0xF]);
+    if (i == 7 || i == 11 || i == 15 || i == 19) id.push_back('-');
+  }
+  return id;
+}
+
+}  // namespace nself::server

@@ -1,0 +1,254 @@
+#include "server/ws_session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+
+#include "server/loop.hpp"
+
+namespace nself::server {
+
+namespace asio = boost::asio;
+namespace ws = core::ws;
+using boost::system::error_code;
+
+namespace {
+
+// Reads per readiness notification before yielding to other sessions.
+constexpr int kReadsPerWakeup = 4;
+
+}  // namespace
+
+WsSession::WsSession(Loop& loop, asio::ip::tcp::socket socket, SessionInfo info)
+    : loop_(loop),
+      socket_(std::move(socket)),
+      info_(std::move(info)),
+      decoder_(ws::DecoderLimits{loop.options().max_message_bytes, true}) {
+  auto now = std::chrono::steady_clock::now();
+  last_received_ = now;
+  last_ping_sent_ = now;
+}
+
+void WsSession::start(std::string handshake_response, std::string leftover) {
+  error_code ignored;
+  socket_.non_blocking(true, ignored);
+  socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+  enqueue(std::make_shared<const std::string>(std::move(handshake_response)), true);
+  loop_.handler().on_open(*this);
+  if (!leftover.empty()) process(leftover);
+  if (state_ != State::kClosed) wait_readable();
+}
+
+void WsSession::send_text(std::string_view text) {
+  if (close_sent_ || state_ == State::kClosed) return;
+  enqueue(std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kText, text)), false);
+}
+
+void WsSession::send_frame(std::shared_ptr<const std::string> frame) {
+  if (close_sent_ || state_ == State::kClosed) return;
+  enqueue(std::move(frame), false);
+}
+
+void WsSession::enqueue(std::shared_ptr<const std::string> frame, bool bypass_limit) {
+  queued_bytes_ += frame->size();
+  pending_.push_back(std::move(frame));
+  if (!bypass_limit && queued_bytes_ > loop_.options().max_queued_bytes) {
+    // Slow consumer: drop what has not started to be written, then close.
+    for (const auto& dropped : pending_) queued_bytes_ -= dropped->size();
+    pending_.clear();
+    spdlog::warn("connection {} ({}): slow consumer, {} bytes queued; closing", info_.id,
+                 info_.remote_address, queued_bytes_);
+    close(ws::close_code::kPolicyViolation, "slow consumer");
+    return;
+  }
+  schedule_flush();
+}
+
+void WsSession::schedule_flush() {
+  if (writing_ || flush_posted_ || state_ == State::kClosed) return;
+  flush_posted_ = true;
+  // Posted, not run now: everything queued in this loop turn joins this write.
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    self->flush_posted_ = false;
+    self->flush();
+  });
+}
+
+void WsSession::flush() {
+  if (writing_ || pending_.empty() || state_ == State::kClosed) return;
+  in_flight_.swap(pending_);
+  buffers_.clear();
+  buffers_.reserve(in_flight_.size());
+  for (const auto& frame : in_flight_) buffers_.emplace_back(frame->data(), frame->size());
+  close_in_flight_ = close_sent_ && !close_written_;
+  writing_ = true;
+  asio::async_write(socket_, buffers_,
+                    [self = shared_from_this()](const error_code& error, std::size_t) {
+                      self->on_written(error);
+                    });
+}
+
+void WsSession::on_written(const error_code& error) {
+  writing_ = false;
+  for (const auto& frame : in_flight_) queued_bytes_ -= frame->size();
+  in_flight_.clear();
+  buffers_.clear();
+  if (state_ == State::kClosed) return;
+  if (error) {
+    spdlog::debug("connection {}: write failed: {}", info_.id, error.message());
+    finish();
+    return;
+  }
+  if (close_in_flight_) {
+    close_in_flight_ = false;
+    close_written_ = true;
+    after_close_written();
+    return;
+  }
+  flush();
+}
+
+void WsSession::close(std::uint16_t code, std::string_view reason) {
+  if (close_sent_ || state_ == State::kClosed) return;
+  close_sent_ = true;
+  state_ = State::kClosing;
+  close_deadline_ = std::chrono::steady_clock::now() + loop_.options().close_timeout;
+  enqueue(std::make_shared<const std::string>(ws::encode_close(code, reason)), true);
+}
+
+void WsSession::after_close_written() {
+  if (peer_close_received_) {
+    finish();
+    return;
+  }
+  // Half-close: the peer reads our close and EOF; we read until its close or
+  // EOF so that unread input does not turn our close into a reset.
+  error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+}
+
+void WsSession::abort() {
+  finish();
+}
+
+void WsSession::finish() {
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
+  error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+  pending_.clear();
+  loop_.session_finished(*this);
+}
+
+void WsSession::wait_readable() {
+  if (reading_ || state_ == State::kClosed) return;
+  reading_ = true;
+  socket_.async_wait(asio::ip::tcp::socket::wait_read,
+                     [self = shared_from_this()](const error_code& error) {
+                       self->reading_ = false;
+                       self->on_readable(error);
+                     });
+}
+
+void WsSession::on_readable(const error_code& error) {
+  if (state_ == State::kClosed) return;
+  if (error) {
+    finish();
+    return;
+  }
+  std::span<char> buffer = loop_.read_buffer();
+  for (int attempt = 0; attempt < kReadsPerWakeup; ++attempt) {
+    error_code read_error;
+    std::size_t n = socket_.read_some(asio::buffer(buffer.data(), buffer.size()), read_error);
+    if (read_error == asio::error::would_block || read_error == asio::error::try_again) break;
+    if (read_error) {
+      // EOF or reset: the peer is gone (after a close handshake this is normal).
+      finish();
+      return;
+    }
+    process(std::string_view(buffer.data(), n));
+    if (state_ == State::kClosed) return;
+    if (n < buffer.size()) break;
+  }
+  wait_readable();
+}
+
+void WsSession::process(std::string_view bytes) {
+  last_received_ = std::chrono::steady_clock::now();
+  if (decoder_failed_) return;  // waiting for EOF after a protocol violation
+  events_.clear();
+  std::optional<ws::Violation> violation = decoder_.feed(bytes, events_);
+  for (auto& event : events_) {
+    handle(event);
+    if (state_ == State::kClosed) return;
+  }
+  if (violation) {
+    decoder_failed_ = true;
+    spdlog::debug("connection {}: protocol violation {}: {}", info_.id, violation->close_code,
+                  violation->reason);
+    close(violation->close_code, violation->reason);
+  }
+  if (!decoder_.mid_message()) decoder_.shrink_to_fit();
+}
+
+void WsSession::handle(ws::Event& event) {
+  using Kind = ws::Event::Kind;
+  switch (event.kind) {
+    case Kind::kText:
+      ++messages_received_;
+      if (state_ == State::kOpen) loop_.handler().on_text(*this, std::move(event.payload));
+      break;
+    case Kind::kBinary:
+      ++messages_received_;
+      if (state_ == State::kOpen) loop_.handler().on_binary(*this, std::move(event.payload));
+      break;
+    case Kind::kPing:
+      if (!close_sent_) {
+        enqueue(
+            std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kPong, event.payload)),
+            true);
+      }
+      break;
+    case Kind::kPong:
+      break;  // last_received_ is already updated
+    case Kind::kClose:
+      peer_close_received_ = true;
+      if (!close_sent_) {
+        // Echo the peer's code (RFC 6455 5.5.1); an empty close is echoed empty.
+        close_sent_ = true;
+        state_ = State::kClosing;
+        close_deadline_ = std::chrono::steady_clock::now() + loop_.options().close_timeout;
+        std::string frame = event.close_code == ws::close_code::kNoStatus
+                                ? ws::encode_frame(ws::Opcode::kClose, {})
+                                : ws::encode_close(event.close_code, {});
+        enqueue(std::make_shared<const std::string>(std::move(frame)), true);
+      } else if (close_written_) {
+        finish();
+      }
+      break;
+  }
+}
+
+void WsSession::on_tick(SteadyTime now) {
+  if (state_ == State::kClosed) return;
+  if (state_ == State::kClosing) {
+    if (now >= close_deadline_) finish();
+    return;
+  }
+  const ServerOptions& options = loop_.options();
+  if (now - last_received_ >= options.idle_timeout) {
+    spdlog::debug(
+        "connection {}: idle for {} ms; closing", info_.id,
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - last_received_).count());
+    close(ws::close_code::kGoingAway, "idle timeout");
+    return;
+  }
+  if (now - last_ping_sent_ >= options.ping_interval) {
+    last_ping_sent_ = now;
+    enqueue(std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kPing, {})), true);
+  }
+}
+
+}  // namespace nself::server

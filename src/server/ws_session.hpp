@@ -1,0 +1,137 @@
+#pragma once
+
+// One WebSocket connection after its handshake: reads bytes into the loop's
+// shared read buffer and feeds them to core::ws::FrameDecoder, answers pings
+// and the close handshake, hands data messages to the SessionHandler, and
+// writes everything queued for it.
+//
+// Write path: the outgoing queue holds pre-framed buffers
+// (shared_ptr<const std::string>), so one framed fan-out event is shared by
+// every subscriber. The first send of a loop turn posts one flush; the flush
+// writes everything queued so far with ONE async_write of a buffer sequence
+// (writev). While a write is in flight, new frames wait for the next flush.
+// Bytes queued and not yet written are bounded by ServerOptions::max_queued_bytes:
+// past it the queued frames are dropped and the session is closed with 1008
+// "slow consumer" (a client that cannot keep up must resync with history).
+//
+// Closing: close() queues a close frame; after it is written the send side is
+// shut down and the session keeps reading until the peer's close or EOF, or
+// until close_timeout, then closes the socket. A close from the peer is echoed.
+//
+// Thread safety: none; a session lives on one loop thread and every method
+// must be called there.
+
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/ws/frame_codec.hpp"
+
+namespace nself::server {
+
+class Loop;
+
+// What is known about a connection from its socket and its upgrade request.
+struct SessionInfo {
+  std::string id;              // unique per server run (UUID form)
+  std::string remote_address;  // ip of the peer
+  std::uint16_t remote_port = 0;
+  std::string user_agent;
+  std::string target;         // request target of the upgrade (path and query)
+  std::string authorization;  // the Authorization header, verbatim ("" when absent)
+  std::chrono::system_clock::time_point connected_at;
+};
+
+// Per-session state owned by the application layer (see SessionHandler).
+class SessionContext {
+ public:
+  virtual ~SessionContext() = default;
+};
+
+class WsSession : public std::enable_shared_from_this<WsSession> {
+ public:
+  using SteadyTime = std::chrono::steady_clock::time_point;
+  enum class State { kOpen, kClosing, kClosed };
+
+  WsSession(Loop& loop, boost::asio::ip::tcp::socket socket, SessionInfo info);
+  WsSession(const WsSession&) = delete;
+  WsSession& operator=(const WsSession&) = delete;
+
+  // Queues `handshake_response` (the 101) raw, calls on_open, processes
+  // `leftover` (bytes the client sent right after its request) and starts reading.
+  void start(std::string handshake_response, std::string leftover);
+
+  // Frames `text` as one text message and queues it.
+  void send_text(std::string_view text);
+  // Queues an already framed message (shared between subscribers).
+  void send_frame(std::shared_ptr<const std::string> frame);
+  // Starts the close handshake with `code` and `reason`; later sends are dropped.
+  // Does nothing when a close was already sent.
+  void close(std::uint16_t code, std::string_view reason);
+  // Closes the socket now, without a close frame.
+  void abort();
+
+  // The sweep: sends pings, closes idle sessions, enforces the close timeout.
+  void on_tick(SteadyTime now);
+
+  // The executor of the session's loop: completions from other threads are
+  // posted here.
+  boost::asio::any_io_executor executor() { return socket_.get_executor(); }
+
+  const SessionInfo& info() const { return info_; }
+  const std::string& id() const { return info_.id; }
+  State state() const { return state_; }
+  bool is_open() const { return state_ == State::kOpen; }
+  std::size_t queued_bytes() const { return queued_bytes_; }
+  SteadyTime last_received() const { return last_received_; }
+  std::uint64_t messages_received() const { return messages_received_; }
+
+  SessionContext* context() const { return context_.get(); }
+  void set_context(std::unique_ptr<SessionContext> context) { context_ = std::move(context); }
+
+ private:
+  void enqueue(std::shared_ptr<const std::string> frame, bool bypass_limit);
+  void schedule_flush();
+  void flush();
+  void on_written(const boost::system::error_code& error);
+  void wait_readable();
+  void on_readable(const boost::system::error_code& error);
+  void process(std::string_view bytes);
+  void handle(core::ws::Event& event);
+  void after_close_written();
+  void finish();
+
+  Loop& loop_;
+  boost::asio::ip::tcp::socket socket_;
+  SessionInfo info_;
+  core::ws::FrameDecoder decoder_;
+  std::vector<core::ws::Event> events_;  // reused between reads
+
+  std::vector<std::shared_ptr<const std::string>> pending_;    // waiting for a flush
+  std::vector<std::shared_ptr<const std::string>> in_flight_;  // being written
+  std::vector<boost::asio::const_buffer> buffers_;             // views of in_flight_
+  std::size_t queued_bytes_ = 0;                               // pending + in flight
+  bool writing_ = false;
+  bool flush_posted_ = false;
+
+  State state_ = State::kOpen;
+  bool close_sent_ = false;       // a close frame is queued or written
+  bool close_in_flight_ = false;  // ... and is part of the write in flight
+  bool close_written_ = false;    // ... and has been written
+  bool peer_close_received_ = false;
+  bool decoder_failed_ = false;
+  bool reading_ = false;
+  SteadyTime close_deadline_{};
+
+  SteadyTime last_received_;
+  SteadyTime last_ping_sent_;
+  std::uint64_t messages_received_ = 0;
+  std::unique_ptr<SessionContext> context_;
+};
+
+}  // namespace nself::server

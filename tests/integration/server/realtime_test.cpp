@@ -1,0 +1,427 @@
+// The real-time protocol end to end: an in-process server with the
+// RealtimeHandler on a SQLite store in a temp dir, talked to with the
+// byte-level client. Every request type and error code the handler implements.
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <thread>
+
+#include "core/auth/jwt_verifier.hpp"
+#include "raw_client.hpp"
+#include "server/realtime_handler.hpp"
+#include "server_fixture.hpp"
+#include "store/store.hpp"
+#include "support/temp_dir.hpp"
+
+namespace nself::test {
+namespace {
+
+namespace json = boost::json;
+namespace ws = core::ws;
+using namespace std::chrono_literals;
+
+const core::auth::JwtKey kKey{core::auth::JwtAlgorithm::kHS256, "test-secret-test-secret-32-bytes"};
+
+std::string token_for(const std::string& user, std::optional<std::int64_t> exp = std::nullopt,
+                      const std::string& role = "user") {
+  json::object claims{{"sub", user}, {"role", role}};
+  if (exp) claims["exp"] = *exp;
+  auto token = core::auth::sign_jwt(kKey, json::serialize(claims));
+  EXPECT_TRUE(token.ok());
+  return token.value();
+}
+
+store::NewChannel new_channel(const std::string& name, const std::string& slug) {
+  store::NewChannel channel;
+  channel.name = name;
+  channel.slug = slug;
+  return channel;
+}
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+class RealtimeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store::StoreOptions store_options;
+    store_options.sqlite_path = (dir_.path() / "realtime.db").string();
+    {
+      auto store = store::open_store(store_options);
+      store->migrate();
+      auto now =
+          std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+      general_id_ = store->create_channel(new_channel("General", "general"), now)->id;
+      store::NewChannel team = new_channel("Team", "team");
+      team.type = core::ChannelType::kPrivate;
+      auto team_channel = store->create_channel(team, now);
+      store::ChannelMember member;
+      member.channel_id = team_channel->id;
+      member.user_id = "alice";
+      store->upsert_member(member);
+      store::NewChannel live = new_channel("Live", "live");
+      live.is_persistent = false;
+      (void)store->create_channel(live, now);
+    }
+    worker_ = std::make_unique<server::StoreWorker>(
+        [store_options] { return store::open_store(store_options); });
+  }
+
+  void start(server::RealtimeOptions realtime = {}) {
+    handler_ = std::make_unique<server::RealtimeHandler>(verifier_, *worker_, realtime);
+    server_ = std::make_unique<RunningServer>(test_server_options(), *handler_);
+  }
+
+  // A client authenticated as `user` with a first auth message.
+  std::unique_ptr<RawClient> login(const std::string& user, const std::string& role = "user") {
+    auto client = std::make_unique<RawClient>(server_->port());
+    EXPECT_EQ(client->handshake().status, 101);
+    send(*client, {{"type", "auth"}, {"token", token_for(user, std::nullopt, role)}});
+    EXPECT_EQ(type_of(receive(*client)), "auth_ok");
+    return client;
+  }
+
+  static void send(RawClient& client, const json::object& request) {
+    client.send_text(json::serialize(request));
+  }
+  // The next JSON event; fails the test (returns null) when none comes.
+  static json::object receive(RawClient& client, std::chrono::milliseconds timeout = 5s) {
+    auto event = client.next_non_ping(timeout);
+    if (!event || event->kind != ws::Event::Kind::kText) {
+      ADD_FAILURE() << "no text event"
+                    << (event ? " (got a control frame: " + event->payload + ")" : "");
+      return {};
+    }
+    return json::parse(event->payload).as_object();
+  }
+  static std::string type_of(const json::object& event) {
+    auto found = event.find("type");
+    return found == event.end() ? "" : std::string(found->value().as_string());
+  }
+  static std::string code_of(const json::object& event) {
+    auto found = event.find("code");
+    return found == event.end() ? "" : std::string(found->value().as_string());
+  }
+  static void expect_close(RawClient& client, std::uint16_t code) {
+    auto event = client.next_non_ping(5s);
+    ASSERT_TRUE(event.has_value());
+    ASSERT_EQ(event->kind, ws::Event::Kind::kClose) << event->payload;
+    EXPECT_EQ(event->close_code, code);
+  }
+  void subscribe(RawClient& client, const std::string& channel) {
+    send(client, {{"type", "subscribe"}, {"channel", channel}});
+    auto reply = receive(client);
+    ASSERT_EQ(type_of(reply), "subscribed") << json::serialize(reply);
+  }
+
+  TempDir dir_;
+  std::string general_id_;
+  core::auth::JwtVerifier verifier_{{kKey}};
+  std::unique_ptr<server::StoreWorker> worker_;
+  std::unique_ptr<server::RealtimeHandler> handler_;
+  std::unique_ptr<RunningServer> server_;
+};
+
+TEST_F(RealtimeTest, AuthByFirstMessage) {
+  start();
+  RawClient client(server_->port());
+  ASSERT_EQ(client.handshake().status, 101);
+  send(client, {{"type", "ping"}, {"ref", 1}});
+  auto refused = receive(client);
+  EXPECT_EQ(code_of(refused), "unauthenticated");
+  EXPECT_EQ(refused.at("ref").as_int64(), 1);
+  send(client, {{"type", "auth"}, {"token", token_for("alice")}, {"ref", "a"}});
+  auto ok = receive(client);
+  EXPECT_EQ(type_of(ok), "auth_ok");
+  EXPECT_EQ(ok.at("user_id").as_string(), "alice");
+  EXPECT_EQ(ok.at("ref").as_string(), "a");
+  EXPECT_EQ(ok.at("connection_id").as_string().size(), 36u);
+}
+
+TEST_F(RealtimeTest, BadFirstTokenIsAnErrorThenClose4001) {
+  start();
+  RawClient client(server_->port());
+  ASSERT_EQ(client.handshake().status, 101);
+  send(client, {{"type", "auth"}, {"token", "not.a.jwt"}});
+  EXPECT_EQ(code_of(receive(client)), "invalid_token");
+  expect_close(client, ws::close_code::kAuthFailed);
+}
+
+TEST_F(RealtimeTest, ExpiredTokenIsRefused) {
+  start();
+  RawClient client(server_->port());
+  ASSERT_EQ(client.handshake().status, 101);
+  send(client, {{"type", "auth"}, {"token", token_for("alice", unix_now() - 10)}});
+  EXPECT_EQ(code_of(receive(client)), "token_expired");
+  expect_close(client, ws::close_code::kAuthFailed);
+}
+
+TEST_F(RealtimeTest, BearerHeaderAndQueryTokenAuthenticateAtUpgrade) {
+  start();
+  RawClient header(server_->port());
+  ASSERT_EQ(header.handshake("/", "Authorization: Bearer " + token_for("alice") + "\r\n").status,
+            101);
+  EXPECT_EQ(type_of(receive(header)), "auth_ok");
+  RawClient query(server_->port());
+  ASSERT_EQ(query.handshake("/ws?token=" + token_for("bob")).status, 101);
+  auto ok = receive(query);
+  EXPECT_EQ(type_of(ok), "auth_ok");
+  EXPECT_EQ(ok.at("user_id").as_string(), "bob");
+}
+
+TEST_F(RealtimeTest, BadUpgradeTokenIs401) {
+  start();
+  RawClient client(server_->port());
+  HttpReply reply = client.handshake("/", "Authorization: Bearer garbage\r\n");
+  EXPECT_EQ(reply.status, 401);
+  EXPECT_EQ(json::parse(reply.body).at("error").as_string(), "invalid_token");
+}
+
+TEST_F(RealtimeTest, NoAuthWithinTheDeadlineCloses4001) {
+  server::RealtimeOptions options;
+  options.auth_timeout = 300ms;
+  start(options);
+  RawClient client(server_->port());
+  ASSERT_EQ(client.handshake().status, 101);
+  EXPECT_EQ(type_of(receive(client)), "error");
+  expect_close(client, ws::close_code::kAuthFailed);
+}
+
+TEST_F(RealtimeTest, TokenExpiryWhileConnectedCloses4001) {
+  start();
+  RawClient client(server_->port());
+  ASSERT_EQ(client.handshake().status, 101);
+  send(client, {{"type", "auth"}, {"token", token_for("alice", unix_now() + 2)}});
+  EXPECT_EQ(type_of(receive(client)), "auth_ok");
+  auto expired = receive(client, 5s);
+  EXPECT_EQ(code_of(expired), "token_expired");
+  expect_close(client, ws::close_code::kAuthFailed);
+}
+
+TEST_F(RealtimeTest, RefreshNeedsTheSameUser) {
+  start();
+  auto client = login("alice");
+  send(*client, {{"type", "auth"}, {"token", token_for("bob")}, {"ref", 2}});
+  EXPECT_EQ(code_of(receive(*client)), "invalid_token");
+  send(*client, {{"type", "auth"}, {"token", token_for("alice", unix_now() + 3600)}, {"ref", 3}});
+  auto ok = receive(*client);
+  EXPECT_EQ(type_of(ok), "auth_ok");
+  EXPECT_FALSE(ok.at("expires_at").is_null());
+}
+
+TEST_F(RealtimeTest, MessageIsStoredFannedOutAndAcked) {
+  start();
+  auto alice = login("alice");
+  auto bob = login("bob");
+  subscribe(*alice, "general");
+  subscribe(*bob, "general");
+  send(*alice, {{"type", "message"}, {"channel", "general"}, {"content", "hi"}, {"ref", "m1"}});
+  auto delivered = receive(*bob);
+  EXPECT_EQ(type_of(delivered), "message");
+  EXPECT_EQ(delivered.at("content").as_string(), "hi");
+  EXPECT_EQ(delivered.at("seq").as_int64(), 1);
+  EXPECT_EQ(delivered.at("user_id").as_string(), "alice");
+  EXPECT_EQ(delivered.at("channel").as_string(), "general");
+  auto own = receive(*alice);
+  EXPECT_EQ(type_of(own), "message");
+  auto ack = receive(*alice);
+  EXPECT_EQ(type_of(ack), "ack");
+  EXPECT_EQ(ack.at("ref").as_string(), "m1");
+  EXPECT_EQ(ack.at("seq").as_int64(), 1);
+  EXPECT_EQ(ack.at("id").as_string(), delivered.at("id").as_string());
+  // Stored: history has it, and a new subscriber sees seq 1.
+  send(*bob, {{"type", "history"}, {"channel", "general"}, {"ref", 9}});
+  auto history = receive(*bob);
+  EXPECT_EQ(type_of(history), "history");
+  ASSERT_EQ(history.at("messages").as_array().size(), 1u);
+  EXPECT_FALSE(history.at("has_more").as_bool());
+  EXPECT_GE(worker_->messages(), 1u);
+}
+
+TEST_F(RealtimeTest, ManyMessagesAreCommittedInOrderWithGapFreeSeq) {
+  start();
+  auto alice = login("alice");
+  subscribe(*alice, "general");
+  std::string burst;
+  for (int i = 0; i < 200; ++i) {
+    burst += RawClient::frame(
+        ws::Opcode::kText,
+        json::serialize(json::object{{"type", "message"}, {"channel", "general"}, {"content", i}}));
+  }
+  alice->send_raw(burst);
+  std::int64_t expected_seq = 1;
+  int acks = 0;
+  while (acks < 200) {
+    auto event = receive(*alice);
+    if (type_of(event) == "message") {
+      EXPECT_EQ(event.at("seq").as_int64(), expected_seq);
+      EXPECT_EQ(event.at("content").as_int64(), expected_seq - 1);
+      ++expected_seq;
+    } else {
+      ASSERT_EQ(type_of(event), "ack") << json::serialize(event);
+      ++acks;
+    }
+  }
+  // Group commit: fewer batches than messages.
+  EXPECT_LT(worker_->batches(), 200u);
+}
+
+TEST_F(RealtimeTest, SubscribeWithHistoryAndSince) {
+  start();
+  auto alice = login("alice");
+  for (int i = 0; i < 5; ++i) {
+    send(*alice, {{"type", "message"}, {"channel", "general"}, {"content", i}});
+    EXPECT_EQ(type_of(receive(*alice)), "ack");  // not subscribed: only the ack
+  }
+  auto bob = login("bob");
+  send(*bob, {{"type", "subscribe"}, {"channel", "general"}, {"history", 2}, {"ref", "h"}});
+  auto subscribed = receive(*bob);
+  EXPECT_EQ(subscribed.at("seq").as_int64(), 5);
+  auto history = receive(*bob);
+  ASSERT_EQ(type_of(history), "history");
+  EXPECT_EQ(history.at("ref").as_string(), "h");
+  auto messages = history.at("messages").as_array();
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(messages[0].at("seq").as_int64(), 4);
+  EXPECT_EQ(messages[1].at("seq").as_int64(), 5);
+  EXPECT_TRUE(history.at("has_more").as_bool());
+  auto carol = login("carol");
+  send(*carol, {{"type", "subscribe"}, {"channel", general_id_}, {"since", 3}});
+  EXPECT_EQ(type_of(receive(*carol)), "subscribed");
+  auto since = receive(*carol);
+  ASSERT_EQ(since.at("messages").as_array().size(), 2u);
+  EXPECT_FALSE(since.at("has_more").as_bool());
+}
+
+TEST_F(RealtimeTest, PrivateChannelsAreForMembersAndAdmins) {
+  start();
+  auto bob = login("bob");
+  send(*bob, {{"type", "subscribe"}, {"channel", "team"}, {"ref", 1}});
+  EXPECT_EQ(code_of(receive(*bob)), "forbidden");
+  send(*bob, {{"type", "message"}, {"channel", "team"}, {"content", "x"}});
+  EXPECT_EQ(code_of(receive(*bob)), "forbidden");
+  send(*bob, {{"type", "history"}, {"channel", "team"}});
+  EXPECT_EQ(code_of(receive(*bob)), "forbidden");
+  auto alice = login("alice");
+  subscribe(*alice, "team");
+  auto admin = login("root", "admin");
+  subscribe(*admin, "team");
+}
+
+TEST_F(RealtimeTest, UnknownChannelIsNotFound) {
+  start();
+  auto alice = login("alice");
+  send(*alice, {{"type", "subscribe"}, {"channel", "nope"}, {"ref", 4}});
+  auto error = receive(*alice);
+  EXPECT_EQ(code_of(error), "not_found");
+  EXPECT_EQ(error.at("ref").as_int64(), 4);
+  send(*alice, {{"type", "message"}, {"channel", "nope"}, {"content", 1}});
+  EXPECT_EQ(code_of(receive(*alice)), "not_found");
+}
+
+TEST_F(RealtimeTest, UnsubscribeStopsDelivery) {
+  start();
+  auto alice = login("alice");
+  auto bob = login("bob");
+  subscribe(*alice, "general");
+  subscribe(*bob, "general");
+  send(*bob, {{"type", "unsubscribe"}, {"channel", "general"}, {"ref", 5}});
+  auto reply = receive(*bob);
+  EXPECT_EQ(type_of(reply), "unsubscribed");
+  EXPECT_EQ(reply.at("ref").as_int64(), 5);
+  send(*alice, {{"type", "message"}, {"channel", "general"}, {"content", "after"}});
+  EXPECT_EQ(type_of(receive(*alice)), "message");
+  send(*bob, {{"type", "ping"}, {"ref", 6}});
+  EXPECT_EQ(type_of(receive(*bob)), "pong");  // and no message before it
+}
+
+TEST_F(RealtimeTest, EphemeralChannelDeliversWithoutStoring) {
+  start();
+  auto alice = login("alice");
+  auto bob = login("bob");
+  subscribe(*alice, "live");
+  subscribe(*bob, "live");
+  send(*alice, {{"type", "message"}, {"channel", "live"}, {"content", {{"x", 1}}}});
+  auto delivered = receive(*bob);
+  EXPECT_EQ(type_of(delivered), "message");
+  EXPECT_EQ(delivered.at("seq").as_int64(), 1);
+  send(*bob, {{"type", "history"}, {"channel", "live"}});
+  EXPECT_TRUE(receive(*bob).at("messages").as_array().empty());
+}
+
+TEST_F(RealtimeTest, TypingReachesOthersAndTurnsOffByItself) {
+  server::RealtimeOptions options;
+  options.typing_timeout = 300ms;
+  start(options);
+  auto alice = login("alice");
+  auto bob = login("bob");
+  subscribe(*alice, "general");
+  subscribe(*bob, "general");
+  send(*alice, {{"type", "typing"}, {"channel", "general"}, {"typing", true}});
+  auto on = receive(*bob);
+  EXPECT_EQ(type_of(on), "typing");
+  EXPECT_TRUE(on.at("typing").as_bool());
+  auto off = receive(*bob, 3s);
+  EXPECT_EQ(type_of(off), "typing");
+  EXPECT_FALSE(off.at("typing").as_bool());
+  // The typist gets neither.
+  send(*alice, {{"type", "ping"}});
+  EXPECT_EQ(type_of(receive(*alice)), "pong");
+}
+
+TEST_F(RealtimeTest, MalformedRequestsAreBadRequest) {
+  start();
+  auto alice = login("alice");
+  alice->send_text("{not json");
+  EXPECT_EQ(code_of(receive(*alice)), "bad_request");
+  send(*alice, {{"type", "subscribe"}});
+  EXPECT_EQ(code_of(receive(*alice)), "bad_request");
+  send(*alice, {{"type", "launch"}});
+  EXPECT_EQ(code_of(receive(*alice)), "bad_request");
+}
+
+TEST_F(RealtimeTest, ConnectionAndSubscriptionRowsAreKeptLive) {
+  start();
+  store::StoreOptions store_options;
+  store_options.sqlite_path = (dir_.path() / "realtime.db").string();
+  {
+    auto alice = login("alice");
+    subscribe(*alice, "general");
+    send(*alice, {{"type", "ping"}});
+    (void)receive(*alice);
+    auto store = store::open_store(store_options);
+    auto connections = store->list_connections(false);
+    ASSERT_EQ(connections.size(), 1u);
+    EXPECT_EQ(connections[0].user_id, "alice");
+    EXPECT_EQ(store->count_subscriptions(connections[0].connection_id), 1);
+    alice->send_close(ws::close_code::kNormal);
+    EXPECT_TRUE(alice->wait_eof(5s));
+  }
+  auto store = store::open_store(store_options);
+  for (int attempt = 0; attempt < 50 && !store->list_connections(false).empty(); ++attempt) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_TRUE(store->list_connections(false).empty());
+}
+
+TEST_F(RealtimeTest, DatabaseDownIsUnavailableAndNothingIsDelivered) {
+  // A worker whose store cannot be opened.
+  worker_ = std::make_unique<server::StoreWorker>([]() -> std::unique_ptr<store::Store> {
+    throw store::StoreUnavailable("down for the test");
+  });
+  start();
+  auto alice = login("alice");
+  send(*alice, {{"type", "message"}, {"channel", "general"}, {"content", 1}, {"ref", 1}});
+  auto error = receive(*alice);
+  EXPECT_EQ(code_of(error), "unavailable");
+  EXPECT_EQ(error.at("ref").as_int64(), 1);
+  send(*alice, {{"type", "subscribe"}, {"channel", "general"}});
+  EXPECT_EQ(code_of(receive(*alice)), "unavailable");
+}
+
+}  // namespace
+}  // namespace nself::test
