@@ -16,16 +16,8 @@ packages=(
 )
 
 install_npm_packages() {
-  # npm packages for the tests that use Node clients (ws) and the browser.
-  local dir
-  for dir in tests/integration/node; do
-    [ -f "$dir/package.json" ] || continue
-    if [ ! -d "$dir/node_modules" ] || [ "$dir/package.json" -nt "$dir/node_modules" ]; then
-      echo "install-deps: npm install in $dir"
-      npm install --prefix "$dir" --no-audit --no-fund --loglevel=error >/dev/null
-      touch "$dir/node_modules"
-    fi
-  done
+  # npm packages for the tests that use Node clients (ws), from the lockfile.
+  scripts/install-test-clients.sh
 }
 
 missing=()

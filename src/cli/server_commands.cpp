@@ -38,8 +38,10 @@ std::vector<std::string> tail_lines(const std::filesystem::path& path, int count
   return lines;
 }
 
-std::optional<boost::json::object> fetch_health(const core::Config& config) {
-  const auto response = http_request(connect_host(config.host), config.port, "GET", "/health");
+std::optional<boost::json::object> fetch_health(const core::Config& config,
+                                                std::chrono::milliseconds timeout = 3s) {
+  const auto response =
+      http_request(connect_host(config.host), config.port, "GET", "/health", {}, {}, timeout);
   if (!response || response->status != 200) return std::nullopt;
   boost::json::error_code error;
   auto value = boost::json::parse(response->body, error);
@@ -95,7 +97,9 @@ int start_in_background(CommandContext& context) {
           exit_code::kFailed, "start_failed",
           fmt::format("the server exited during start-up (see {}):{}", log_file.string(), reason));
     }
-    if (auto health = fetch_health(config)) {
+    const auto health = fetch_health(config, 1s);
+    const auto* pid = health ? health->if_contains("pid") : nullptr;
+    if (pid != nullptr && pid->is_int64() && pid->as_int64() == child) {
       if (context.json()) {
         print_json(context.out(), boost::json::object{{"started", true},
                                                       {"pid", child},
@@ -130,11 +134,43 @@ int run_start(CommandContext& context, const ServerCommandOptions& options) {
   return start_in_background(context);
 }
 
+namespace {
+
+// Stops the server whose pid file is `pid_file`. Returns its pid and whether it
+// stopped gracefully, or nullopt when it was not running.
+std::optional<std::pair<pid_t, bool>> stop_server(const PidFile& pid_file) {
+  const auto pid = pid_file.running_pid();
+  if (!pid) return std::nullopt;
+  ::kill(*pid, SIGTERM);
+  const bool graceful = wait_for_exit(*pid, 15s);
+  if (!graceful) {
+    ::kill(*pid, SIGKILL);
+    wait_for_exit(*pid, 5s);
+  }
+  pid_file.remove_if_owned(*pid);
+  return std::make_pair(*pid, graceful);
+}
+
+// The pid files of every running server of this project (one per port).
+std::vector<PidFile> running_servers(const ProjectPaths& paths) {
+  std::vector<PidFile> running;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(paths.state_dir, error)) {
+    const auto name = entry.path().filename().string();
+    if (name.starts_with("server-") && name.ends_with(".pid")) {
+      PidFile pid_file(entry.path());
+      if (pid_file.running_pid()) running.push_back(pid_file);
+    }
+  }
+  return running;
+}
+
+}  // namespace
+
 int run_stop(CommandContext& context) {
   const auto& config = context.config();
-  const PidFile pid_file(context.paths().pid_file(config.port));
-  const auto pid = pid_file.running_pid();
-  if (!pid) {
+  const auto stopped = stop_server(PidFile(context.paths().pid_file(config.port)));
+  if (!stopped) {
     if (context.json()) {
       print_json(context.out(), boost::json::object{{"stopped", false}, {"running", false}});
     } else {
@@ -142,29 +178,27 @@ int run_stop(CommandContext& context) {
     }
     return exit_code::kOk;
   }
-  ::kill(*pid, SIGTERM);
-  bool graceful = wait_for_exit(*pid, 15s);
-  if (!graceful) {
-    ::kill(*pid, SIGKILL);
-    wait_for_exit(*pid, 5s);
-  }
-  pid_file.remove_if_owned(*pid);
+  const auto [pid, graceful] = *stopped;
   if (context.json()) {
     print_json(context.out(),
-               boost::json::object{{"stopped", true}, {"pid", *pid}, {"graceful", graceful}});
+               boost::json::object{{"stopped", true}, {"pid", pid}, {"graceful", graceful}});
   } else if (graceful) {
-    context.out() << fmt::format("nself realtime stopped (pid {})\n", *pid);
+    context.out() << fmt::format("nself realtime stopped (pid {})\n", pid);
   } else {
-    context.out() << fmt::format("nself realtime (pid {}) did not stop within 15 s: killed\n",
-                                 *pid);
+    context.out() << fmt::format("nself realtime (pid {}) did not stop within 15 s: killed\n", pid);
   }
   return exit_code::kOk;
 }
 
 int run_restart(CommandContext& context, const ServerCommandOptions& options) {
-  std::ostringstream discarded;
-  CommandContext quiet(context.options(), discarded, context.err());
-  run_stop(quiet);
+  const auto& config = context.config();
+  const PidFile configured(context.paths().pid_file(config.port));
+  if (configured.running_pid()) {
+    stop_server(configured);
+  } else if (const auto others = running_servers(context.paths()); others.size() == 1) {
+    // The port changed in .env since the server started: stop the one that runs.
+    stop_server(others.front());
+  }
   context.reload_config();  // apply changed configuration
   return run_start(context, options);
 }

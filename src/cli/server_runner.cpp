@@ -1,11 +1,134 @@
+// `nself realtime start --foreground`: assembles the server from the
+// configuration and runs it in this process until SIGTERM/SIGINT.
+#include <fmt/format.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "cli/pid_file.hpp"
 #include "cli/server_commands.hpp"
+#include "core/auth/jwt_key.hpp"
+#include "core/auth/jwt_verifier.hpp"
+#include "server/realtime_handler.hpp"
+#include "server/server.hpp"
+#include "server/store_worker.hpp"
 
 namespace nself::cli {
+namespace {
 
-// Until the WebSocket server lands (issue 3), `start` cannot run one.
-int run_server_foreground(CommandContext&, const ServerCommandOptions&) {
-  throw CommandError(exit_code::kFailed, "not_available",
-                     "the WebSocket server is not part of this build yet");
+// Logs to stderr (the terminal, or the log file for a server started in the
+// background, whose stderr is that file), and in the foreground also to the
+// log file, so that `logs` works for both.
+void set_up_logging(const core::Config& config, const std::filesystem::path& log_file,
+                    bool daemon_child) {
+  std::vector<spdlog::sink_ptr> sinks;
+  sinks.push_back(std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  if (!daemon_child) {
+    sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(log_file.string()));
+  }
+  auto logger = std::make_shared<spdlog::logger>("nself-realtime", sinks.begin(), sinks.end());
+  logger->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%l] %v");
+  logger->set_level(spdlog::level::from_str(config.log_level));
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+}
+
+// The keys client tokens are verified with: REALTIME_JWT_SECRET (HS256) and
+// nself's HASURA_GRAPHQL_JWT_SECRET.
+std::vector<core::auth::JwtKey> jwt_keys(const core::Config& config) {
+  std::vector<core::auth::JwtKey> keys;
+  if (!config.jwt_secret.empty()) {
+    keys.push_back(core::auth::JwtKey{core::auth::JwtAlgorithm::kHS256, config.jwt_secret});
+  }
+  if (!config.hasura_jwt_secret.empty()) {
+    auto key = core::auth::parse_hasura_jwt_secret(config.hasura_jwt_secret);
+    if (!key) {
+      throw CommandError(exit_code::kUsage, "invalid_config",
+                         "HASURA_GRAPHQL_JWT_SECRET: " + key.error().message);
+    }
+    keys.push_back(std::move(key).value());
+  }
+  if (keys.empty()) {
+    throw CommandError(exit_code::kUsage, "invalid_config",
+                       "no JWT secret: set REALTIME_JWT_SECRET or HASURA_GRAPHQL_JWT_SECRET "
+                       "(`nself realtime init` generates one)");
+  }
+  return keys;
+}
+
+// A process may hold at most RLIMIT_NOFILE descriptors: raise the soft limit
+// to the hard one, and say so when max connections cannot fit.
+void raise_file_limit(const core::Config& config) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+  const auto reserve = 64u;  // listener, database, log, pipes
+  if (limit.rlim_cur != RLIM_INFINITY &&
+      static_cast<rlim_t>(config.max_connections) + reserve > limit.rlim_cur) {
+    spdlog::warn(
+        "WEBSOCKET_MAX_CONNECTIONS={} exceeds what this process can hold: the file descriptor "
+        "limit is {} (hard limit; raise it with ulimit -n or LimitNOFILE)",
+        config.max_connections, limit.rlim_cur);
+  }
+}
+
+server::ServerOptions server_options(const core::Config& config) {
+  server::ServerOptions options;
+  options.host = config.host;
+  options.port = static_cast<std::uint16_t>(config.port);
+  options.max_connections = static_cast<std::size_t>(config.max_connections);
+  options.ping_interval = std::chrono::seconds(config.ping_interval_seconds);
+  options.idle_timeout = std::chrono::seconds(config.timeout_seconds);
+  options.max_message_bytes = static_cast<std::size_t>(config.max_message_bytes);
+  options.handle_signals = true;
+  return options;
+}
+
+}  // namespace
+
+int run_server_foreground(CommandContext& context, const ServerCommandOptions& options) {
+  const auto& config = context.config();
+  const auto& paths = context.paths();
+  std::filesystem::create_directories(paths.state_dir);
+  const auto log_file = paths.log_file(config.port);
+  set_up_logging(config, log_file, options.daemon_child);
+
+  const core::auth::JwtVerifier verifier(jwt_keys(config));
+  context.store();  // fails here, clearly, when the database is unreachable or not initialised
+  const std::string store_description = context.store().describe();
+  const std::string backend(context.store().backend());
+
+  store::StoreOptions store_options;
+  store_options.database_url = config.database_url;
+  store_options.sqlite_path = config.sqlite_path;
+  server::StoreWorker store_worker([store_options] { return store::open_store(store_options); });
+  server::RealtimeHandler handler(verifier, store_worker);
+
+  raise_file_limit(config);
+  std::optional<server::Server> server;
+  try {
+    server.emplace(server_options(config), handler);
+  } catch (const server::ServerError& error) {
+    spdlog::error("{}", error.what());
+    throw CommandError(exit_code::kFailed, "start_failed", error.what());
+  }
+
+  const PidFile pid_file(paths.pid_file(config.port));
+  const pid_t pid = ::getpid();
+  server->on_listening([&](std::uint16_t port) {
+    pid_file.write(pid);
+    spdlog::info("nself realtime {} listening on {}:{} (pid {}, store: {} {})", NSELF_VERSION,
+                 config.host, port, pid, backend, store_description);
+  });
+  server->run();
+  pid_file.remove_if_owned(pid);
+  spdlog::info("nself realtime stopped");
+  return exit_code::kOk;
 }
 
 }  // namespace nself::cli

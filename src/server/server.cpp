@@ -1,6 +1,7 @@
 #include "server/server.hpp"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <boost/asio/post.hpp>
 #include <boost/json/serialize.hpp>
@@ -48,6 +49,8 @@ Server::Server(ServerOptions options, SessionHandler& handler)
     body["status"] = shutting_down_ ? "stopping" : "ok";
     body["version"] = NSELF_VERSION;
     body["connections"] = loop_->session_count();
+    // Lets `start` tell its own server from another one answering on the port.
+    body["pid"] = static_cast<std::int64_t>(::getpid());
     body["uptime_seconds"] = std::chrono::duration_cast<std::chrono::seconds>(
                                  std::chrono::steady_clock::now() - started_at_)
                                  .count();

@@ -81,16 +81,18 @@ test('SQLite: kill -9 mid-flood loses no acked message', async () => {
 });
 
 test('PostgreSQL: stop and kill -9 mid-flood lose no acked message', async (t) => {
-  const database = await createPostgresDatabase();
-  if (!database) {
+  const first = await createPostgresDatabase();
+  if (!first) {
     if (process.env.NSELF_TEST_REQUIRE_SERVICES === '1') assert.fail('NSELF_TEST_POSTGRES_URL is not set');
     t.skip('no PostgreSQL server');
     return;
   }
+  const second = await createPostgresDatabase();
   try {
-    console.log('postgres stop', await floodAndInterrupt({ databaseUrl: database.url, interrupt: graceful }));
-    console.log('postgres kill -9', await floodAndInterrupt({ databaseUrl: database.url, interrupt: killed }));
+    console.log('postgres stop', await floodAndInterrupt({ databaseUrl: first.url, interrupt: graceful }));
+    console.log('postgres kill -9', await floodAndInterrupt({ databaseUrl: second.url, interrupt: killed }));
   } finally {
-    await database.drop();
+    await first.drop();
+    await second.drop();
   }
 });

@@ -1,7 +1,6 @@
 // The server's lifecycle through the real CLI: start, status, logs, stop,
 // restart, a port in use, and the manual's JavaScript example as written.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -34,6 +33,21 @@ test('start returns once listening, status reports it, a second start is refused
   const again = await project.realtime(['start']);
   assert.equal(again.code, 1);
   assert.match(again.stderr, /already running \(pid \d+\)/);
+});
+
+test('a port in use is a clear error naming the port', async () => {
+  // A second project configured for the same port, while the first one's server runs.
+  const other = await Project.create();
+  try {
+    const env = readFileSync(join(project.dir, '.env'), 'utf8');
+    writeFileSync(join(other.dir, '.env'), env);
+    await other.mustRealtime(['init']);
+    const result = await other.realtime(['start']);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, new RegExp(`127\\.0\\.0\\.1:${project.port}: Address already in use`));
+  } finally {
+    await other.cleanup();
+  }
 });
 
 test('status counts live connections', async () => {
@@ -80,19 +94,6 @@ test('stop closes clients with 1001 and status then says stopped (exit 3)', asyn
   const again = await project.realtime(['stop']);
   assert.equal(again.code, 0);
   assert.match(again.stdout, /not running/);
-});
-
-test('a port in use is a clear error naming the port', async () => {
-  const blocker = createServer();
-  await new Promise((resolve) => blocker.listen(project.port, '127.0.0.1', resolve));
-  try {
-    const result = await project.realtime(['start']);
-    assert.equal(result.code, 1);
-    assert.match(result.stderr, new RegExp(`${project.port}`));
-    assert.match(result.stderr, /in use/i);
-  } finally {
-    await new Promise((resolve) => blocker.close(resolve));
-  }
 });
 
 test('restart applies a changed port', async () => {
