@@ -454,6 +454,7 @@ void RealtimeHandler::on_tick(WsSession& session, std::chrono::steady_clock::tim
   if (now != last_tick_) {  // once per sweep, not once per session
     last_tick_ = now;
     expire_typing(now);
+    start_heartbeat_sweep(now);
   }
   auto* client = static_cast<Client*>(session.context());
   if (!client->authenticated) {
@@ -466,7 +467,20 @@ void RealtimeHandler::on_tick(WsSession& session, std::chrono::steady_clock::tim
   if (client->claims.expires_at && *client->claims.expires_at <= now_ms()) {
     session.send_text(protocol::error_event({}, "token_expired", "the token has expired"));
     session.close(ws::close_code::kAuthFailed, "token expired");
+    return;
   }
+  if (collecting_heartbeat_) heartbeat_ids_.push_back(session.id());
+}
+
+void RealtimeHandler::start_heartbeat_sweep(std::chrono::steady_clock::time_point now) {
+  if (!heartbeat_ids_.empty()) {
+    store_.submit([ids = std::move(heartbeat_ids_), at = now_ms()](store::Store* store) {
+      if (store) store->touch_connections(ids, at);
+    });
+    heartbeat_ids_.clear();
+  }
+  collecting_heartbeat_ = now - last_heartbeat_ >= options_.heartbeat_interval;
+  if (collecting_heartbeat_) last_heartbeat_ = now;
 }
 
 void RealtimeHandler::expire_typing(std::chrono::steady_clock::time_point now) {

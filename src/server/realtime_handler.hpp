@@ -28,6 +28,7 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "core/auth/jwt_verifier.hpp"
 #include "core/channel.hpp"
@@ -44,6 +45,10 @@ struct RealtimeOptions {
   std::chrono::milliseconds typing_timeout{6'000};
   // Written to realtime.connections.node_id.
   std::string node_id = "local";
+  // How often realtime.connections.last_seen_at is refreshed for every
+  // authenticated connection (the manual's "Heartbeat every 30 seconds"), in
+  // one batched store call, so `cleanup` can tell live rows from stale ones.
+  std::chrono::milliseconds heartbeat_interval{30'000};
 };
 
 class RealtimeHandler final : public SessionHandler {
@@ -98,6 +103,9 @@ class RealtimeHandler final : public SessionHandler {
                const std::string* skip_user = nullptr);
   void remove_from_hub(WsSession& session, const std::string& channel_id);
   void expire_typing(std::chrono::steady_clock::time_point now);
+  // At the start of a sweep: writes the ids gathered in the last one and
+  // decides whether this sweep gathers.
+  void start_heartbeat_sweep(std::chrono::steady_clock::time_point now);
 
   const core::auth::JwtVerifier& verifier_;
   StoreWorker& store_;
@@ -112,6 +120,11 @@ class RealtimeHandler final : public SessionHandler {
   };
   std::unordered_map<std::string, Typing> typing_;  // channel id + '\n' + user id
   std::chrono::steady_clock::time_point last_tick_{};
+  // Heartbeat: ids gathered during a sweep in which one is due, written at the
+  // start of the next sweep.
+  std::chrono::steady_clock::time_point last_heartbeat_{};
+  bool collecting_heartbeat_ = false;
+  std::vector<std::string> heartbeat_ids_;
 };
 
 }  // namespace nself::server

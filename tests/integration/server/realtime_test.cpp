@@ -408,6 +408,32 @@ TEST_F(RealtimeTest, ConnectionAndSubscriptionRowsAreKeptLive) {
   EXPECT_TRUE(store->list_connections(false).empty());
 }
 
+TEST_F(RealtimeTest, HeartbeatRefreshesLastSeen) {
+  server::RealtimeOptions options;
+  options.heartbeat_interval = 100ms;
+  start(options);
+  store::StoreOptions store_options;
+  store_options.sqlite_path = (dir_.path() / "realtime.db").string();
+  auto alice = login("alice");
+  auto store = store::open_store(store_options);
+  std::vector<store::ConnectionRecord> connections;
+  for (int attempt = 0; attempt < 50 && connections.empty(); ++attempt) {
+    connections = store->list_connections(false);
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_EQ(connections.size(), 1u);
+  const auto first_seen = connections[0].last_seen_at;
+  // The test sweep ticks every few ms; within a few seconds a heartbeat must
+  // have moved last_seen_at forward while the client stays silent.
+  bool advanced = false;
+  for (int attempt = 0; attempt < 100 && !advanced; ++attempt) {
+    std::this_thread::sleep_for(50ms);
+    const auto now = store->list_connections(false);
+    advanced = now.size() == 1 && now[0].last_seen_at > first_seen;
+  }
+  EXPECT_TRUE(advanced) << "last_seen_at did not move";
+}
+
 TEST_F(RealtimeTest, DatabaseDownIsUnavailableAndNothingIsDelivered) {
   // A worker whose store cannot be opened.
   worker_ = std::make_unique<server::StoreWorker>([]() -> std::unique_ptr<store::Store> {
