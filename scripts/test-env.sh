@@ -6,6 +6,7 @@
 #                            tests create and drop their own databases in it)
 #   NSELF_TEST_REDIS_URL     redis://127.0.0.1:PORT/0
 #   NSELF_TEST_REQUIRE_SERVICES=1 (tests fail, rather than skip, without them)
+# PostgreSQL runs with fsync=off for speed; benchmarks set NSELF_TEST_PG_FSYNC=on.
 # Usage: scripts/test-env.sh COMMAND [ARGS...]
 set -euo pipefail
 
@@ -45,7 +46,7 @@ trap 'exit 130' INT TERM
 "${as_pg[@]}" "$pg_bin/initdb" -D "$workdir/pg" -U postgres -A trust --no-sync -E UTF8 >"$workdir/initdb.log" 2>&1 \
   || { cat "$workdir/initdb.log" >&2; exit 1; }
 "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$workdir/pg" -l "$workdir/pg.log" -w -t 30 \
-  -o "-h 127.0.0.1 -p $pg_port -k $workdir -c fsync=off -c max_connections=300" start >/dev/null \
+  -o "-h 127.0.0.1 -p $pg_port -k $workdir -c fsync=${NSELF_TEST_PG_FSYNC:-off} -c max_connections=300" start >/dev/null \
   || { cat "$workdir/pg.log" >&2; exit 1; }
 
 if command -v redis-server >/dev/null 2>&1; then
