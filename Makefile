@@ -30,10 +30,10 @@ test: build
 asan:
 	@$(MAKE) test BUILD_TYPE=Debug BUILD_DIR=build/asan CMAKE_ARGS='-DNSELF_SANITIZE="address;undefined"'
 
-# The concurrent parts under ThreadSanitizer.
+# Every suite under ThreadSanitizer: the server's loop and store threads, the
+# in-process servers of the integration tests, and the binary the Node tests start.
 tsan:
-	@$(MAKE) test BUILD_TYPE=Debug BUILD_DIR=build/tsan CMAKE_ARGS='-DNSELF_SANITIZE=thread' \
-	  CTEST_ARGS='$(CTEST_ARGS) -L concurrent'
+	@$(MAKE) test BUILD_TYPE=Debug BUILD_DIR=build/tsan CMAKE_ARGS='-DNSELF_SANITIZE=thread'
 
 # Micro-benchmarks (Release build); figures go to docs/BENCHMARKS.md.
 bench: build
