@@ -95,19 +95,25 @@ struct RealtimeClient::Impl {
 
   void write(const std::string& text) {
     if (closed) throw ClientError("closed", "the connection is closed");
-    bool done = false;
-    beast::error_code result;
+    // The handler may outlive a timed-out call: its state is shared, not on the stack.
+    struct State {
+      bool done = false;
+      beast::error_code result;
+      std::string text;
+    };
+    auto state = std::make_shared<State>();
+    state->text = text;
     ws.text(true);
-    ws.async_write(asio::buffer(text), [&](beast::error_code ec, std::size_t) {
-      result = ec;
-      done = true;
+    ws.async_write(asio::buffer(state->text), [state](beast::error_code ec, std::size_t) {
+      state->result = ec;
+      state->done = true;
     });
-    if (!run_until([&] { return done; }, Clock::now() + timeout)) {
+    if (!run_until([&] { return state->done; }, Clock::now() + timeout)) {
       beast::get_lowest_layer(ws).close();  // aborts the write; the read reports the close
-      run_until([&] { return done; }, Clock::now() + std::chrono::seconds(1));
+      run_until([&] { return state->done; }, Clock::now() + std::chrono::seconds(1));
       throw ClientError("timeout", "write did not complete in time");
     }
-    if (result) throw ClientError("closed", "write failed: " + result.message());
+    if (state->result) throw ClientError("closed", "write failed: " + state->result.message());
   }
 };
 
@@ -284,19 +290,19 @@ json::object RealtimeClient::next_event_of_type(const std::string& type,
 
 void RealtimeClient::close(std::uint16_t code) {
   if (impl_->closed) return;
-  bool done = false;
+  auto done = std::make_shared<bool>(false);  // may outlive a timed-out close
   impl_->closing = true;
-  impl_->ws.async_close(websocket::close_reason(code), [&](beast::error_code ec) {
-    done = true;
-    impl_->mark_closed(ec ? ec : beast::error_code(websocket::error::closed));
+  Impl* impl = impl_.get();
+  impl->ws.async_close(websocket::close_reason(code), [done, impl](beast::error_code ec) {
+    *done = true;
+    impl->mark_closed(ec ? ec : beast::error_code(websocket::error::closed));
   });
-  // The pending read completes with `closed` once the server's close frame arrives.
-  auto deadline = Clock::now() + impl_->timeout;
-  if (!impl_->run_until([&] { return done && impl_->closed.has_value(); }, deadline)) {
-    beast::get_lowest_layer(impl_->ws).close();
-    impl_->run_until([&] { return done && impl_->closed.has_value(); },
-                     Clock::now() + std::chrono::seconds(1));
-    if (!impl_->closed) impl_->closed = CloseInfo{1006, "close timed out"};
+  // The pending read ends once the server's close frame arrives.
+  auto finished = [&] { return *done && impl->closed.has_value(); };
+  if (!impl->run_until(finished, Clock::now() + impl->timeout)) {
+    beast::get_lowest_layer(impl->ws).close();
+    impl->run_until(finished, Clock::now() + std::chrono::seconds(1));
+    if (!impl->closed) impl->closed = CloseInfo{1006, "close timed out"};
   }
 }
 
