@@ -255,5 +255,28 @@ TEST_F(ClientTest, ClientCloseCompletesTheHandshake) {
   alice.close();  // a second close does nothing
 }
 
+TEST_F(ClientTest, MovedClientKeepsItsConnectionAndQueue) {
+  auto alice = login("alice");
+  alice.subscribe("general");
+  alice.send_message("general", "queued");
+  RealtimeClient moved = std::move(alice);
+  EXPECT_EQ(moved.next_event_of_type("message", 5s).at("content").as_string(), "queued");
+  EXPECT_EQ(moved.send_message("general", "after move").at("seq").as_int64(), 2);
+}
+
+TEST_F(ClientTest, RawRequestsThroughSendJson) {
+  auto alice = login("alice");
+  alice.subscribe("general");
+  alice.send_message("general", "first");
+  alice.send_json({{"type", "history"}, {"channel", "general"}, {"limit", 10}, {"ref", 7}});
+  auto history = alice.next_event_of_type("history", 5s);
+  EXPECT_EQ(history.at("ref").as_int64(), 7);
+  ASSERT_EQ(history.at("messages").as_array().size(), 1u);
+  EXPECT_EQ(history.at("messages").as_array()[0].at("content").as_string(), "first");
+  // A malformed request is answered with an error event, not an exception.
+  alice.send_json({{"type", "no-such-type"}});
+  EXPECT_EQ(alice.next_event_of_type("error", 5s).at("code").as_string(), "bad_request");
+}
+
 }  // namespace
 }  // namespace nself::test
