@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <string>
 
-#include "server_fixture.hpp"
+#include "support/server_fixture.hpp"
 
 namespace nself::test {
 namespace {

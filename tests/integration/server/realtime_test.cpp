@@ -10,8 +10,8 @@
 #include "core/auth/jwt_verifier.hpp"
 #include "raw_client.hpp"
 #include "server/realtime_handler.hpp"
-#include "server_fixture.hpp"
 #include "store/store.hpp"
+#include "support/server_fixture.hpp"
 #include "support/temp_dir.hpp"
 
 namespace nself::test {

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "raw_client.hpp"
-#include "server_fixture.hpp"
+#include "support/server_fixture.hpp"
 
 namespace nself::test {
 namespace {

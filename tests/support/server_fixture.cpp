@@ -1,4 +1,4 @@
-#include "server_fixture.hpp"
+#include "support/server_fixture.hpp"
 
 #include <spdlog/spdlog.h>
 
