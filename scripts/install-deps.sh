@@ -13,6 +13,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql redis-server sqlite3
   python3-websockets nodejs npm
+  chromium
 )
 
 install_npm_packages() {
