@@ -1,6 +1,7 @@
 // The real-time protocol end to end: an in-process server with the
-// RealtimeHandler on a SQLite store in a temp dir, talked to with the
-// byte-level client. Every request type and error code the handler implements.
+// RealtimeHandler, talked to with the byte-level client. Every request type and
+// error code the handler implements, on both stores: SQLite in a temp dir and
+// a fresh database in the PostgreSQL server of scripts/test-env.sh.
 
 #include <gtest/gtest.h>
 
@@ -11,6 +12,7 @@
 #include "raw_client.hpp"
 #include "server/realtime_handler.hpp"
 #include "store/store.hpp"
+#include "support/postgres_database.hpp"
 #include "support/server_fixture.hpp"
 #include "support/temp_dir.hpp"
 
@@ -45,11 +47,23 @@ std::int64_t unix_now() {
       .count();
 }
 
-class RealtimeTest : public ::testing::Test {
+enum class Backend { kSqlite, kPostgres };
+
+class RealtimeTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    store::StoreOptions store_options;
-    store_options.sqlite_path = (dir_.path() / "realtime.db").string();
+    if (GetParam() == Backend::kPostgres) {
+      const auto url = postgres_test_url();
+      if (!url) {
+        if (services_required()) FAIL() << "NSELF_TEST_POSTGRES_URL is not set";
+        GTEST_SKIP() << "no PostgreSQL server (run through scripts/test-env.sh)";
+      }
+      database_.emplace(*url);
+      store_options_.database_url = database_->url();
+    } else {
+      store_options_.sqlite_path = (dir_.path() / "realtime.db").string();
+    }
+    const auto store_options = store_options_;
     {
       auto store = store::open_store(store_options);
       store->migrate();
@@ -119,6 +133,8 @@ class RealtimeTest : public ::testing::Test {
   }
 
   TempDir dir_;
+  std::optional<TestDatabase> database_;
+  store::StoreOptions store_options_;
   std::string general_id_;
   core::auth::JwtVerifier verifier_{{kKey}};
   std::unique_ptr<server::StoreWorker> worker_;
@@ -126,7 +142,7 @@ class RealtimeTest : public ::testing::Test {
   std::unique_ptr<RunningServer> server_;
 };
 
-TEST_F(RealtimeTest, AuthByFirstMessage) {
+TEST_P(RealtimeTest, AuthByFirstMessage) {
   start();
   RawClient client(server_->port());
   ASSERT_EQ(client.handshake().status, 101);
@@ -142,7 +158,7 @@ TEST_F(RealtimeTest, AuthByFirstMessage) {
   EXPECT_EQ(ok.at("connection_id").as_string().size(), 36u);
 }
 
-TEST_F(RealtimeTest, BadFirstTokenIsAnErrorThenClose4001) {
+TEST_P(RealtimeTest, BadFirstTokenIsAnErrorThenClose4001) {
   start();
   RawClient client(server_->port());
   ASSERT_EQ(client.handshake().status, 101);
@@ -151,7 +167,7 @@ TEST_F(RealtimeTest, BadFirstTokenIsAnErrorThenClose4001) {
   expect_close(client, ws::close_code::kAuthFailed);
 }
 
-TEST_F(RealtimeTest, ExpiredTokenIsRefused) {
+TEST_P(RealtimeTest, ExpiredTokenIsRefused) {
   start();
   RawClient client(server_->port());
   ASSERT_EQ(client.handshake().status, 101);
@@ -160,7 +176,7 @@ TEST_F(RealtimeTest, ExpiredTokenIsRefused) {
   expect_close(client, ws::close_code::kAuthFailed);
 }
 
-TEST_F(RealtimeTest, BearerHeaderAndQueryTokenAuthenticateAtUpgrade) {
+TEST_P(RealtimeTest, BearerHeaderAndQueryTokenAuthenticateAtUpgrade) {
   start();
   RawClient header(server_->port());
   ASSERT_EQ(header.handshake("/", "Authorization: Bearer " + token_for("alice") + "\r\n").status,
@@ -173,7 +189,7 @@ TEST_F(RealtimeTest, BearerHeaderAndQueryTokenAuthenticateAtUpgrade) {
   EXPECT_EQ(ok.at("user_id").as_string(), "bob");
 }
 
-TEST_F(RealtimeTest, BadUpgradeTokenIs401) {
+TEST_P(RealtimeTest, BadUpgradeTokenIs401) {
   start();
   RawClient client(server_->port());
   HttpReply reply = client.handshake("/", "Authorization: Bearer garbage\r\n");
@@ -181,7 +197,7 @@ TEST_F(RealtimeTest, BadUpgradeTokenIs401) {
   EXPECT_EQ(json::parse(reply.body).at("error").as_string(), "invalid_token");
 }
 
-TEST_F(RealtimeTest, NoAuthWithinTheDeadlineCloses4001) {
+TEST_P(RealtimeTest, NoAuthWithinTheDeadlineCloses4001) {
   server::RealtimeOptions options;
   options.auth_timeout = 300ms;
   start(options);
@@ -191,7 +207,7 @@ TEST_F(RealtimeTest, NoAuthWithinTheDeadlineCloses4001) {
   expect_close(client, ws::close_code::kAuthFailed);
 }
 
-TEST_F(RealtimeTest, TokenExpiryWhileConnectedCloses4001) {
+TEST_P(RealtimeTest, TokenExpiryWhileConnectedCloses4001) {
   start();
   RawClient client(server_->port());
   ASSERT_EQ(client.handshake().status, 101);
@@ -202,7 +218,7 @@ TEST_F(RealtimeTest, TokenExpiryWhileConnectedCloses4001) {
   expect_close(client, ws::close_code::kAuthFailed);
 }
 
-TEST_F(RealtimeTest, RefreshNeedsTheSameUser) {
+TEST_P(RealtimeTest, RefreshNeedsTheSameUser) {
   start();
   auto client = login("alice");
   send(*client, {{"type", "auth"}, {"token", token_for("bob")}, {"ref", 2}});
@@ -213,7 +229,7 @@ TEST_F(RealtimeTest, RefreshNeedsTheSameUser) {
   EXPECT_FALSE(ok.at("expires_at").is_null());
 }
 
-TEST_F(RealtimeTest, MessageIsStoredFannedOutAndAcked) {
+TEST_P(RealtimeTest, MessageIsStoredFannedOutAndAcked) {
   start();
   auto alice = login("alice");
   auto bob = login("bob");
@@ -242,7 +258,7 @@ TEST_F(RealtimeTest, MessageIsStoredFannedOutAndAcked) {
   EXPECT_GE(worker_->messages(), 1u);
 }
 
-TEST_F(RealtimeTest, ManyMessagesAreCommittedInOrderWithGapFreeSeq) {
+TEST_P(RealtimeTest, ManyMessagesAreCommittedInOrderWithGapFreeSeq) {
   start();
   auto alice = login("alice");
   subscribe(*alice, "general");
@@ -270,7 +286,7 @@ TEST_F(RealtimeTest, ManyMessagesAreCommittedInOrderWithGapFreeSeq) {
   EXPECT_LT(worker_->batches(), 200u);
 }
 
-TEST_F(RealtimeTest, SubscribeWithHistoryAndSince) {
+TEST_P(RealtimeTest, SubscribeWithHistoryAndSince) {
   start();
   auto alice = login("alice");
   for (int i = 0; i < 5; ++i) {
@@ -297,7 +313,7 @@ TEST_F(RealtimeTest, SubscribeWithHistoryAndSince) {
   EXPECT_FALSE(since.at("has_more").as_bool());
 }
 
-TEST_F(RealtimeTest, PrivateChannelsAreForMembersAndAdmins) {
+TEST_P(RealtimeTest, PrivateChannelsAreForMembersAndAdmins) {
   start();
   auto bob = login("bob");
   send(*bob, {{"type", "subscribe"}, {"channel", "team"}, {"ref", 1}});
@@ -312,7 +328,7 @@ TEST_F(RealtimeTest, PrivateChannelsAreForMembersAndAdmins) {
   subscribe(*admin, "team");
 }
 
-TEST_F(RealtimeTest, UnknownChannelIsNotFound) {
+TEST_P(RealtimeTest, UnknownChannelIsNotFound) {
   start();
   auto alice = login("alice");
   send(*alice, {{"type", "subscribe"}, {"channel", "nope"}, {"ref", 4}});
@@ -323,7 +339,7 @@ TEST_F(RealtimeTest, UnknownChannelIsNotFound) {
   EXPECT_EQ(code_of(receive(*alice)), "not_found");
 }
 
-TEST_F(RealtimeTest, UnsubscribeStopsDelivery) {
+TEST_P(RealtimeTest, UnsubscribeStopsDelivery) {
   start();
   auto alice = login("alice");
   auto bob = login("bob");
@@ -339,7 +355,7 @@ TEST_F(RealtimeTest, UnsubscribeStopsDelivery) {
   EXPECT_EQ(type_of(receive(*bob)), "pong");  // and no message before it
 }
 
-TEST_F(RealtimeTest, EphemeralChannelDeliversWithoutStoring) {
+TEST_P(RealtimeTest, EphemeralChannelDeliversWithoutStoring) {
   start();
   auto alice = login("alice");
   auto bob = login("bob");
@@ -353,7 +369,7 @@ TEST_F(RealtimeTest, EphemeralChannelDeliversWithoutStoring) {
   EXPECT_TRUE(receive(*bob).at("messages").as_array().empty());
 }
 
-TEST_F(RealtimeTest, TypingReachesOthersAndTurnsOffByItself) {
+TEST_P(RealtimeTest, TypingReachesOthersAndTurnsOffByItself) {
   server::RealtimeOptions options;
   options.typing_timeout = 300ms;
   start(options);
@@ -373,7 +389,7 @@ TEST_F(RealtimeTest, TypingReachesOthersAndTurnsOffByItself) {
   EXPECT_EQ(type_of(receive(*alice)), "pong");
 }
 
-TEST_F(RealtimeTest, MalformedRequestsAreBadRequest) {
+TEST_P(RealtimeTest, MalformedRequestsAreBadRequest) {
   start();
   auto alice = login("alice");
   alice->send_text("{not json");
@@ -384,10 +400,9 @@ TEST_F(RealtimeTest, MalformedRequestsAreBadRequest) {
   EXPECT_EQ(code_of(receive(*alice)), "bad_request");
 }
 
-TEST_F(RealtimeTest, ConnectionAndSubscriptionRowsAreKeptLive) {
+TEST_P(RealtimeTest, ConnectionAndSubscriptionRowsAreKeptLive) {
   start();
-  store::StoreOptions store_options;
-  store_options.sqlite_path = (dir_.path() / "realtime.db").string();
+  const auto store_options = store_options_;
   {
     auto alice = login("alice");
     subscribe(*alice, "general");
@@ -408,12 +423,11 @@ TEST_F(RealtimeTest, ConnectionAndSubscriptionRowsAreKeptLive) {
   EXPECT_TRUE(store->list_connections(false).empty());
 }
 
-TEST_F(RealtimeTest, HeartbeatRefreshesLastSeen) {
+TEST_P(RealtimeTest, HeartbeatRefreshesLastSeen) {
   server::RealtimeOptions options;
   options.heartbeat_interval = 100ms;
   start(options);
-  store::StoreOptions store_options;
-  store_options.sqlite_path = (dir_.path() / "realtime.db").string();
+  const auto store_options = store_options_;
   auto alice = login("alice");
   auto store = store::open_store(store_options);
   std::vector<store::ConnectionRecord> connections;
@@ -434,7 +448,7 @@ TEST_F(RealtimeTest, HeartbeatRefreshesLastSeen) {
   EXPECT_TRUE(advanced) << "last_seen_at did not move";
 }
 
-TEST_F(RealtimeTest, DatabaseDownIsUnavailableAndNothingIsDelivered) {
+TEST_P(RealtimeTest, DatabaseDownIsUnavailableAndNothingIsDelivered) {
   // A worker whose store cannot be opened.
   worker_ = std::make_unique<server::StoreWorker>([]() -> std::unique_ptr<store::Store> {
     throw store::StoreUnavailable("down for the test");
@@ -448,6 +462,12 @@ TEST_F(RealtimeTest, DatabaseDownIsUnavailableAndNothingIsDelivered) {
   send(*alice, {{"type", "subscribe"}, {"channel", "general"}});
   EXPECT_EQ(code_of(receive(*alice)), "unavailable");
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, RealtimeTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           return info.param == Backend::kSqlite ? "sqlite" : "postgres";
+                         });
 
 }  // namespace
 }  // namespace nself::test
