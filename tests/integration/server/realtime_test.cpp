@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 #include <thread>
 
+#include "core/auth/base64url.hpp"
 #include "core/auth/jwt_verifier.hpp"
 #include "raw_client.hpp"
 #include "server/realtime_handler.hpp"
@@ -165,6 +166,32 @@ TEST_P(RealtimeTest, BadFirstTokenIsAnErrorThenClose4001) {
   send(client, {{"type", "auth"}, {"token", "not.a.jwt"}});
   EXPECT_EQ(code_of(receive(client)), "invalid_token");
   expect_close(client, ws::close_code::kAuthFailed);
+}
+
+TEST_P(RealtimeTest, ForgedAndAlgNoneTokensAreRefused) {
+  start();
+  // Signed with another secret.
+  const core::auth::JwtKey other{core::auth::JwtAlgorithm::kHS256,
+                                 "another-secret-another-secret-32b"};
+  const auto forged = core::auth::sign_jwt(other, R"({"sub":"alice"})");
+  ASSERT_TRUE(forged.ok());
+  // {"alg":"none"} with an empty signature.
+  const std::string none = core::auth::base64url_encode(R"({"alg":"none","typ":"JWT"})") + "." +
+                           core::auth::base64url_encode(R"({"sub":"alice","role":"admin"})") + ".";
+  // A valid token with its payload swapped for another user's.
+  const auto valid = token_for("bob");
+  const auto first_dot = valid.find('.');
+  const auto second_dot = valid.find('.', first_dot + 1);
+  const std::string tampered = valid.substr(0, first_dot + 1) +
+                               core::auth::base64url_encode(R"({"sub":"alice"})") +
+                               valid.substr(second_dot);
+  for (const auto& token : {forged.value(), none, tampered}) {
+    RawClient client(server_->port());
+    ASSERT_EQ(client.handshake().status, 101);
+    send(client, {{"type", "auth"}, {"token", token}});
+    EXPECT_EQ(code_of(receive(client)), "invalid_token") << token;
+    expect_close(client, ws::close_code::kAuthFailed);
+  }
 }
 
 TEST_P(RealtimeTest, ExpiredTokenIsRefused) {
