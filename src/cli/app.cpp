@@ -157,9 +157,16 @@ int run(int argc, char** argv) {
   BroadcastOptions broadcast_options;
   auto* broadcast = command(*realtime, "broadcast",
                             "Send an event to a channel's subscribers or to every connection");
-  broadcast
-      ->add_option("args", broadcast_options.arguments, "<channel|--all> <event> <json-payload>")
-      ->expected(2, 3);
+  // Three single-value positionals rather than one list: CLI11 splits a list
+  // value written as [..], such as a JSON array payload "[1,2,3]".
+  std::string broadcast_target;
+  std::string broadcast_event;
+  std::string broadcast_payload;
+  broadcast->add_option("target", broadcast_target, "<channel> (or <event> with --all)")
+      ->required();
+  broadcast->add_option("event", broadcast_event, "<event> (or <json-payload> with --all)")
+      ->required();
+  broadcast->add_option("payload", broadcast_payload, "<json-payload>");
   broadcast->add_flag("--all", broadcast_options.all,
                       "To every connection (a system announcement, also shown to later "
                       "connections until it expires)");
@@ -171,8 +178,11 @@ int run(int argc, char** argv) {
       ->add_option("--expires", broadcast_options.expires,
                    "Never deliver after TIME (same forms as --at)")
       ->type_name("TIME");
-  broadcast->callback(
-      select([&](CommandContext& c) { return run_broadcast(c, broadcast_options); }));
+  broadcast->callback(select([&](CommandContext& c) {
+    broadcast_options.arguments = {broadcast_target, broadcast_event};
+    if (broadcast->count("payload") > 0) broadcast_options.arguments.push_back(broadcast_payload);
+    return run_broadcast(c, broadcast_options);
+  }));
 
   try {
     app.parse(normalized_arguments(argc, argv));
