@@ -9,6 +9,7 @@
 #include <functional>
 #include <iostream>
 
+#include "cli/broadcast_command.hpp"
 #include "cli/channel_commands.hpp"
 #include "cli/command_context.hpp"
 #include "cli/init_command.hpp"
@@ -37,6 +38,8 @@ Examples:
   nself realtime channel create "general"
   nself realtime channel create "private-team" private
   nself realtime channel delete general
+  nself realtime broadcast general news '{"text":"hello"}'
+  nself realtime broadcast --all maintenance '{"at":"22:00"}' --expires +1h
   nself realtime stats --json
 )";
 
@@ -149,6 +152,37 @@ int run(int argc, char** argv) {
   auto* remove = command(*channel, "delete", "Delete a channel");
   remove->add_option("id", delete_target, "Channel id (UUID) or slug")->required();
   remove->callback(select([&](CommandContext& c) { return run_channel_delete(c, delete_target); }));
+
+  // ---- broadcasts
+  BroadcastOptions broadcast_options;
+  auto* broadcast = command(*realtime, "broadcast",
+                            "Send an event to a channel's subscribers or to every connection");
+  // Three single-value positionals rather than one list: CLI11 splits a list
+  // value written as [..], such as a JSON array payload "[1,2,3]".
+  std::string broadcast_target;
+  std::string broadcast_event;
+  std::string broadcast_payload;
+  broadcast->add_option("target", broadcast_target, "<channel> (or <event> with --all)")
+      ->required();
+  broadcast->add_option("event", broadcast_event, "<event> (or <json-payload> with --all)")
+      ->required();
+  broadcast->add_option("payload", broadcast_payload, "<json-payload>");
+  broadcast->add_flag("--all", broadcast_options.all,
+                      "To every connection (a system announcement, also shown to later "
+                      "connections until it expires)");
+  broadcast
+      ->add_option("--at", broadcast_options.at,
+                   "Deliver at TIME: ISO-8601 (2025-01-31T18:00:00Z) or +10s, +5m, +1h, +2d")
+      ->type_name("TIME");
+  broadcast
+      ->add_option("--expires", broadcast_options.expires,
+                   "Never deliver after TIME (same forms as --at)")
+      ->type_name("TIME");
+  broadcast->callback(select([&](CommandContext& c) {
+    broadcast_options.arguments = {broadcast_target, broadcast_event};
+    if (broadcast->count("payload") > 0) broadcast_options.arguments.push_back(broadcast_payload);
+    return run_broadcast(c, broadcast_options);
+  }));
 
   try {
     app.parse(normalized_arguments(argc, argv));

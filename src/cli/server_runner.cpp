@@ -11,6 +11,7 @@
 #include "cli/server_commands.hpp"
 #include "core/auth/jwt_key.hpp"
 #include "core/auth/jwt_verifier.hpp"
+#include "server/broadcast_scheduler.hpp"
 #include "server/realtime_handler.hpp"
 #include "server/server.hpp"
 #include "server/store_worker.hpp"
@@ -118,6 +119,13 @@ int run_server_foreground(CommandContext& context, const ServerCommandOptions& o
     throw CommandError(exit_code::kFailed, "start_failed", error.what());
   }
 
+  // Delivers broadcasts written to the database (CLI, API), also those that
+  // became due while the server was down. Destroyed before the server.
+  server::BroadcastSchedulerOptions broadcast_options;
+  broadcast_options.poll_interval = std::chrono::milliseconds(config.broadcast_poll_ms);
+  server::BroadcastScheduler broadcasts(server->io_context().get_executor(), store_worker, handler,
+                                        broadcast_options);
+
   const PidFile pid_file(paths.pid_file(config.port));
   const pid_t pid = ::getpid();
   server->on_listening([&](std::uint16_t port) {
@@ -126,6 +134,7 @@ int run_server_foreground(CommandContext& context, const ServerCommandOptions& o
                  config.host, port, pid, backend, store_description);
   });
   server->run();
+  broadcasts.stop();
   pid_file.remove_if_owned(pid);
   spdlog::info("nself realtime stopped");
   return exit_code::kOk;

@@ -138,6 +138,8 @@ Result<Config> load_config(const EnvFile& file, const EnvLookup& environment,
                kNonNegative),
       read_int(layers, "REALTIME_AWAY_AFTER", config.away_after_seconds, 1, kIntMax,
                "a number of seconds greater than 0"),
+      read_int(layers, "REALTIME_BROADCAST_POLL_MS", config.broadcast_poll_ms, 10, 60'000,
+               "a number of milliseconds (10-60000)"),
       read_string(layers, "REALTIME_LOG_LEVEL", config.log_level),
   };
   for (const auto& error : errors) {

@@ -51,6 +51,9 @@ struct Config {
   // Presence
   int away_after_seconds = 300;  // REALTIME_AWAY_AFTER (the manual's 5 minutes idle)
 
+  // Broadcasts
+  int broadcast_poll_ms = 250;  // REALTIME_BROADCAST_POLL_MS (how often due broadcasts are claimed)
+
   // Logging
   std::string log_level = "info";  // REALTIME_LOG_LEVEL
 

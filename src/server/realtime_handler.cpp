@@ -202,6 +202,7 @@ void RealtimeHandler::authenticate(WsSession& session, Client& client, const pro
   });
   session.send_text(
       protocol::auth_ok_event(ref, client.claims.user_id, session.id(), client.claims.expires_at));
+  broadcasts_on_authenticated(session);
 }
 
 void RealtimeHandler::handle_subscribe(WsSession& session, Client& client, const protocol::Ref& ref,
@@ -499,6 +500,7 @@ void RealtimeHandler::expire_typing(std::chrono::steady_clock::time_point now) {
 void RealtimeHandler::on_closed(WsSession& session) {
   auto* client = static_cast<Client*>(session.context());
   if (client == nullptr) return;
+  broadcasts_on_closed(session);
   for (const auto& [id, channel] : client->subscriptions) remove_from_hub(session, id);
   client->subscriptions.clear();
   if (client->recorded) {

@@ -14,7 +14,9 @@
 // fails; ephemeral: at once, in-memory seq), history, typing (not stored,
 // automatic false after typing_timeout), ping; private channels for members
 // and admins only; realtime.connections / subscriptions rows kept live.
-// Not yet: presence, read, broadcasts, rate limits, per-user connection caps.
+// Broadcasts (delivery and the replay of system announcements on auth):
+// realtime_handler_broadcast.cpp, driven by server/broadcast_scheduler.hpp.
+// Not yet: presence, read, rate limits, per-user connection caps.
 //
 // Fan-out serializes an event once and frames it once; every subscriber's
 // queue gets the same shared buffer.
@@ -35,6 +37,7 @@
 #include "core/protocol/requests.hpp"
 #include "server/session_handler.hpp"
 #include "server/store_worker.hpp"
+#include "store/store.hpp"
 
 namespace nself::server {
 
@@ -125,6 +128,28 @@ class RealtimeHandler final : public SessionHandler {
   std::chrono::steady_clock::time_point last_heartbeat_{};
   bool collecting_heartbeat_ = false;
   std::vector<std::string> heartbeat_ids_;
+
+  // ---- broadcasts (realtime_handler_broadcast.cpp)
+ public:
+  // Loop thread. Delivers a broadcast (claimed by a BroadcastScheduler): with a
+  // channel, to the sessions subscribed to it, named `channel_slug` in the
+  // event; without one (a system announcement), to every authenticated
+  // session. Framed once, the buffer shared. Returns how many sessions got it.
+  std::size_t deliver_broadcast(const store::Broadcast& broadcast,
+                                std::optional<std::string_view> channel_slug);
+  // Loop thread. The system announcements (sent, no channel) replayed to a
+  // session when it authenticates, unless expired by then; replaces the
+  // previous set (the scheduler refreshes it on every poll, so authenticating
+  // never waits for the database).
+  void set_announcements(std::vector<store::Broadcast> announcements);
+
+ private:
+  // Hooks: authenticate() and on_closed() call these.
+  void broadcasts_on_authenticated(WsSession& session);
+  void broadcasts_on_closed(WsSession& session);
+  std::unordered_set<WsSession*> authenticated_sessions_;
+  std::vector<store::Broadcast> announcements_;
+  // ---- end of broadcasts
 };
 
 }  // namespace nself::server

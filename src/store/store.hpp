@@ -258,6 +258,14 @@ class Store {
   // expired (expires_at none or > now), by scheduled time (created_at when none).
   virtual std::vector<Broadcast> due_broadcasts(Timestamp now) = 0;
   virtual void mark_broadcast_sent(std::string_view broadcast_id, Timestamp now) = 0;
+  // Claims up to `limit` due broadcasts (as due_broadcasts(now) selects them,
+  // oldest first) by setting sent_at = now, atomically: when several servers
+  // share the database, each broadcast is claimed by exactly one caller.
+  // Returns the claimed rows (sent_at set), in due order. limit <= 0 claims none.
+  // PostgreSQL: one UPDATE over a FOR UPDATE SKIP LOCKED selection (concurrent
+  // claimers skip each other's rows instead of waiting); SQLite: a BEGIN
+  // IMMEDIATE transaction (claimers take turns).
+  virtual std::vector<Broadcast> claim_due_broadcasts(Timestamp now, int limit) = 0;
   // Sent, unexpired broadcasts to every connection (replayed to new connections),
   // by sent_at.
   virtual std::vector<Broadcast> active_announcements(Timestamp now) = 0;

@@ -648,6 +648,30 @@ class PostgresStore final : public Store {
         Params(now, *id));
   }
 
+  std::vector<Broadcast> claim_due_broadcasts(Timestamp now, int limit) override {
+    if (limit <= 0) return {};
+    // FOR UPDATE SKIP LOCKED: a concurrent claimer skips the rows locked here;
+    // a row it committed meanwhile is re-checked (sent_at IS NULL fails) and
+    // skipped too. RETURNING has no order: sorted below.
+    auto claimed = read_broadcasts(exec(
+        fmt::format("UPDATE realtime.broadcasts SET sent_at = $1::timestamptz WHERE sent_at IS "
+                    "NULL AND id IN (SELECT id FROM realtime.broadcasts WHERE sent_at IS NULL AND "
+                    "(scheduled_at IS NULL OR scheduled_at <= $1::timestamptz) AND (expires_at "
+                    "IS NULL OR expires_at > $1::timestamptz) ORDER BY COALESCE(scheduled_at, "
+                    "created_at), created_at, id LIMIT $2::integer FOR UPDATE SKIP LOCKED) "
+                    "RETURNING {}",
+                    kBroadcastColumns),
+        Params(now, static_cast<std::int64_t>(limit))));
+    std::sort(claimed.begin(), claimed.end(), [](const Broadcast& a, const Broadcast& b) {
+      const auto a_due = a.scheduled_at.value_or(a.created_at);
+      const auto b_due = b.scheduled_at.value_or(b.created_at);
+      if (a_due != b_due) return a_due < b_due;
+      if (a.created_at != b.created_at) return a.created_at < b.created_at;
+      return a.id < b.id;
+    });
+    return claimed;
+  }
+
   std::vector<Broadcast> active_announcements(Timestamp now) override {
     return read_broadcasts(exec(
         fmt::format("SELECT {} FROM realtime.broadcasts WHERE sent_at IS NOT NULL AND channel_id "

@@ -602,6 +602,31 @@ class SqliteStore final : public Store {
         .run();
   }
 
+  std::vector<Broadcast> claim_due_broadcasts(Timestamp now, int limit) override {
+    if (limit <= 0) return {};
+    // The write lock is taken before reading, so no other claimer can read
+    // the same rows as unsent until this transaction commits.
+    Transaction transaction(*this);
+    std::vector<Broadcast> claimed;
+    {
+      auto rows = query(fmt::format(
+          "SELECT {} FROM realtime.broadcasts WHERE sent_at IS NULL AND (scheduled_at IS NULL OR "
+          "scheduled_at <= ?1) AND (expires_at IS NULL OR expires_at > ?1) "
+          "ORDER BY COALESCE(scheduled_at, created_at), created_at, id LIMIT ?2",
+          kBroadcastColumns));
+      rows.bind(now, static_cast<std::int64_t>(limit));
+      claimed = read_broadcasts(rows);
+    }
+    for (Broadcast& broadcast : claimed) {
+      query("UPDATE realtime.broadcasts SET sent_at = ? WHERE id = ?")
+          .bind(now, broadcast.id)
+          .run();
+      broadcast.sent_at = now;
+    }
+    transaction.commit();
+    return claimed;
+  }
+
   std::vector<Broadcast> active_announcements(Timestamp now) override {
     auto rows = query(fmt::format(
         "SELECT {} FROM realtime.broadcasts WHERE sent_at IS NOT NULL AND channel_id IS NULL AND "

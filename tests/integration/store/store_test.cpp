@@ -676,6 +676,65 @@ TEST_P(StoreTest, DueBroadcasts) {
   EXPECT_EQ(store_->list_broadcasts().size(), 4u);
 }
 
+TEST_P(StoreTest, ClaimDueBroadcasts) {
+  const auto first = store_->create_broadcast(broadcast(kT0 - 2min, std::nullopt), kT0 - 3min);
+  const auto second = store_->create_broadcast(broadcast(std::nullopt, kT0 + 1h), kT0 - 1min);
+  const auto third = store_->create_broadcast(broadcast(std::nullopt, std::nullopt), kT0 - 30s);
+  const auto future = store_->create_broadcast(broadcast(kT0 + 1min, std::nullopt), kT0 - 1h);
+  store_->create_broadcast(broadcast(std::nullopt, kT0), kT0 - 1h);  // expired: never claimed
+
+  EXPECT_TRUE(store_->claim_due_broadcasts(kT0, 0).empty());
+  auto claimed = store_->claim_due_broadcasts(kT0, 2);
+  ASSERT_EQ(claimed.size(), 2u);
+  EXPECT_EQ(claimed[0].id, first.id);  // due order
+  EXPECT_EQ(claimed[1].id, second.id);
+  EXPECT_EQ(claimed[0].sent_at, kT0);
+  EXPECT_EQ(claimed[1].expires_at, kT0 + 1h);
+  EXPECT_EQ(json(claimed[0].payload), json(R"({"text":"hi"})"));
+
+  claimed = store_->claim_due_broadcasts(kT0, 10);
+  ASSERT_EQ(claimed.size(), 1u);
+  EXPECT_EQ(claimed[0].id, third.id);
+  EXPECT_TRUE(store_->claim_due_broadcasts(kT0, 10).empty());  // claimed once only
+  EXPECT_TRUE(store_->due_broadcasts(kT0).empty());
+
+  claimed = store_->claim_due_broadcasts(kT0 + 1min, 10);  // the scheduled one is now due
+  ASSERT_EQ(claimed.size(), 1u);
+  EXPECT_EQ(claimed[0].id, future.id);
+  EXPECT_TRUE(store_->claim_due_broadcasts(kT0 + 1h, 10).empty());  // expired never is
+  // The claim is stored: sent_at on every claimed row.
+  int sent = 0;
+  for (const auto& row : store_->list_broadcasts()) sent += row.sent_at ? 1 : 0;
+  EXPECT_EQ(sent, 4);
+}
+
+// Two stores (two server nodes) claiming the same rows concurrently: every
+// broadcast is claimed by exactly one of them.
+TEST_P(StoreTest, ClaimDueBroadcastsIsAtomicAcrossStores) {
+  constexpr int kCount = 200;
+  std::set<std::string> created;
+  for (int i = 0; i < kCount; ++i) {
+    created.insert(store_->create_broadcast(broadcast(std::nullopt, std::nullopt), kT0 - 1s).id);
+  }
+  std::vector<std::string> claimed_by[2];
+  std::vector<std::thread> threads;
+  for (int node = 0; node < 2; ++node) {
+    threads.emplace_back([this, node, &claimed_by] {
+      auto store = open_store(options_);
+      for (;;) {
+        auto claimed = store->claim_due_broadcasts(kT0, 7);
+        if (claimed.empty()) break;
+        for (auto& row : claimed) claimed_by[node].push_back(row.id);
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  std::multiset<std::string> all(claimed_by[0].begin(), claimed_by[0].end());
+  all.insert(claimed_by[1].begin(), claimed_by[1].end());
+  EXPECT_EQ(all.size(), static_cast<std::size_t>(kCount));
+  EXPECT_EQ(std::set<std::string>(all.begin(), all.end()), created);
+}
+
 TEST_P(StoreTest, ActiveAnnouncements) {
   const Channel channel = make_channel("room");
   const auto global = store_->create_broadcast(broadcast(std::nullopt, kT0 + 1h), kT0);

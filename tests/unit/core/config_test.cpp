@@ -35,6 +35,7 @@ TEST_F(ConfigFixture, DefaultsAreTheManuals) {
   EXPECT_EQ(config->max_subscriptions, 50);
   EXPECT_EQ(config->max_message_bytes, 65536);
   EXPECT_EQ(config->away_after_seconds, 300);
+  EXPECT_EQ(config->broadcast_poll_ms, 250);
   EXPECT_FALSE(config->is_postgres());
   EXPECT_EQ(config->sqlite_path, ".nself/realtime/realtime.db");
 }
@@ -95,6 +96,20 @@ TEST_F(ConfigFixture, NegativeLimitsAreRejected) {
     const auto config = load(std::string(key) + "=-5\n");
     ASSERT_FALSE(config.ok()) << key;
     EXPECT_TRUE(config.error().message.starts_with(key)) << config.error().message;
+  }
+}
+
+TEST_F(ConfigFixture, BroadcastPollInterval) {
+  auto config = load("REALTIME_BROADCAST_POLL_MS=1000\n");
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(config->broadcast_poll_ms, 1000);
+  EXPECT_TRUE(load("REALTIME_BROADCAST_POLL_MS=10\n").ok());
+  EXPECT_TRUE(load("REALTIME_BROADCAST_POLL_MS=60000\n").ok());
+  for (const char* bad : {"0", "9", "60001", "-250", "fast", "250ms", ""}) {
+    config = load(std::string("REALTIME_BROADCAST_POLL_MS=") + bad + "\n");
+    ASSERT_FALSE(config.ok()) << bad;
+    EXPECT_TRUE(config.error().message.starts_with("REALTIME_BROADCAST_POLL_MS (.env line 1)"))
+        << config.error().message;
   }
 }
 

@@ -1,0 +1,69 @@
+// RealtimeHandler: delivery of broadcasts and the replay of system
+// announcements on authentication (the "broadcasts" block of
+// realtime_handler.hpp). Everything here runs on the loop thread.
+
+#include <chrono>
+
+#include "core/protocol/events.hpp"
+#include "core/ws/frame_codec.hpp"
+#include "server/realtime_handler.hpp"
+#include "server/ws_session.hpp"
+
+namespace nself::server {
+namespace {
+
+namespace protocol = core::protocol;
+namespace ws = core::ws;
+
+std::string broadcast_text(const store::Broadcast& broadcast,
+                           std::optional<std::string_view> channel_slug) {
+  return protocol::broadcast_event(protocol::BroadcastView{
+      broadcast.id, broadcast.channel_id ? channel_slug : std::nullopt, broadcast.event_type,
+      broadcast.payload, broadcast.created_at, broadcast.expires_at});
+}
+
+}  // namespace
+
+std::size_t RealtimeHandler::deliver_broadcast(const store::Broadcast& broadcast,
+                                               std::optional<std::string_view> channel_slug) {
+  const std::string event =
+      broadcast_text(broadcast, channel_slug ? channel_slug : broadcast.channel_id);
+  // Framed once; every queue shares the same bytes.
+  auto frame = std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kText, event));
+  std::size_t delivered = 0;
+  if (broadcast.channel_id) {
+    auto found = hub_.find(*broadcast.channel_id);
+    if (found == hub_.end()) return 0;
+    for (WsSession* subscriber : found->second) {
+      subscriber->send_frame(frame);
+      ++delivered;
+    }
+    return delivered;
+  }
+  for (WsSession* session : authenticated_sessions_) {
+    session->send_frame(frame);
+    ++delivered;
+  }
+  return delivered;
+}
+
+void RealtimeHandler::set_announcements(std::vector<store::Broadcast> announcements) {
+  announcements_ = std::move(announcements);
+}
+
+void RealtimeHandler::broadcasts_on_authenticated(WsSession& session) {
+  authenticated_sessions_.insert(&session);
+  const auto now =
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  for (const store::Broadcast& announcement : announcements_) {
+    if (announcement.channel_id) continue;  // only system announcements are replayed
+    if (announcement.expires_at && *announcement.expires_at <= now) continue;
+    session.send_text(broadcast_text(announcement, std::nullopt));
+  }
+}
+
+void RealtimeHandler::broadcasts_on_closed(WsSession& session) {
+  authenticated_sessions_.erase(&session);
+}
+
+}  // namespace nself::server
