@@ -243,7 +243,9 @@ TEST_F(RealtimeTest, MessageIsStoredFannedOutAndAcked) {
 }
 
 TEST_F(RealtimeTest, ManyMessagesAreCommittedInOrderWithGapFreeSeq) {
-  start();
+  server::RealtimeOptions options;
+  options.max_messages_per_second = 1000;  // a burst of 200 is the point here
+  start(options);
   auto alice = login("alice");
   subscribe(*alice, "general");
   std::string burst;
