@@ -36,7 +36,7 @@ class LimitsTest : public ProtocolTest {
   }
 };
 
-TEST_F(LimitsTest, ConnectionsPerUserAtAndPastTheLimit) {
+TEST_P(LimitsTest, ConnectionsPerUserAtAndPastTheLimit) {
   server::RealtimeOptions options;
   options.max_connections_per_user = 2;
   start(options);
@@ -74,7 +74,7 @@ TEST_F(LimitsTest, ConnectionsPerUserAtAndPastTheLimit) {
   EXPECT_TRUE(accepted);
 }
 
-TEST_F(LimitsTest, MessagesPerSecondExcessIsRateLimitedAndNotDelivered) {
+TEST_P(LimitsTest, MessagesPerSecondExcessIsRateLimitedAndNotDelivered) {
   server::RealtimeOptions options;
   options.max_messages_per_second = 5;
   start(options);
@@ -109,7 +109,7 @@ TEST_F(LimitsTest, MessagesPerSecondExcessIsRateLimitedAndNotDelivered) {
   EXPECT_EQ(receive(*bob)["content"], 100);
 }
 
-TEST_F(LimitsTest, TheBucketIsPerUserAcrossConnections) {
+TEST_P(LimitsTest, TheBucketIsPerUserAcrossConnections) {
   server::RealtimeOptions options;
   options.max_messages_per_second = 4;
   start(options);
@@ -142,7 +142,7 @@ TEST_F(LimitsTest, TheBucketIsPerUserAcrossConnections) {
   EXPECT_EQ(type_of(receive(*bob)), "pong");
 }
 
-TEST_F(LimitsTest, AFloodIsThrottledThenDisconnectedWith4008) {
+TEST_P(LimitsTest, AFloodIsThrottledThenDisconnectedWith4008) {
   server::RealtimeOptions options;
   options.max_messages_per_second = 3;
   options.flood = core::FloodPolicy{5, 10s};
@@ -180,7 +180,7 @@ TEST_F(LimitsTest, AFloodIsThrottledThenDisconnectedWith4008) {
   EXPECT_TRUE(silent(*bob, 300ms));
 }
 
-TEST_F(LimitsTest, AClientAtTheRateIsNeverDisconnected) {
+TEST_P(LimitsTest, AClientAtTheRateIsNeverDisconnected) {
   server::RealtimeOptions options;
   options.max_messages_per_second = 10;
   options.flood = core::FloodPolicy{3, 10s};
@@ -194,7 +194,7 @@ TEST_F(LimitsTest, AClientAtTheRateIsNeverDisconnected) {
   }
 }
 
-TEST_F(LimitsTest, SubscriptionsPerConnectionAtAndPastTheLimit) {
+TEST_P(LimitsTest, SubscriptionsPerConnectionAtAndPastTheLimit) {
   server::RealtimeOptions options;
   options.max_subscriptions = 2;
   start(options);
@@ -220,7 +220,7 @@ TEST_F(LimitsTest, SubscriptionsPerConnectionAtAndPastTheLimit) {
   EXPECT_EQ(type_of(receive(*tab2)), "subscribed");
 }
 
-TEST_F(LimitsTest, ChannelMaxMembersCountsDistinctUsers) {
+TEST_P(LimitsTest, ChannelMaxMembersCountsDistinctUsers) {
   start();
   auto alice = login("alice");
   auto alice_tab2 = login("alice");
@@ -243,7 +243,7 @@ TEST_F(LimitsTest, ChannelMaxMembersCountsDistinctUsers) {
   subscribe(*carol, "small");
 }
 
-TEST_F(LimitsTest, ReadMarkersGiveUnreadInSubscribed) {
+TEST_P(LimitsTest, ReadMarkersGiveUnreadInSubscribed) {
   start();
   auto alice = login("alice");
   for (int i = 1; i <= 3; ++i) post(*alice, "team", i);
@@ -284,7 +284,7 @@ TEST_F(LimitsTest, ReadMarkersGiveUnreadInSubscribed) {
   EXPECT_EQ(code_of(receive(*bob)), "bad_request");
 }
 
-TEST_F(LimitsTest, AMemberWithoutCanSendIsForbiddenToSend) {
+TEST_P(LimitsTest, AMemberWithoutCanSendIsForbiddenToSend) {
   start();
   auto bob = login("bob");
   // Without subscribing, and subscribed (reading is allowed).
@@ -302,7 +302,7 @@ TEST_F(LimitsTest, AMemberWithoutCanSendIsForbiddenToSend) {
   EXPECT_TRUE(open_store()->history(team_id_, std::nullopt, 10).size() == 1u);
 }
 
-TEST_F(LimitsTest, AnArchivedChannelIsReadOnly) {
+TEST_P(LimitsTest, AnArchivedChannelIsReadOnly) {
   start();
   auto alice = login("alice");
   send(*alice, {{"type", "message"}, {"channel", "old"}, {"content", "late"}, {"ref", 1}});
@@ -320,6 +320,9 @@ TEST_F(LimitsTest, AnArchivedChannelIsReadOnly) {
   EXPECT_EQ(code_of(receive(*alice)), "forbidden");
   EXPECT_TRUE(silent(*alice, 300ms));
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, LimitsTest, kBackends,
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace nself::test

@@ -45,7 +45,7 @@ class PresenceTest : public ProtocolTest {
   }
 };
 
-TEST_F(PresenceTest, TwoTabsOfOneUserAreOneMember) {
+TEST_P(PresenceTest, TwoTabsOfOneUserAreOneMember) {
   start();
   auto tab1 = login("alice");
   auto members = join(*tab1, "room");
@@ -79,7 +79,7 @@ TEST_F(PresenceTest, TwoTabsOfOneUserAreOneMember) {
   EXPECT_EQ(left.size(), 3u);
 }
 
-TEST_F(PresenceTest, StateCarriesStatusMetaAndLastActive) {
+TEST_P(PresenceTest, StateCarriesStatusMetaAndLastActive) {
   start();
   auto alice = login("alice");
   join(*alice, "room");
@@ -110,7 +110,7 @@ TEST_F(PresenceTest, StateCarriesStatusMetaAndLastActive) {
   EXPECT_TRUE(second.at("meta").is_null());
 }
 
-TEST_F(PresenceTest, UpdateReachesEveryMemberAndIsStored) {
+TEST_P(PresenceTest, UpdateReachesEveryMemberAndIsStored) {
   start();
   auto alice = login("alice");
   auto alice_tab2 = login("alice");
@@ -154,7 +154,7 @@ TEST_F(PresenceTest, UpdateReachesEveryMemberAndIsStored) {
   EXPECT_EQ(update["meta"], json::parse(R"({"device":"phone"})"));
 }
 
-TEST_F(PresenceTest, UpdateAppliesToPresenceChannelsOnlyAndNeedsASubscription) {
+TEST_P(PresenceTest, UpdateAppliesToPresenceChannelsOnlyAndNeedsASubscription) {
   start();
   auto alice = login("alice");
   auto bob = login("bob");
@@ -190,7 +190,7 @@ TEST_F(PresenceTest, UpdateAppliesToPresenceChannelsOnlyAndNeedsASubscription) {
   EXPECT_TRUE(silent(*alice, 200ms));
 }
 
-TEST_F(PresenceTest, MetaIsBoundedTo4096Bytes) {
+TEST_P(PresenceTest, MetaIsBoundedTo4096Bytes) {
   start();
   auto alice = login("alice");
   auto bob = login("bob");
@@ -215,7 +215,7 @@ TEST_F(PresenceTest, MetaIsBoundedTo4096Bytes) {
   EXPECT_TRUE(silent(*bob, 300ms));
 }
 
-TEST_F(PresenceTest, IdleMembersBecomeAwayAndActivityBringsThemBack) {
+TEST_P(PresenceTest, IdleMembersBecomeAwayAndActivityBringsThemBack) {
   server::RealtimeOptions options;
   options.away_after = 600ms;
   start(options);
@@ -250,7 +250,7 @@ TEST_F(PresenceTest, IdleMembersBecomeAwayAndActivityBringsThemBack) {
   EXPECT_EQ(members[1].as_object().at("status"), "away");    // bob
 }
 
-TEST_F(PresenceTest, AnAwayTheUserAskedForIsKeptWhileActive) {
+TEST_P(PresenceTest, AnAwayTheUserAskedForIsKeptWhileActive) {
   server::RealtimeOptions options;
   options.away_after = 400ms;
   start(options);
@@ -270,7 +270,7 @@ TEST_F(PresenceTest, AnAwayTheUserAskedForIsKeptWhileActive) {
   EXPECT_EQ(update["status"], "away");
 }
 
-TEST_F(PresenceTest, DisconnectIsALeaveAndIsStoredAsOffline) {
+TEST_P(PresenceTest, DisconnectIsALeaveAndIsStoredAsOffline) {
   start();
   auto alice = login("alice");
   auto bob = login("bob");
@@ -291,7 +291,7 @@ TEST_F(PresenceTest, DisconnectIsALeaveAndIsStoredAsOffline) {
   }));
 }
 
-TEST_F(PresenceTest, ADroppedSocketIsALeave) {
+TEST_P(PresenceTest, ADroppedSocketIsALeave) {
   start();
   auto alice = login("alice");
   auto bob = login("bob");
@@ -309,7 +309,7 @@ TEST_F(PresenceTest, ADroppedSocketIsALeave) {
   EXPECT_EQ(type_of(receive(*alice)), "presence_join");
 }
 
-TEST_F(PresenceTest, NonPresenceChannelsHaveNoPresenceEvents) {
+TEST_P(PresenceTest, NonPresenceChannelsHaveNoPresenceEvents) {
   start();
   auto alice = login("alice");
   auto bob = login("bob");
@@ -318,6 +318,9 @@ TEST_F(PresenceTest, NonPresenceChannelsHaveNoPresenceEvents) {
   bob->send_close(1000);
   EXPECT_TRUE(silent(*alice, 300ms));
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, PresenceTest, kBackends,
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace nself::test

@@ -1,7 +1,10 @@
 #pragma once
 
-// A RealtimeHandler on a SQLite store in a temp dir, in-process, with the
-// byte-level client: the fixture of the presence and limits tests. Channels:
+// A RealtimeHandler in-process on a store, with the byte-level client: the
+// fixture of the presence and limits tests, parameterized by backend:
+// "sqlite" (a file in a temp dir) or "postgres" (a throwaway database in
+// NSELF_TEST_POSTGRES_URL; skipped without it unless services are required).
+// Channels:
 //   general (public), room and lounge (presence), small (public, max_members 2),
 //   team (private; alice a member, bob a member with can_send false),
 //   old (public, archived).
@@ -11,18 +14,20 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/auth/jwt_verifier.hpp"
 #include "raw_client.hpp"
 #include "server/realtime_handler.hpp"
 #include "store/store.hpp"
+#include "support/postgres_database.hpp"
 #include "support/server_fixture.hpp"
 #include "support/temp_dir.hpp"
 
 namespace nself::test {
 
-class ProtocolTest : public ::testing::Test {
+class ProtocolTest : public ::testing::TestWithParam<std::string> {
  protected:
   using Json = boost::json::object;
 
@@ -47,6 +52,7 @@ class ProtocolTest : public ::testing::Test {
   std::unique_ptr<store::Store> open_store() const;
 
   TempDir dir_;
+  std::optional<TestDatabase> database_;
   store::StoreOptions store_options_;
   std::string general_id_, room_id_, team_id_;
   core::auth::JwtVerifier verifier_;
@@ -54,8 +60,10 @@ class ProtocolTest : public ::testing::Test {
   std::unique_ptr<server::RealtimeHandler> handler_;
   std::unique_ptr<RunningServer> server_;
 
- public:
   ProtocolTest();
 };
+
+// Names the backend in test names: .../sqlite, .../postgres.
+inline const auto kBackends = ::testing::Values(std::string("sqlite"), std::string("postgres"));
 
 }  // namespace nself::test
