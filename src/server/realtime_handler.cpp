@@ -340,10 +340,7 @@ void RealtimeHandler::handle_subscribe(WsSession& session, Client& client, const
       if (!already) {
         join_channel(*session, *client, info, ref);
       } else if (channel.type == core::ChannelType::kPresence) {
-        std::vector<protocol::PresenceView> views;
-        auto members = presence_.members(channel.id);
-        for (const auto& member : members) views.push_back(presence_view(member));
-        session->send_text(protocol::presence_state_event(ref, channel.slug, views));
+        send_presence_state(*session, info, ref);
       }
       if (outcome->replay) {
         std::vector<protocol::MessageView> views;
@@ -692,6 +689,11 @@ void RealtimeHandler::join_channel(WsSession& session, Client& client, const Cha
             &user_id);
     persist_presence({presence_record(channel.id, *joined, now)});
   }
+  send_presence_state(session, channel, ref);
+}
+
+void RealtimeHandler::send_presence_state(WsSession& session, const ChannelRef& channel,
+                                          const protocol::Ref& ref) {
   std::vector<core::PresenceMember> members = presence_.members(channel.id);
   std::vector<protocol::PresenceView> views;
   views.reserve(members.size());
@@ -812,6 +814,16 @@ void RealtimeHandler::sweep_presence(bool heartbeat) {
     records.push_back(presence_record(entry.channel_id, entry.member, now));
   }
   persist_presence(std::move(records));
+  store_.submit([before = now - options_.stale_presence_after](store::Store* store) {
+    if (store == nullptr) return;
+    try {
+      if (auto removed = store->cleanup_stale_presence(before); removed > 0) {
+        spdlog::info("removed {} stale presence rows", removed);
+      }
+    } catch (const store::StoreError& error) {
+      spdlog::warn("stale presence cleanup: {}", error.what());
+    }
+  });
 }
 
 void RealtimeHandler::publish_presence(const std::string& channel_id,

@@ -71,6 +71,10 @@ struct RealtimeOptions {
   // ---- presence
   // A member without activity (any client frame) for this long becomes away.
   std::chrono::milliseconds away_after{300'000};
+  // Every heartbeat rewrites the presence rows of the members here, then
+  // deletes rows not written for this long: those of a server that died (or
+  // of users long gone offline). Must exceed heartbeat_interval.
+  std::chrono::milliseconds stale_presence_after{90'000};
 };
 
 class RealtimeHandler final : public SessionHandler {
@@ -156,10 +160,13 @@ class RealtimeHandler final : public SessionHandler {
                     int max_members) const;
   void join_channel(WsSession& session, Client& client, const ChannelRef& channel,
                     const core::protocol::Ref& ref);
+  void send_presence_state(WsSession& session, const ChannelRef& channel,
+                           const core::protocol::Ref& ref);
   void leave_channel(Client& client, const ChannelRef& channel);
   // Any client frame of an authenticated connection.
   void note_activity(const std::string& user_id);
-  // Once per sweep: automatic away; with the heartbeat, refreshes the rows.
+  // Once per sweep: automatic away; with the heartbeat, refreshes the rows
+  // and removes stale ones.
   void sweep_presence(bool heartbeat);
   void publish_presence(const std::string& channel_id, const core::PresenceMember& member);
   void persist_presence(std::vector<store::PresenceRecord> records);

@@ -309,6 +309,37 @@ TEST_P(PresenceTest, ADroppedSocketIsALeave) {
   EXPECT_EQ(type_of(receive(*alice)), "presence_join");
 }
 
+TEST_P(PresenceTest, HeartbeatKeepsLiveRowsAndRemovesStaleOnes) {
+  const auto now =
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  {
+    // Left behind by a server that died an hour ago.
+    store::PresenceRecord ghost;
+    ghost.user_id = "ghost";
+    ghost.channel_id = room_id_;
+    ghost.updated_at = now - 1h;
+    open_store()->update_presence(ghost);
+  }
+  server::RealtimeOptions options;
+  options.heartbeat_interval = 200ms;
+  options.stale_presence_after = 1s;
+  start(options);
+  auto alice = login("alice");
+  auto members = join(*alice, "room");
+  EXPECT_EQ(users_of(members), std::vector<std::string>{"alice"});  // rows are not the state
+  auto only_alice = [](const std::vector<store::PresenceRecord>& rows) {
+    return rows.size() == 1u && rows[0].user_id == "alice";
+  };
+  EXPECT_TRUE(wait_rows(room_id_, only_alice));
+  // Well past stale_presence_after, alice's row is still there, kept fresh.
+  std::this_thread::sleep_for(2s);
+  auto rows = open_store()->list_presence(room_id_);
+  ASSERT_TRUE(only_alice(rows));
+  EXPECT_GT(rows[0].updated_at, std::chrono::time_point_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now()) -
+                                    1s);
+}
+
 TEST_P(PresenceTest, NonPresenceChannelsHaveNoPresenceEvents) {
   start();
   auto alice = login("alice");
