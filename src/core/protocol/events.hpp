@@ -35,7 +35,7 @@ struct PresenceView {
   std::string_view user_id;
   std::string_view status;                    // "online" or "away"
   std::optional<std::string_view> meta_json;  // a JSON object, or absent (null)
-  Timestamp last_active;  // the user's last activity (any client frame)
+  Timestamp last_active;                      // the user's last activity (any client frame)
 };
 
 struct BroadcastView {
