@@ -90,6 +90,16 @@ server::ServerOptions server_options(const core::Config& config) {
   return options;
 }
 
+// The protocol's limits and presence timing from the configuration.
+server::RealtimeOptions realtime_options(const core::Config& config) {
+  server::RealtimeOptions options;
+  options.max_connections_per_user = config.max_connections_per_user;
+  options.max_messages_per_second = config.max_messages_per_second;
+  options.max_subscriptions = config.max_subscriptions;
+  options.away_after = std::chrono::seconds(config.away_after_seconds);
+  return options;
+}
+
 }  // namespace
 
 int run_server_foreground(CommandContext& context, const ServerCommandOptions& options) {
@@ -108,7 +118,7 @@ int run_server_foreground(CommandContext& context, const ServerCommandOptions& o
   store_options.database_url = config.database_url;
   store_options.sqlite_path = config.sqlite_path;
   server::StoreWorker store_worker([store_options] { return store::open_store(store_options); });
-  server::RealtimeHandler handler(verifier, store_worker);
+  server::RealtimeHandler handler(verifier, store_worker, realtime_options(config));
 
   raise_file_limit(config);
   std::optional<server::Server> server;

@@ -1,5 +1,6 @@
 #include "server/realtime_handler.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
@@ -35,11 +36,12 @@ std::optional<std::string> upgrade_token(std::string_view authorization, std::st
 }
 
 // Worker thread: the channel named by a client (slug or UUID) if this user may
-// use it. Errors: not_found (none, or archived), forbidden (private, not a member).
+// use it. Errors: not_found (none), forbidden (private, not a member). An
+// archived channel resolves: it can be read, and sending to it is refused.
 Result<store::Channel> resolve_channel(store::Store& store, const std::string& name,
                                        const std::string& user_id, bool is_admin) {
   std::optional<store::Channel> channel = store.find_channel(name);
-  if (!channel || channel->archived_at) {
+  if (!channel) {
     return Error{"not_found", "no channel \"" + name + "\""};
   }
   if (channel->type == core::ChannelType::kPrivate && !is_admin &&
@@ -58,6 +60,34 @@ Error unavailable_error() {
   return Error{"unavailable", "the database is unavailable; retry later"};
 }
 
+// ---- presence, read state and limits: helpers
+
+protocol::PresenceView presence_view(const core::PresenceMember& member) {
+  std::optional<std::string_view> meta;
+  if (member.meta_json) meta = *member.meta_json;
+  return protocol::PresenceView{member.user_id, core::to_string(member.status), meta,
+                                member.last_active};
+}
+
+store::PresenceRecord presence_record(const std::string& channel_id,
+                                      const core::PresenceMember& member, Timestamp now) {
+  store::PresenceRecord record;
+  record.user_id = member.user_id;
+  record.channel_id = channel_id;
+  record.status = member.status == core::PresenceState::kAway ? store::PresenceStatus::kAway
+                                                              : store::PresenceStatus::kOnline;
+  record.metadata = member.meta_json.value_or("{}");
+  record.updated_at = now;
+  return record;
+}
+
+// Requests that reach other users count against the messages-per-second limit.
+bool counts_against_rate(const protocol::Request& request) {
+  return std::holds_alternative<protocol::MessageRequest>(request) ||
+         std::holds_alternative<protocol::TypingRequest>(request) ||
+         std::holds_alternative<protocol::PresenceRequest>(request);
+}
+
 }  // namespace
 
 // Per-connection protocol state, owned by the session.
@@ -67,6 +97,10 @@ struct RealtimeHandler::Client : SessionContext {
   Claims claims;
   std::chrono::steady_clock::time_point auth_deadline;
   std::unordered_map<std::string, ChannelRef> subscriptions;  // channel id -> channel
+  // ---- limits
+  bool counted = false;        // counted in users_ (released on close)
+  int pending_subscribes = 0;  // subscribes sent to the store, not answered yet
+  core::FloodGuard flood;
   // Lookup of subscriptions by the name the client uses (slug or id).
   const ChannelRef* find(const std::string& name) const {
     auto by_id = subscriptions.find(name);
@@ -96,6 +130,7 @@ std::optional<HttpResponse> RealtimeHandler::check_upgrade(const HttpRequest& re
 void RealtimeHandler::on_open(WsSession& session) {
   auto client = std::make_unique<Client>();
   client->auth_deadline = std::chrono::steady_clock::now() + options_.auth_timeout;
+  client->flood = core::FloodGuard(options_.flood);
   Client& state = *client;
   session.set_context(std::move(client));
   auto token = upgrade_token(session.info().authorization, session.info().target);
@@ -121,6 +156,8 @@ void RealtimeHandler::on_text(WsSession& session, std::string text) {
     }
     dispatch(session, *client, outcome.ref, outcome.request.value());
   }
+  // ---- presence: any client frame is activity
+  if (client->authenticated && session.is_open()) note_activity(client->claims.user_id);
 }
 
 void RealtimeHandler::dispatch(WsSession& session, Client& client, const protocol::Ref& ref,
@@ -134,6 +171,8 @@ void RealtimeHandler::dispatch(WsSession& session, Client& client, const protoco
         protocol::error_event(ref, "unauthenticated", "authenticate first (an auth message)"));
     return;
   }
+  // ---- limits: messages per second
+  if (counts_against_rate(request) && !admit_request(session, client, ref)) return;
   std::visit(
       [&](auto& typed) {
         using T = std::decay_t<decltype(typed)>;
@@ -147,6 +186,10 @@ void RealtimeHandler::dispatch(WsSession& session, Client& client, const protoco
           handle_history(session, client, ref, typed);
         } else if constexpr (std::is_same_v<T, protocol::TypingRequest>) {
           handle_typing(session, client, typed);
+        } else if constexpr (std::is_same_v<T, protocol::PresenceRequest>) {
+          handle_presence(session, client, ref, typed);
+        } else if constexpr (std::is_same_v<T, protocol::ReadRequest>) {
+          handle_read(session, client, ref, typed);
         } else if constexpr (std::is_same_v<T, protocol::PingRequest>) {
           session.send_text(protocol::pong_event(ref));
         } else if constexpr (std::is_same_v<T, protocol::AuthRequest>) {
@@ -185,6 +228,8 @@ void RealtimeHandler::handle_auth(WsSession& session, Client& client, const prot
 
 void RealtimeHandler::authenticate(WsSession& session, Client& client, const protocol::Ref& ref,
                                    Claims claims) {
+  // ---- limits: connections per user
+  if (!admit_connection(session, client, ref, claims.user_id)) return;
   client.authenticated = true;
   client.claims = std::move(claims);
   client.recorded = true;
@@ -207,11 +252,17 @@ void RealtimeHandler::authenticate(WsSession& session, Client& client, const pro
 
 void RealtimeHandler::handle_subscribe(WsSession& session, Client& client, const protocol::Ref& ref,
                                        const protocol::SubscribeRequest& request) {
+  // ---- limits: subscriptions per connection
+  if (!admit_subscription(session, client, ref, request.channel)) return;
+  ++client.pending_subscribes;
   struct Outcome {
     Result<store::Channel> channel = Error{};
     std::vector<store::StoredMessage> messages;
     bool replay = false;
     bool has_more = false;
+    // ---- read state and send permission of a member
+    std::optional<std::int64_t> unread;
+    bool can_send = true;
   };
   std::weak_ptr<WsSession> weak = session.shared_from_this();
   auto executor = session.executor();
@@ -244,6 +295,13 @@ void RealtimeHandler::handle_subscribe(WsSession& session, Client& client, const
             }
           }
           store->add_subscription(connection_id, channel.id, user_id, now_ms());
+          // ---- read state and send permission of a member
+          if (auto member = store->find_member(channel.id, user_id)) {
+            outcome->can_send = member->can_send;
+            if (channel.is_persistent) {
+              outcome->unread = std::max<std::int64_t>(0, channel.last_seq - member->last_read_seq);
+            }
+          }
         }
       } catch (const store::StoreError& error) {
         spdlog::error("subscribe: {}", error.what());
@@ -254,17 +312,37 @@ void RealtimeHandler::handle_subscribe(WsSession& session, Client& client, const
       auto session = weak.lock();
       if (!session || !session->is_open()) return;
       auto* client = static_cast<Client*>(session->context());
+      --client->pending_subscribes;
       if (!outcome->channel) {
         session->send_text(protocol::error_event(ref, outcome->channel.error()));
         return;
       }
       const store::Channel& channel = outcome->channel.value();
-      ChannelRef info{channel.id, channel.slug, channel.type, channel.is_persistent,
-                      channel.last_seq};
+      ChannelRef info{
+          channel.id,       channel.slug,          channel.type,     channel.is_persistent,
+          channel.last_seq, !!channel.archived_at, outcome->can_send};
+      // ---- limits: channel max_members (distinct users subscribed)
+      const bool already = client->subscriptions.contains(channel.id);
+      if (!already && channel_full(channel.id, client->claims.user_id, channel.max_members)) {
+        store_.submit([connection_id = session->id(), id = channel.id](store::Store* store) {
+          if (store) store->remove_subscription(connection_id, id);
+        });
+        session->send_text(protocol::error_event(
+            ref, "forbidden",
+            fmt::format("channel \"{}\" is full: it has its maximum of {} members", channel.slug,
+                        channel.max_members)));
+        return;
+      }
       std::int64_t seq = channel.is_persistent ? channel.last_seq : ephemeral_seq_[channel.id];
       client->subscriptions[channel.id] = info;
       hub_[channel.id].insert(session.get());
-      session->send_text(protocol::subscribed_event(ref, channel.slug, seq));
+      session->send_text(protocol::subscribed_event(ref, channel.slug, seq, outcome->unread));
+      // ---- presence: presence_state to the subscriber, presence_join to the others
+      if (!already) {
+        join_channel(*session, *client, info, ref);
+      } else if (channel.type == core::ChannelType::kPresence) {
+        send_presence_state(*session, info, ref);
+      }
       if (outcome->replay) {
         std::vector<protocol::MessageView> views;
         views.reserve(outcome->messages.size());
@@ -283,6 +361,7 @@ void RealtimeHandler::handle_unsubscribe(WsSession& session, Client& client,
     std::string id = channel->id;
     std::string slug = channel->slug;
     remove_from_hub(session, id);
+    leave_channel(client, *channel);  // ---- presence / max_members
     client.subscriptions.erase(id);
     store_.submit([connection_id = session.id(), id](store::Store* store) {
       if (store) store->remove_subscription(connection_id, id);
@@ -307,32 +386,48 @@ void RealtimeHandler::handle_message(WsSession& session, Client& client, const p
                  content = std::move(request.content_json), user_id = client.claims.user_id,
                  is_admin = client.claims.is_admin](store::Store* store) mutable {
     auto resolved = std::make_shared<Result<store::Channel>>(unavailable_error());
+    auto can_send = std::make_shared<bool>(true);
     if (store != nullptr) {
       try {
         *resolved = resolve_channel(*store, name, user_id, is_admin);
+        // ---- send permission of a member
+        if (*resolved) {
+          auto member = store->find_member(resolved->value().id, user_id);
+          if (member && !member->can_send) *can_send = false;
+        }
       } catch (const store::StoreError& error) {
         spdlog::error("message: {}", error.what());
+        *resolved = unavailable_error();
       }
     }
-    boost::asio::post(executor,
-                      [this, weak, ref, resolved, content = std::move(content)]() mutable {
-                        auto session = weak.lock();
-                        if (!session || !session->is_open()) return;
-                        if (!*resolved) {
-                          session->send_text(protocol::error_event(ref, resolved->error()));
-                          return;
-                        }
-                        const store::Channel& channel = resolved->value();
-                        ChannelRef info{channel.id, channel.slug, channel.type,
-                                        channel.is_persistent, channel.last_seq};
-                        send_message(*session, *static_cast<Client*>(session->context()), ref, info,
-                                     std::move(content));
-                      });
+    boost::asio::post(executor, [this, weak, ref, resolved, can_send,
+                                 content = std::move(content)]() mutable {
+      auto session = weak.lock();
+      if (!session || !session->is_open()) return;
+      if (!*resolved) {
+        session->send_text(protocol::error_event(ref, resolved->error()));
+        return;
+      }
+      const store::Channel& channel = resolved->value();
+      ChannelRef info{channel.id,       channel.slug,          channel.type, channel.is_persistent,
+                      channel.last_seq, !!channel.archived_at, *can_send};
+      send_message(*session, *static_cast<Client*>(session->context()), ref, info,
+                   std::move(content));
+    });
   });
 }
 
 void RealtimeHandler::send_message(WsSession& session, Client& client, const protocol::Ref& ref,
                                    const ChannelRef& channel, std::string content_json) {
+  // ---- send permission: archived channels are read-only; can_send
+  if (channel.archived || !channel.can_send) {
+    session.send_text(protocol::error_event(
+        ref, "forbidden",
+        channel.archived
+            ? fmt::format("channel \"{}\" is archived (read-only)", channel.slug)
+            : fmt::format("you may not send to channel \"{}\" (can_send is false)", channel.slug)));
+    return;
+  }
   if (!channel.persistent) {
     std::int64_t seq = ++ephemeral_seq_[channel.id];
     std::string id = store::new_uuid();
@@ -456,6 +551,7 @@ void RealtimeHandler::on_tick(WsSession& session, std::chrono::steady_clock::tim
     last_tick_ = now;
     expire_typing(now);
     start_heartbeat_sweep(now);
+    sweep_presence(collecting_heartbeat_);  // ---- presence
   }
   auto* client = static_cast<Client*>(session.context());
   if (!client->authenticated) {
@@ -501,8 +597,12 @@ void RealtimeHandler::on_closed(WsSession& session) {
   auto* client = static_cast<Client*>(session.context());
   if (client == nullptr) return;
   broadcasts_on_closed(session);
-  for (const auto& [id, channel] : client->subscriptions) remove_from_hub(session, id);
+  for (const auto& [id, channel] : client->subscriptions) {
+    remove_from_hub(session, id);
+    leave_channel(*client, channel);  // ---- presence / max_members
+  }
   client->subscriptions.clear();
+  release_connection(*client);  // ---- limits
   if (client->recorded) {
     store_.submit([connection_id = session.id()](store::Store* store) {
       if (store) store->record_disconnect(connection_id, now_ms());
@@ -513,6 +613,249 @@ void RealtimeHandler::on_closed(WsSession& session) {
 std::size_t RealtimeHandler::subscriber_count(const std::string& channel_id) const {
   auto found = hub_.find(channel_id);
   return found == hub_.end() ? 0 : found->second.size();
+}
+
+// ---- presence, read state and limits (issue 4, sections 1, 3 and 6) --------
+
+bool RealtimeHandler::admit_connection(WsSession& session, Client& client, const protocol::Ref& ref,
+                                       const std::string& user_id) {
+  auto [it, inserted] = users_.try_emplace(
+      user_id, UserState{0, core::TokenBucket(options_.max_messages_per_second,
+                                              std::chrono::steady_clock::now())});
+  if (it->second.connections >= options_.max_connections_per_user) {
+    session.send_text(protocol::error_event(
+        ref, "too_many_connections",
+        fmt::format("user already has {} connections (the maximum)", it->second.connections)));
+    session.close(ws::close_code::kLimitExceeded, "too many connections");
+    return false;
+  }
+  ++it->second.connections;
+  client.counted = true;
+  return true;
+}
+
+void RealtimeHandler::release_connection(Client& client) {
+  if (!client.counted) return;
+  client.counted = false;
+  auto found = users_.find(client.claims.user_id);
+  if (found != users_.end() && --found->second.connections <= 0) users_.erase(found);
+}
+
+bool RealtimeHandler::admit_request(WsSession& session, Client& client, const protocol::Ref& ref) {
+  auto user = users_.find(client.claims.user_id);
+  if (user == users_.end()) return true;  // not counted: cannot happen once authenticated
+  const auto now = std::chrono::steady_clock::now();
+  const core::RateDecision decision = client.flood.record(user->second.bucket.try_take(now), now);
+  if (decision == core::RateDecision::kAllow) return true;
+  session.send_text(protocol::error_event(
+      ref, "rate_limited",
+      fmt::format("more than {} messages per second: this one was not delivered",
+                  options_.max_messages_per_second)));
+  if (decision == core::RateDecision::kDisconnect) {
+    spdlog::warn("connection {} of user {} disconnected for flooding", session.id(),
+                 client.claims.user_id);
+    session.close(ws::close_code::kLimitExceeded, "rate limit exceeded");
+  }
+  return false;
+}
+
+bool RealtimeHandler::admit_subscription(WsSession& session, Client& client,
+                                         const protocol::Ref& ref, const std::string& name) {
+  if (client.find(name) != nullptr) return true;  // renewing a subscription is not a new one
+  const auto held =
+      client.subscriptions.size() + static_cast<std::size_t>(client.pending_subscribes);
+  if (held < static_cast<std::size_t>(options_.max_subscriptions)) return true;
+  session.send_text(
+      protocol::error_event(ref, "too_many_subscriptions",
+                            fmt::format("a connection may subscribe to at most {} channels",
+                                        options_.max_subscriptions)));
+  return false;
+}
+
+bool RealtimeHandler::channel_full(const std::string& channel_id, const std::string& user_id,
+                                   int max_members) const {
+  auto found = channel_users_.find(channel_id);
+  if (found == channel_users_.end()) return max_members <= 0;
+  if (found->second.contains(user_id)) return false;  // another tab of a member
+  return found->second.size() >= static_cast<std::size_t>(std::max(max_members, 0));
+}
+
+void RealtimeHandler::join_channel(WsSession& session, Client& client, const ChannelRef& channel,
+                                   const protocol::Ref& ref) {
+  const std::string& user_id = client.claims.user_id;
+  ++channel_users_[channel.id][user_id];
+  if (channel.type != core::ChannelType::kPresence) return;
+  const Timestamp now = now_ms();
+  if (auto joined = presence_.join(channel.id, user_id, now)) {
+    fan_out(channel.id, protocol::presence_join_event(channel.slug, presence_view(*joined)),
+            &user_id);
+    persist_presence({presence_record(channel.id, *joined, now)});
+  }
+  send_presence_state(session, channel, ref);
+}
+
+void RealtimeHandler::send_presence_state(WsSession& session, const ChannelRef& channel,
+                                          const protocol::Ref& ref) {
+  std::vector<core::PresenceMember> members = presence_.members(channel.id);
+  std::vector<protocol::PresenceView> views;
+  views.reserve(members.size());
+  for (const auto& member : members) views.push_back(presence_view(member));
+  session.send_text(protocol::presence_state_event(ref, channel.slug, views));
+}
+
+void RealtimeHandler::leave_channel(Client& client, const ChannelRef& channel) {
+  const std::string& user_id = client.claims.user_id;
+  if (auto users = channel_users_.find(channel.id); users != channel_users_.end()) {
+    if (auto user = users->second.find(user_id);
+        user != users->second.end() && --user->second <= 0) {
+      users->second.erase(user);
+    }
+    if (users->second.empty()) channel_users_.erase(users);
+  }
+  if (channel.type != core::ChannelType::kPresence) return;
+  if (!presence_.leave(channel.id, user_id)) return;
+  fan_out(channel.id, protocol::presence_leave_event(channel.slug, user_id));
+  store::PresenceRecord record;
+  record.user_id = user_id;
+  record.channel_id = channel.id;
+  record.status = store::PresenceStatus::kOffline;
+  record.updated_at = now_ms();
+  persist_presence({std::move(record)});
+}
+
+void RealtimeHandler::handle_presence(WsSession& session, Client& client, const protocol::Ref& ref,
+                                      protocol::PresenceRequest& request) {
+  std::vector<const ChannelRef*> targets;
+  if (request.channel) {
+    const ChannelRef* channel = client.find(*request.channel);
+    if (channel == nullptr) {
+      session.send_text(protocol::error_event(
+          ref, "forbidden", "subscribe to \"" + *request.channel + "\" before setting presence"));
+      return;
+    }
+    if (channel->type != core::ChannelType::kPresence) {
+      session.send_text(protocol::error_event(
+          ref, "bad_request", "\"" + channel->slug + "\" is not a presence channel"));
+      return;
+    }
+    targets.push_back(channel);
+  } else {
+    for (const auto& [id, channel] : client.subscriptions) {
+      if (channel.type == core::ChannelType::kPresence) targets.push_back(&channel);
+    }
+  }
+  const auto status = request.status == protocol::PresenceStatus::kAway
+                          ? core::PresenceState::kAway
+                          : core::PresenceState::kOnline;
+  const Timestamp now = now_ms();
+  std::vector<store::PresenceRecord> records;
+  for (const ChannelRef* channel : targets) {
+    auto updated =
+        presence_.update(channel->id, client.claims.user_id, status, request.meta_json, now);
+    if (!updated) continue;
+    fan_out(channel->id, protocol::presence_update_event(channel->slug, presence_view(*updated)));
+    records.push_back(presence_record(channel->id, *updated, now));
+  }
+  persist_presence(std::move(records));
+}
+
+void RealtimeHandler::handle_read(WsSession& session, Client& client, const protocol::Ref& ref,
+                                  const protocol::ReadRequest& request) {
+  std::weak_ptr<WsSession> weak = session.shared_from_this();
+  auto executor = session.executor();
+  store_.submit([weak, executor, ref, request,
+                 user_id = client.claims.user_id](store::Store* store) {
+    std::optional<Error> failure;
+    if (store == nullptr) {
+      failure = unavailable_error();
+    } else {
+      try {
+        auto channel = store->find_channel(request.channel);
+        if (!channel) {
+          failure = Error{"not_found", "no channel \"" + request.channel + "\""};
+        } else if (!store->find_member(channel->id, user_id)) {
+          failure = Error{"forbidden",
+                          "read positions are kept for members of \"" + channel->slug + "\" only"};
+        } else {
+          // A position past the newest message would hide messages still to come.
+          const std::int64_t seq =
+              channel->is_persistent ? std::min(request.seq, channel->last_seq) : request.seq;
+          store->mark_read(channel->id, user_id, seq, now_ms());
+        }
+      } catch (const store::StoreError& error) {
+        spdlog::error("read: {}", error.what());
+        failure = unavailable_error();
+      }
+    }
+    if (!failure) return;  // no reply on success
+    boost::asio::post(executor, [weak, ref, failure = std::move(*failure)] {
+      if (auto session = weak.lock(); session && session->is_open()) {
+        session->send_text(protocol::error_event(ref, failure));
+      }
+    });
+  });
+}
+
+void RealtimeHandler::note_activity(const std::string& user_id) {
+  const Timestamp now = now_ms();
+  for (const core::PresenceChange& change : presence_.touch(user_id, now)) {
+    publish_presence(change.channel_id, change.member);
+  }
+}
+
+void RealtimeHandler::sweep_presence(bool heartbeat) {
+  const Timestamp now = now_ms();
+  for (const core::PresenceChange& change : presence_.expire_idle(now, options_.away_after)) {
+    publish_presence(change.channel_id, change.member);
+  }
+  if (!heartbeat) return;
+  // Keeps updated_at of live rows fresh so that stale-presence cleanup only
+  // removes rows that no running server maintains.
+  std::vector<store::PresenceRecord> records;
+  for (const core::PresenceChange& entry : presence_.all()) {
+    records.push_back(presence_record(entry.channel_id, entry.member, now));
+  }
+  persist_presence(std::move(records));
+  store_.submit([before = now - options_.stale_presence_after](store::Store* store) {
+    if (store == nullptr) return;
+    try {
+      if (auto removed = store->cleanup_stale_presence(before); removed > 0) {
+        spdlog::info("removed {} stale presence rows", removed);
+      }
+    } catch (const store::StoreError& error) {
+      spdlog::warn("stale presence cleanup: {}", error.what());
+    }
+  });
+}
+
+void RealtimeHandler::publish_presence(const std::string& channel_id,
+                                       const core::PresenceMember& member) {
+  fan_out(channel_id, protocol::presence_update_event(slug_of(channel_id), presence_view(member)));
+  persist_presence({presence_record(channel_id, member, now_ms())});
+}
+
+void RealtimeHandler::persist_presence(std::vector<store::PresenceRecord> records) {
+  if (records.empty()) return;
+  store_.submit([records = std::move(records)](store::Store* store) {
+    if (store == nullptr) return;
+    for (const auto& record : records) {
+      try {
+        store->update_presence(record);
+      } catch (const store::StoreError& error) {
+        // A channel deleted meanwhile, or the database down: presence is
+        // rebuilt by the next change or heartbeat.
+        spdlog::warn("presence of {}: {}", record.user_id, error.what());
+      }
+    }
+  });
+}
+
+std::string RealtimeHandler::slug_of(const std::string& channel_id) const {
+  auto found = hub_.find(channel_id);
+  if (found == hub_.end() || found->second.empty()) return channel_id;
+  const auto* client = static_cast<const Client*>((*found->second.begin())->context());
+  auto subscription = client->subscriptions.find(channel_id);
+  return subscription == client->subscriptions.end() ? channel_id : subscription->second.slug;
 }
 
 }  // namespace nself::server

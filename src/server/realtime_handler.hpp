@@ -16,7 +16,10 @@
 // and admins only; realtime.connections / subscriptions rows kept live.
 // Broadcasts (delivery and the replay of system announcements on auth):
 // realtime_handler_broadcast.cpp, driven by server/broadcast_scheduler.hpp.
-// Not yet: presence, read, rate limits, per-user connection caps.
+// Presence (join/leave/update, automatic away, persisted through
+// Store::update_presence), read markers and `unread`, and the limits
+// (connections per user, messages per second, subscriptions per connection,
+// channel max_members, member can_send, archived channels read-only).
 //
 // Fan-out serializes an event once and frames it once; every subscriber's
 // queue gets the same shared buffer.
@@ -34,7 +37,9 @@
 
 #include "core/auth/jwt_verifier.hpp"
 #include "core/channel.hpp"
+#include "core/presence_tracker.hpp"
 #include "core/protocol/requests.hpp"
+#include "core/rate_limit.hpp"
 #include "server/session_handler.hpp"
 #include "server/store_worker.hpp"
 #include "store/store.hpp"
@@ -52,6 +57,26 @@ struct RealtimeOptions {
   // authenticated connection (the manual's "Heartbeat every 30 seconds"), in
   // one batched store call, so `cleanup` can tell live rows from stale ones.
   std::chrono::milliseconds heartbeat_interval{30'000};
+
+  // ---- limits (docs/PROTOCOL.md "Limits"; the manual's Rate Limiting)
+  // More authenticated connections of one user in this process: the next one
+  // gets too_many_connections and close 4008.
+  int max_connections_per_user = 5;
+  // Token bucket per user over message, typing and presence requests:
+  // capacity and refill per second. Excess: rate_limited, not delivered.
+  int max_messages_per_second = 10;
+  // Persistent flooding (see core::FloodPolicy): close 4008.
+  core::FloodPolicy flood;
+  // Channels one connection may be subscribed to: too_many_subscriptions.
+  int max_subscriptions = 50;
+
+  // ---- presence
+  // A member without activity (any client frame) for this long becomes away.
+  std::chrono::milliseconds away_after{300'000};
+  // Every heartbeat rewrites the presence rows of the members here, then
+  // deletes rows not written for this long: those of a server that died (or
+  // of users long gone offline). Must exceed heartbeat_interval.
+  std::chrono::milliseconds stale_presence_after{90'000};
 };
 
 class RealtimeHandler final : public SessionHandler {
@@ -76,6 +101,10 @@ class RealtimeHandler final : public SessionHandler {
     core::ChannelType type = core::ChannelType::kPublic;
     bool persistent = true;
     std::int64_t last_seq = 0;
+    // Send permission, as known when the channel was resolved: an archived
+    // channel is read-only; a member whose can_send is false may not send.
+    bool archived = false;
+    bool can_send = true;
   };
   struct Client;
 
@@ -110,6 +139,41 @@ class RealtimeHandler final : public SessionHandler {
   // decides whether this sweep gathers.
   void start_heartbeat_sweep(std::chrono::steady_clock::time_point now);
 
+  // ---- presence, read state and limits (issue 4, sections 1, 3 and 6)
+  void handle_presence(WsSession& session, Client& client, const core::protocol::Ref& ref,
+                       core::protocol::PresenceRequest& request);
+  void handle_read(WsSession& session, Client& client, const core::protocol::Ref& ref,
+                   const core::protocol::ReadRequest& request);
+  // At authentication: counts the connection against its user's limit; false
+  // (after error too_many_connections and close 4008) when over it.
+  bool admit_connection(WsSession& session, Client& client, const core::protocol::Ref& ref,
+                        const std::string& user_id);
+  void release_connection(Client& client);
+  // Message, typing and presence requests take a token from the user's
+  // bucket; false (after rate_limited, maybe close 4008) when refused.
+  bool admit_request(WsSession& session, Client& client, const core::protocol::Ref& ref);
+  // At subscribe: false (after too_many_subscriptions) when the connection
+  // has max_subscriptions channels already (pending subscribes included).
+  bool admit_subscription(WsSession& session, Client& client, const core::protocol::Ref& ref,
+                          const std::string& name);
+  // A connection's subscription begins/ends: distinct users per channel (for
+  // max_members) and presence join/leave with their events.
+  bool channel_full(const std::string& channel_id, const std::string& user_id,
+                    int max_members) const;
+  void join_channel(WsSession& session, Client& client, const ChannelRef& channel,
+                    const core::protocol::Ref& ref);
+  void send_presence_state(WsSession& session, const ChannelRef& channel,
+                           const core::protocol::Ref& ref);
+  void leave_channel(Client& client, const ChannelRef& channel);
+  // Any client frame of an authenticated connection.
+  void note_activity(const std::string& user_id);
+  // Once per sweep: automatic away; with the heartbeat, refreshes the rows
+  // and removes stale ones.
+  void sweep_presence(bool heartbeat);
+  void publish_presence(const std::string& channel_id, const core::PresenceMember& member);
+  void persist_presence(std::vector<store::PresenceRecord> records);
+  std::string slug_of(const std::string& channel_id) const;
+
   const core::auth::JwtVerifier& verifier_;
   StoreWorker& store_;
   RealtimeOptions options_;
@@ -128,6 +192,16 @@ class RealtimeHandler final : public SessionHandler {
   std::chrono::steady_clock::time_point last_heartbeat_{};
   bool collecting_heartbeat_ = false;
   std::vector<std::string> heartbeat_ids_;
+
+  // ---- presence, read state and limits
+  struct UserState {
+    int connections = 0;
+    core::TokenBucket bucket;
+  };
+  std::unordered_map<std::string, UserState> users_;  // user id -> its connections here
+  // channel id -> user id -> that user's subscribed connections (max_members)
+  std::unordered_map<std::string, std::unordered_map<std::string, int>> channel_users_;
+  core::PresenceTracker presence_;
 
   // ---- broadcasts (realtime_handler_broadcast.cpp)
  public:

@@ -66,8 +66,8 @@ void append_presence_fields(std::string& out, const PresenceView& member) {
   } else {
     out.append("null");
   }
-  key(out, "updated_at");
-  append_timestamp(out, member.updated_at);
+  key(out, "last_active");
+  append_timestamp(out, member.last_active);
 }
 
 std::string presence_member_event(std::string_view type, std::string_view channel,
@@ -245,8 +245,8 @@ std::string presence_state_event(const Ref& ref, std::string_view channel,
     } else {
       out.append("null");
     }
-    key(out, "updated_at");
-    append_timestamp(out, member.updated_at);
+    key(out, "last_active");
+    append_timestamp(out, member.last_active);
     out.push_back('}');
   }
   out.push_back(']');

@@ -35,7 +35,7 @@ struct PresenceView {
   std::string_view user_id;
   std::string_view status;                    // "online" or "away"
   std::optional<std::string_view> meta_json;  // a JSON object, or absent (null)
-  Timestamp updated_at;
+  Timestamp last_active;                      // the user's last activity (any client frame)
 };
 
 struct BroadcastView {
@@ -87,10 +87,10 @@ std::string error_event(const Ref& ref, const Error& error);
 std::string channel_deleted_event(std::string_view channel);
 
 // {"type":"presence_state","ref"?,"channel","members":[{"user_id","status",
-// "meta","updated_at"}...]}: sent on subscribing to a presence channel.
+// "meta","last_active"}...]}: sent on subscribing to a presence channel.
 std::string presence_state_event(const Ref& ref, std::string_view channel,
                                  std::span<const PresenceView> members);
-// {"type":"presence_join"|"presence_update","channel","user_id","status","meta","updated_at"}
+// {"type":"presence_join"|"presence_update","channel","user_id","status","meta","last_active"}
 std::string presence_join_event(std::string_view channel, const PresenceView& member);
 std::string presence_update_event(std::string_view channel, const PresenceView& member);
 // {"type":"presence_leave","channel","user_id"}

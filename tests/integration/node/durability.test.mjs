@@ -9,7 +9,11 @@ import { test } from 'node:test';
 import { Client, Project, createPostgresDatabase, fullHistory, sleep } from './harness.mjs';
 
 async function floodAndInterrupt({ databaseUrl, interrupt }) {
-  const project = await Project.create({ databaseUrl });
+  // The flood is the point: lift the messages-per-second limit (docs/PROTOCOL.md "Limits").
+  const project = await Project.create({
+    databaseUrl,
+    env: { REALTIME_MAX_MESSAGES_PER_SECOND: '1000000' },
+  });
   try {
     await project.mustRealtime(['init']);
     await project.mustRealtime(['channel', 'create', 'flood']);

@@ -286,7 +286,9 @@ TEST_P(RealtimeTest, MessageIsStoredFannedOutAndAcked) {
 }
 
 TEST_P(RealtimeTest, ManyMessagesAreCommittedInOrderWithGapFreeSeq) {
-  start();
+  server::RealtimeOptions options;
+  options.max_messages_per_second = 1000;  // a burst of 200 is the point here
+  start(options);
   auto alice = login("alice");
   subscribe(*alice, "general");
   std::string burst;

@@ -223,7 +223,7 @@ TEST(Events, Presence) {
   EXPECT_EQ(keys(event), (Keys{"type", "ref", "channel", "members"}));
   const json::array& list = event.at("members").as_array();
   ASSERT_EQ(list.size(), 2u);
-  EXPECT_EQ(keys(list[0].as_object()), (Keys{"user_id", "status", "meta", "updated_at"}));
+  EXPECT_EQ(keys(list[0].as_object()), (Keys{"user_id", "status", "meta", "last_active"}));
   EXPECT_EQ(list[0].at("meta").at("device"), "desktop");
   EXPECT_EQ(list[1].at("status"), "away");
   EXPECT_TRUE(list[1].at("meta").is_null());
@@ -233,12 +233,12 @@ TEST(Events, Presence) {
        {std::pair{presence_join_event("room", members[0]), "presence_join"},
         std::pair{presence_update_event("room", members[0]), "presence_update"}}) {
     event = parse(text);
-    EXPECT_EQ(keys(event), (Keys{"type", "channel", "user_id", "status", "meta", "updated_at"}));
+    EXPECT_EQ(keys(event), (Keys{"type", "channel", "user_id", "status", "meta", "last_active"}));
     EXPECT_EQ(event.at("type"), type);
     EXPECT_EQ(event.at("user_id"), "u1");
     EXPECT_EQ(event.at("status"), "online");
     EXPECT_EQ(event.at("meta").at("device"), "desktop");
-    EXPECT_EQ(event.at("updated_at"), "2026-01-30T10:00:01.234Z");
+    EXPECT_EQ(event.at("last_active"), "2026-01-30T10:00:01.234Z");
   }
 
   event = parse(presence_leave_event("room", "u1"));

@@ -1,0 +1,69 @@
+#pragma once
+
+// A RealtimeHandler in-process on a store, with the byte-level client: the
+// fixture of the presence and limits tests, parameterized by backend:
+// "sqlite" (a file in a temp dir) or "postgres" (a throwaway database in
+// NSELF_TEST_POSTGRES_URL; skipped without it unless services are required).
+// Channels:
+//   general (public), room and lounge (presence), small (public, max_members 2),
+//   team (private; alice a member, bob a member with can_send false),
+//   old (public, archived).
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/auth/jwt_verifier.hpp"
+#include "raw_client.hpp"
+#include "server/realtime_handler.hpp"
+#include "store/store.hpp"
+#include "support/postgres_database.hpp"
+#include "support/server_fixture.hpp"
+#include "support/temp_dir.hpp"
+
+namespace nself::test {
+
+class ProtocolTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  using Json = boost::json::object;
+
+  void SetUp() override;
+  void start(server::RealtimeOptions realtime = {});
+
+  std::string token_for(const std::string& user) const;
+  // A client authenticated as `user` with a first auth message.
+  std::unique_ptr<RawClient> login(const std::string& user);
+  static void send(RawClient& client, const Json& request);
+  // The next JSON event; fails the test (returns {}) when none comes in time.
+  static Json receive(RawClient& client,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  // True when no text event arrives within `quiet` (control frames are skipped).
+  static bool silent(RawClient& client, std::chrono::milliseconds quiet);
+  static std::string type_of(const Json& event);
+  static std::string code_of(const Json& event);
+  static void expect_close(RawClient& client, std::uint16_t code);
+  // Subscribes; returns the `subscribed` reply (the presence_state that may follow is not read).
+  static Json subscribe(RawClient& client, const std::string& channel);
+  // A store opened next to the server's (for checking what it wrote).
+  std::unique_ptr<store::Store> open_store() const;
+
+  TempDir dir_;
+  std::optional<TestDatabase> database_;
+  store::StoreOptions store_options_;
+  std::string general_id_, room_id_, team_id_;
+  core::auth::JwtVerifier verifier_;
+  std::unique_ptr<server::StoreWorker> worker_;
+  std::unique_ptr<server::RealtimeHandler> handler_;
+  std::unique_ptr<RunningServer> server_;
+
+  ProtocolTest();
+};
+
+// Names the backend in test names: .../sqlite, .../postgres.
+inline const auto kBackends = ::testing::Values(std::string("sqlite"), std::string("postgres"));
+
+}  // namespace nself::test
