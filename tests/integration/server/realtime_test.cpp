@@ -178,7 +178,7 @@ TEST_F(RealtimeTest, BadUpgradeTokenIs401) {
   RawClient client(server_->port());
   HttpReply reply = client.handshake("/", "Authorization: Bearer garbage\r\n");
   EXPECT_EQ(reply.status, 401);
-  EXPECT_EQ(json::parse(reply.body).at("error").as_string(), "invalid_token");
+  EXPECT_EQ(json::parse(reply.body).at("error").at("code").as_string(), "invalid_token");
 }
 
 TEST_F(RealtimeTest, NoAuthWithinTheDeadlineCloses4001) {
