@@ -11,6 +11,8 @@
 #include "cli/server_commands.hpp"
 #include "core/auth/jwt_key.hpp"
 #include "core/auth/jwt_verifier.hpp"
+#include "server/admin_api.hpp"
+#include "server/metrics.hpp"
 #include "server/realtime_handler.hpp"
 #include "server/server.hpp"
 #include "server/store_worker.hpp"
@@ -106,8 +108,21 @@ int run_server_foreground(CommandContext& context, const ServerCommandOptions& o
   store::StoreOptions store_options;
   store_options.database_url = config.database_url;
   store_options.sqlite_path = config.sqlite_path;
+  // The peak connection count is kept across restarts (realtime.server_state).
+  server::Metrics metrics;
+  if (auto peak = context.store().get_state(server::kPeakConnectionsKey)) {
+    try {
+      metrics.restore_peak(std::stoull(*peak));
+    } catch (const std::exception&) {
+      spdlog::warn("ignoring an unreadable stored peak connection count: {}", *peak);
+    }
+  }
   server::StoreWorker store_worker([store_options] { return store::open_store(store_options); });
-  server::RealtimeHandler handler(verifier, store_worker);
+  store_worker.observe(&metrics, std::chrono::milliseconds(config.slow_store_batch_ms));
+  server::RealtimeOptions realtime_options;
+  realtime_options.slow_fan_out = std::chrono::milliseconds(config.slow_fan_out_ms);
+  server::RealtimeHandler handler(verifier, store_worker, realtime_options);
+  handler.set_metrics(&metrics);
 
   raise_file_limit(config);
   std::optional<server::Server> server;
@@ -118,6 +133,14 @@ int run_server_foreground(CommandContext& context, const ServerCommandOptions& o
     throw CommandError(exit_code::kFailed, "start_failed", error.what());
   }
 
+  server::AdminApiOptions api_options;
+  api_options.admin_secret = config.admin_secret;
+  api_options.max_connections = static_cast<std::uint64_t>(config.max_connections);
+  api_options.message_retention_days = config.message_retention_days;
+  std::optional<server::AdminApi> api;
+  api.emplace(*server, handler, store_worker, metrics, verifier, api_options);
+  api->start();
+
   const PidFile pid_file(paths.pid_file(config.port));
   const pid_t pid = ::getpid();
   server->on_listening([&](std::uint16_t port) {
@@ -126,6 +149,7 @@ int run_server_foreground(CommandContext& context, const ServerCommandOptions& o
                  config.host, port, pid, backend, store_description);
   });
   server->run();
+  api.reset();  // saves the peak connection count
   pid_file.remove_if_owned(pid);
   spdlog::info("nself realtime stopped");
   return exit_code::kOk;

@@ -139,6 +139,9 @@ Result<Config> load_config(const EnvFile& file, const EnvLookup& environment,
       read_int(layers, "REALTIME_AWAY_AFTER", config.away_after_seconds, 1, kIntMax,
                "a number of seconds greater than 0"),
       read_string(layers, "REALTIME_LOG_LEVEL", config.log_level),
+      read_int(layers, "REALTIME_SLOW_STORE_BATCH_MS", config.slow_store_batch_ms, 0, kIntMax,
+               kNonNegative),
+      read_int(layers, "REALTIME_SLOW_FANOUT_MS", config.slow_fan_out_ms, 0, kIntMax, kNonNegative),
   };
   for (const auto& error : errors) {
     if (error) return *error;

@@ -641,7 +641,20 @@ void AdminApi::State::delete_channel(const std::string& actor, const std::string
 
 void AdminApi::State::archive_channel(const std::string& actor, const std::string& name,
                                       Responder respond) {
-  with_channel(name, std::move(respond), [actor](store::Store& store, store::Channel channel) {
+  std::weak_ptr<State> weak = shared_from_this();
+  // Tell the hub once stored, then respond (loop thread).
+  Responder then = [weak, respond](HttpResponse response) {
+    auto self = weak.lock();
+    if (self && response.result() == http::status::ok) {
+      json::error_code error;
+      auto body = json::parse(response.body(), error);
+      if (!error) {
+        self->handler.notify_channel_archived(std::string(body.at("channel").at("id").as_string()));
+      }
+    }
+    respond(std::move(response));
+  };
+  with_channel(name, std::move(then), [actor](store::Store& store, store::Channel channel) {
     if (!channel.archived_at) {
       const auto at = now_ms();
       store.archive_channel(channel.id, at);

@@ -340,6 +340,11 @@ void RealtimeHandler::handle_message(WsSession& session, Client& client, const p
 
 void RealtimeHandler::send_message(WsSession& session, Client& client, const protocol::Ref& ref,
                                    const ChannelRef& channel, std::string content_json) {
+  if (is_archived(channel.id)) {
+    session.send_text(protocol::error_event(
+        ref, "forbidden", "channel \"" + channel.slug + "\" is archived (read-only)"));
+    return;
+  }
   const auto started = std::chrono::steady_clock::now();
   if (metrics_ != nullptr) metrics_->message_in(core::to_string(channel.type));
   if (!channel.persistent) {

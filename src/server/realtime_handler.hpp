@@ -105,13 +105,19 @@ class RealtimeHandler final : public SessionHandler {
   // The channel was deleted: every subscriber gets {"type":"channel_deleted",
   // "channel":slug} and loses the subscription. Returns how many were told.
   std::size_t notify_channel_deleted(const std::string& channel_id, const std::string& slug);
+  // The channel was archived: it is read-only from now on (sends get forbidden).
+  void notify_channel_archived(const std::string& channel_id);
+  bool is_archived(const std::string& channel_id) const {
+    return archived_channels_.contains(channel_id);
+  }
 
  private:
   // Removes `channel_id` from every subscriber's state (realtime_handler.cpp,
   // next to Client).
   void drop_channel_subscribers(const std::string& channel_id);
   Metrics* metrics_ = nullptr;
-  // ---- end of admin operations
+  std::unordered_set<std::string> archived_channels_;  // archived while subscribed
+                                                       // ---- end of admin operations
 
  private:
   struct ChannelRef {

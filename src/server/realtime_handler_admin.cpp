@@ -87,4 +87,8 @@ std::size_t RealtimeHandler::notify_channel_deleted(const std::string& channel_i
   return told;
 }
 
+void RealtimeHandler::notify_channel_archived(const std::string& channel_id) {
+  archived_channels_.insert(channel_id);
+}
+
 }  // namespace nself::server
