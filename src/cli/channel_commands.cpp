@@ -234,8 +234,8 @@ int run_channel_members(CommandContext& context, const ChannelMembersOptions& op
                                                     {"role", store::to_string(role)},
                                                     {"updated", existed}});
     } else {
-      context.out() << fmt::format("{} {} {} of '{}' ({})\n", existed ? "Updated" : "Added",
-                                   member.user_id, existed ? "as" : "as a", channel.slug,
+      context.out() << fmt::format("{} {} {} '{}' as {}\n", existed ? "Updated" : "Added",
+                                   member.user_id, existed ? "in" : "to", channel.slug,
                                    store::to_string(role));
     }
     return exit_code::kOk;
