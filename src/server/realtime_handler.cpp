@@ -89,6 +89,7 @@ std::optional<HttpResponse> RealtimeHandler::check_upgrade(const HttpRequest& re
   auto claims = verifier_.verify(*token, now_ms());
   if (claims) return std::nullopt;
   if (metrics_ != nullptr) metrics_->auth_failure();
+  audit_auth_failure("websocket", claims.error().code);
   HttpResponse response = error_response(http::status::unauthorized, claims.error().code,
                                          claims.error().message, &request);
   response.set(http::field::www_authenticate, "Bearer");
@@ -172,6 +173,7 @@ void RealtimeHandler::handle_auth(WsSession& session, Client& client, const prot
       metrics_->auth_failure();
       metrics_->error(claims.error().code);
     }
+    audit_auth_failure(session.info().remote_address, claims.error().code);
     session.send_text(protocol::error_event(ref, claims.error()));
     // A refresh with a bad token leaves the connection on its old token.
     if (!client.authenticated) session.close(ws::close_code::kAuthFailed, claims.error().message);

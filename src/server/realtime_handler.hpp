@@ -112,6 +112,13 @@ class RealtimeHandler final : public SessionHandler {
   }
 
  private:
+  // Writes a failed WebSocket authentication to realtime.audit_log (at most
+  // kMaxAuthAuditsPerSecond a second, so a flood of bad tokens cannot flood
+  // the database; the metric counts them all).
+  void audit_auth_failure(std::string actor, std::string_view code);
+  static constexpr int kMaxAuthAuditsPerSecond = 20;
+  std::chrono::steady_clock::time_point auth_audit_window_{};
+  int auth_audits_in_window_ = 0;
   // Removes `channel_id` from every subscriber's state (realtime_handler.cpp,
   // next to Client).
   void drop_channel_subscribers(const std::string& channel_id);

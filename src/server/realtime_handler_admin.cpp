@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
+#include <boost/json.hpp>
 
 #include "core/protocol/events.hpp"
 #include "core/ws/frame_codec.hpp"
@@ -85,6 +86,28 @@ std::size_t RealtimeHandler::notify_channel_deleted(const std::string& channel_i
   ephemeral_seq_.erase(channel_id);
   if (told > 0) spdlog::info("channel {} deleted: told {} subscribers", slug, told);
   return told;
+}
+
+void RealtimeHandler::audit_auth_failure(std::string actor, std::string_view code) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - auth_audit_window_ >= std::chrono::seconds(1)) {
+    auth_audit_window_ = now;
+    auth_audits_in_window_ = 0;
+  }
+  if (++auth_audits_in_window_ > kMaxAuthAuditsPerSecond) return;
+  store::AuditEntry entry;
+  entry.at = now_ms();
+  entry.actor = std::move(actor);
+  entry.action = "auth.failed";
+  entry.details = boost::json::serialize(boost::json::object{{"code", code}, {"via", "websocket"}});
+  store_.submit([entry = std::move(entry)](store::Store* store) {
+    if (store == nullptr) return;
+    try {
+      store->append_audit(entry);
+    } catch (const store::StoreError& error) {
+      spdlog::warn("audit log: {}", error.what());
+    }
+  });
 }
 
 void RealtimeHandler::notify_channel_archived(const std::string& channel_id) {

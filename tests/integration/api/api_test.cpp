@@ -3,7 +3,10 @@
 // HTTP through the CLI's client, WebSocket subscribers through nself_client.
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 #include <map>
 #include <sstream>
@@ -502,6 +505,71 @@ TEST_F(ApiTest, CleanupRemovesStaleRowsAndReportsCounts) {
   EXPECT_EQ(removed.at("old_messages"), 1);
   EXPECT_EQ(call("POST", "/api/cleanup").body.at("removed").at("stale_connections"), 0);
   EXPECT_TRUE(newest_audit_is("cleanup"));
+}
+
+TEST_F(ApiTest, FailedWebSocketAuthenticationIsAuditedAndCounted) {
+  client::ConnectOptions options;
+  options.token = "garbage";
+  EXPECT_THROW(client::RealtimeClient::connect("127.0.0.1", server_->port(), options),
+               client::ClientError);
+  auto socket = client::RealtimeClient::connect("127.0.0.1", server_->port());
+  socket.send_json(json::object{{"type", "auth"}, {"token", "also.bad"}});
+  EXPECT_EQ(socket.next_event_of_type("error", 5s).at("code"), "invalid_token");
+  ASSERT_TRUE(newest_audit_is("auth.failed"));
+  std::vector<store::AuditEntry> entries;
+  for (int i = 0; i < 100 && entries.size() < 2; ++i) {
+    entries = store_->list_audit(10);
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0].actor, "127.0.0.1");  // the auth message: the peer's address
+  EXPECT_EQ(entries[1].actor, "websocket");  // the upgrade
+  EXPECT_EQ(json::parse(entries[0].details).at("code"), "invalid_token");
+  EXPECT_EQ(metrics_.counter_value("errors", "invalid_token"), 1u);
+}
+
+TEST(StoreWorkerObservability, SlowBatchesAreLoggedAndTimed) {
+  TempDir dir;
+  store::StoreOptions options;
+  options.sqlite_path = (dir.path() / "realtime.db").string();
+  std::string channel_id;
+  {
+    auto store = store::open_store(options);
+    store->migrate();
+    store::NewChannel channel;
+    channel.name = "general";
+    channel.slug = "general";
+    channel_id = store->create_channel(channel, now_ms())->id;
+  }
+  auto captured = std::make_shared<std::ostringstream>();
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(*captured);
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
+  server::Metrics metrics;
+  {
+    server::StoreWorker worker([options] { return store::open_store(options); });
+    worker.observe(&metrics, 0ms);  // every batch takes longer than 0 ms
+    boost::asio::io_context io;
+    store::NewMessage message;
+    message.channel_id = channel_id;
+    message.user_id = "u";
+    message.content = "1";
+    bool stored = false;
+    worker.append(message, io.get_executor(),
+                  [&](std::optional<store::StoredMessage> result) { stored = result.has_value(); });
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (!stored && std::chrono::steady_clock::now() < deadline) {
+      io.restart();
+      io.run_for(20ms);
+    }
+    EXPECT_TRUE(stored);
+  }
+  spdlog::set_default_logger(previous);
+  EXPECT_NE(captured->str().find("slow store batch: 1 messages in"), std::string::npos)
+      << captured->str();
+  EXPECT_NE(captured->str().find("(threshold 0 ms)"), std::string::npos);
+  const std::string text = metrics.render(10);
+  EXPECT_NE(text.find("nself_realtime_store_batch_seconds_count 1\n"), std::string::npos) << text;
 }
 
 TEST_F(ApiTest, MetricsInPrometheusFormat) {
