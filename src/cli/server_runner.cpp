@@ -5,6 +5,8 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+
+#include <algorithm>
 #include <unistd.h>
 
 #include "cli/pid_file.hpp"
@@ -87,6 +89,8 @@ server::ServerOptions server_options(const core::Config& config) {
   options.ping_interval = std::chrono::seconds(config.ping_interval_seconds);
   options.idle_timeout = std::chrono::seconds(config.timeout_seconds);
   options.max_message_bytes = static_cast<std::size_t>(config.max_message_bytes);
+  // API bodies: a message published through the API plus its envelope.
+  options.max_body_bytes = std::max<std::size_t>(64 * 1024, options.max_message_bytes + 4096);
   options.handle_signals = true;
   return options;
 }
@@ -137,6 +141,7 @@ int run_server_foreground(CommandContext& context, const ServerCommandOptions& o
   api_options.admin_secret = config.admin_secret;
   api_options.max_connections = static_cast<std::uint64_t>(config.max_connections);
   api_options.message_retention_days = config.message_retention_days;
+  api_options.max_message_bytes = static_cast<std::size_t>(config.max_message_bytes);
   std::optional<server::AdminApi> api;
   api.emplace(*server, handler, store_worker, metrics, verifier, api_options);
   api->start();

@@ -761,6 +761,12 @@ void AdminApi::State::publish(const std::string& actor, const std::string& chann
     return;
   }
   std::string content_json = json::serialize(*content);
+  if (content_json.size() > options.max_message_bytes) {
+    respond(error_reply(http::status::payload_too_large, "payload_too_large",
+                        "\"content\" is larger than REALTIME_MAX_MESSAGE_BYTES (" +
+                            std::to_string(options.max_message_bytes) + " bytes)"));
+    return;
+  }
   std::weak_ptr<State> weak = shared_from_this();
   auto loop = executor();
   store.submit([weak, loop, channel_name, sender, content_json, respond](store::Store* store) {

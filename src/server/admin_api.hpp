@@ -32,6 +32,8 @@ struct AdminApiOptions {
   std::string admin_secret;  // empty: only admin JWTs are accepted
   std::uint64_t max_connections = 10'000;
   int message_retention_days = 0;  // 0: keep forever
+  // The largest message content (JSON text) POST .../messages accepts: 413 above.
+  std::size_t max_message_bytes = 64 * 1024;
   // Cleanup: connections not heartbeated for this long are stale (3 heartbeats).
   std::chrono::seconds stale_connection_after{90};
   std::chrono::seconds stale_presence_after{3600};

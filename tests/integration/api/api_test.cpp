@@ -105,6 +105,7 @@ class ApiTest : public ::testing::Test {
           options.admin_secret = kSecret;
           options.max_connections = 500;
           options.message_retention_days = 30;
+          options.max_message_bytes = 1000;
           api_ = std::make_unique<server::AdminApi>(server, *handler_, *worker_, metrics_,
                                                     verifier_, options);
         });
@@ -446,12 +447,20 @@ TEST_F(ApiTest, PublishFromABackendReachesSubscribersAndHistory) {
             400);
   EXPECT_EQ(call_json("POST", "/api/channels/nope/messages", json::object{{"content", 1}}).status,
             404);
+  Reply too_large = call_json("POST", "/api/channels/general/messages",
+                              json::object{{"content", std::string(1000, 'x')}});
+  EXPECT_EQ(too_large.status, 413);
+  EXPECT_EQ(error_code(too_large), "payload_too_large");
+  EXPECT_EQ(call_json("POST", "/api/channels/general/messages",
+                      json::object{{"content", std::string(990, 'x')}})
+                .status,
+            201);  // 992 bytes with the quotes
 
   // Ephemeral channels fan out without storing.
   alice.subscribe("live");
   Reply live = call_json("POST", "/api/channels/live/messages", json::object{{"content", "x"}});
   EXPECT_EQ(live.status, 201) << live.text;
-  for (int seq = 2; seq <= 5; ++seq) {  // the general messages published above come first
+  for (int seq = 2; seq <= 6; ++seq) {  // the general messages published above come first
     EXPECT_EQ(alice.next_event_of_type("message", 5s).at("seq"), seq);
   }
   EXPECT_EQ(alice.next_event_of_type("message", 5s).at("channel"), "live");
