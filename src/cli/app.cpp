@@ -13,6 +13,7 @@
 #include "cli/channel_commands.hpp"
 #include "cli/command_context.hpp"
 #include "cli/init_command.hpp"
+#include "cli/monitoring_commands.hpp"
 #include "cli/output.hpp"
 #include "cli/server_commands.hpp"
 
@@ -40,6 +41,9 @@ Examples:
   nself realtime channel delete general
   nself realtime broadcast general news '{"text":"hello"}'
   nself realtime broadcast --all maintenance '{"at":"22:00"}' --expires +1h
+  nself realtime channel members private-team add user-42 --role admin
+  nself realtime connections
+  nself realtime cleanup
   nself realtime stats --json
 )";
 
@@ -152,6 +156,26 @@ int run(int argc, char** argv) {
   auto* remove = command(*channel, "delete", "Delete a channel");
   remove->add_option("id", delete_target, "Channel id (UUID) or slug")->required();
   remove->callback(select([&](CommandContext& c) { return run_channel_delete(c, delete_target); }));
+  std::string archive_target;
+  auto* archive = command(*channel, "archive", "Archive a channel (read-only, history kept)");
+  archive->add_option("id", archive_target, "Channel id (UUID) or slug")->required();
+  archive->callback(
+      select([&](CommandContext& c) { return run_channel_archive(c, archive_target); }));
+  ChannelMembersOptions members_options;
+  auto* members = command(*channel, "members", "List, add or remove channel members");
+  members->add_option("id", members_options.channel, "Channel id (UUID) or slug")->required();
+  members->add_option("action", members_options.action, "add or remove (none: list)");
+  members->add_option("user_id", members_options.user_id, "The member's user id");
+  members->add_option("--role", members_options.role, "add: owner, admin or member (default)");
+  members->callback(
+      select([&](CommandContext& c) { return run_channel_members(c, members_options); }));
+
+  // ---- monitoring
+  command(*realtime, "connections", "Show active connections (running server)")
+      ->callback(select(run_connections));
+  command(*realtime, "stats", "Show real-time statistics")->callback(select(run_stats));
+  command(*realtime, "cleanup", "Remove stale connections, expired broadcasts, old messages")
+      ->callback(select(run_cleanup));
 
   // ---- broadcasts
   BroadcastOptions broadcast_options;

@@ -7,11 +7,15 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "cli/pid_file.hpp"
 #include "cli/server_commands.hpp"
 #include "core/auth/jwt_key.hpp"
 #include "core/auth/jwt_verifier.hpp"
+#include "server/admin_api.hpp"
 #include "server/broadcast_scheduler.hpp"
+#include "server/metrics.hpp"
 #include "server/realtime_handler.hpp"
 #include "server/server.hpp"
 #include "server/store_worker.hpp"
@@ -86,6 +90,8 @@ server::ServerOptions server_options(const core::Config& config) {
   options.ping_interval = std::chrono::seconds(config.ping_interval_seconds);
   options.idle_timeout = std::chrono::seconds(config.timeout_seconds);
   options.max_message_bytes = static_cast<std::size_t>(config.max_message_bytes);
+  // API bodies: a message published through the API plus its envelope.
+  options.max_body_bytes = std::max<std::size_t>(64 * 1024, options.max_message_bytes + 4096);
   options.handle_signals = true;
   return options;
 }
@@ -117,8 +123,21 @@ int run_server_foreground(CommandContext& context, const ServerCommandOptions& o
   store::StoreOptions store_options;
   store_options.database_url = config.database_url;
   store_options.sqlite_path = config.sqlite_path;
+  // The peak connection count is kept across restarts (realtime.server_state).
+  server::Metrics metrics;
+  if (auto peak = context.store().get_state(server::kPeakConnectionsKey)) {
+    try {
+      metrics.restore_peak(std::stoull(*peak));
+    } catch (const std::exception&) {
+      spdlog::warn("ignoring an unreadable stored peak connection count: {}", *peak);
+    }
+  }
   server::StoreWorker store_worker([store_options] { return store::open_store(store_options); });
-  server::RealtimeHandler handler(verifier, store_worker, realtime_options(config));
+  store_worker.observe(&metrics, std::chrono::milliseconds(config.slow_store_batch_ms));
+  server::RealtimeOptions handler_options = realtime_options(config);
+  handler_options.slow_fan_out = std::chrono::milliseconds(config.slow_fan_out_ms);
+  server::RealtimeHandler handler(verifier, store_worker, handler_options);
+  handler.set_metrics(&metrics);
 
   raise_file_limit(config);
   std::optional<server::Server> server;
@@ -135,6 +154,14 @@ int run_server_foreground(CommandContext& context, const ServerCommandOptions& o
   broadcast_options.poll_interval = std::chrono::milliseconds(config.broadcast_poll_ms);
   server::BroadcastScheduler broadcasts(server->io_context().get_executor(), store_worker, handler,
                                         broadcast_options);
+  server::AdminApiOptions api_options;
+  api_options.admin_secret = config.admin_secret;
+  api_options.max_connections = static_cast<std::uint64_t>(config.max_connections);
+  api_options.message_retention_days = config.message_retention_days;
+  api_options.max_message_bytes = static_cast<std::size_t>(config.max_message_bytes);
+  std::optional<server::AdminApi> api;
+  api.emplace(*server, handler, store_worker, metrics, verifier, api_options);
+  api->start();
 
   const PidFile pid_file(paths.pid_file(config.port));
   const pid_t pid = ::getpid();
@@ -145,6 +172,7 @@ int run_server_foreground(CommandContext& context, const ServerCommandOptions& o
   });
   server->run();
   broadcasts.stop();
+  api.reset();  // saves the peak connection count
   pid_file.remove_if_owned(pid);
   spdlog::info("nself realtime stopped");
   return exit_code::kOk;

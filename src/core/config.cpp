@@ -141,6 +141,9 @@ Result<Config> load_config(const EnvFile& file, const EnvLookup& environment,
       read_int(layers, "REALTIME_BROADCAST_POLL_MS", config.broadcast_poll_ms, 10, 60'000,
                "a number of milliseconds (10-60000)"),
       read_string(layers, "REALTIME_LOG_LEVEL", config.log_level),
+      read_int(layers, "REALTIME_SLOW_STORE_BATCH_MS", config.slow_store_batch_ms, 0, kIntMax,
+               kNonNegative),
+      read_int(layers, "REALTIME_SLOW_FANOUT_MS", config.slow_fan_out_ms, 0, kIntMax, kNonNegative),
   };
   for (const auto& error : errors) {
     if (error) return *error;

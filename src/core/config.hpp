@@ -56,6 +56,9 @@ struct Config {
 
   // Logging
   std::string log_level = "info";  // REALTIME_LOG_LEVEL
+  // Operations slower than these are logged with their duration (warn).
+  int slow_store_batch_ms = 100;  // REALTIME_SLOW_STORE_BATCH_MS (one group commit)
+  int slow_fan_out_ms = 50;       // REALTIME_SLOW_FANOUT_MS (one fan-out to all subscribers)
 
   bool is_postgres() const { return !database_url.empty(); }
 };

@@ -76,7 +76,13 @@ void HttpConnection::on_read(const error_code& error) {
     upgrade(request, std::move(*check.accept_key));
     return;
   }
-  respond(loop_.router().handle(request));
+  // The deadline does not apply while a handler works (pending_).
+  pending_ = true;
+  loop_.router().handle(request, [self = shared_from_this()](HttpResponse response) {
+    self->pending_ = false;
+    if (self->finished_) return;  // aborted meanwhile (shutdown)
+    self->respond(std::move(response));
+  });
 }
 
 void HttpConnection::respond(HttpResponse response) {
@@ -150,7 +156,7 @@ void HttpConnection::abort() {
 }
 
 void HttpConnection::on_tick(std::chrono::steady_clock::time_point now) {
-  if (!finished_ && (!response_ || draining_) && now >= deadline_) {
+  if (!finished_ && !pending_ && (!response_ || draining_) && now >= deadline_) {
     spdlog::debug("HTTP request not received in time; closing");
     abort();
   }

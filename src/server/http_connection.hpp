@@ -49,6 +49,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   std::shared_ptr<HttpResponse> response_;
   std::chrono::steady_clock::time_point deadline_;
   std::shared_ptr<std::array<char, 4096>> discard_;
+  bool pending_ = false;  // a router handler has not responded yet
   bool draining_ = false;
   bool finished_ = false;
 };

@@ -62,9 +62,11 @@ HttpResponse json_response(http::status status, std::string body, const HttpRequ
 
 HttpResponse error_response(http::status status, std::string_view code, std::string_view message,
                             const HttpRequest* request) {
+  boost::json::object error;
+  error["code"] = code;
+  error["message"] = message;
   boost::json::object body;
-  body["error"] = code;
-  body["message"] = message;
+  body["error"] = std::move(error);
   return json_response(status, boost::json::serialize(body), request);
 }
 
@@ -94,7 +96,7 @@ void HttpRouter::add(http::verb method, std::string path, Handler handler) {
       return;
     }
   }
-  routes_.push_back(Route{method, std::move(path), std::move(handler)});
+  routes_.push_back(Route{method, std::move(path), std::move(handler), nullptr});
 }
 
 void HttpRouter::add_websocket_endpoint(std::string path) {
@@ -105,36 +107,135 @@ bool HttpRouter::is_websocket_endpoint(std::string_view path) const {
   return websocket_paths_.contains(std::string(path));
 }
 
-HttpResponse HttpRouter::handle(const HttpRequest& request) const {
-  std::string_view path = split_target(request.target()).path;
-  std::string allow;
-  for (const auto& route : routes_) {
-    if (route.path != path) continue;
-    if (route.method == request.method() ||
-        (request.method() == http::verb::head && route.method == http::verb::get)) {
-      try {
-        HttpResponse response = route.handler(request);
-        if (request.method() == http::verb::head) {
-          response.body().clear();
-        }
-        return response;
-      } catch (const std::exception& error) {
-        return error_response(http::status::internal_server_error, "internal_error", error.what(),
-                              &request);
-      }
+namespace {
+
+// Matches `path` against a pattern of literal and {name} segments.
+bool match_pattern(std::string_view pattern, std::string_view path, PathParams& params) {
+  while (true) {
+    if (pattern.empty() || path.empty()) return pattern.empty() && path.empty();
+    if (pattern.front() != '/' || path.front() != '/') return false;
+    pattern.remove_prefix(1);
+    path.remove_prefix(1);
+    auto pattern_end = pattern.find('/');
+    auto path_end = path.find('/');
+    std::string_view want = pattern.substr(0, pattern_end);
+    std::string_view have = path.substr(0, path_end);
+    if (want.size() >= 2 && want.front() == '{' && want.back() == '}') {
+      if (have.empty()) return false;
+      auto decoded = percent_decode(have);
+      if (!decoded) return false;
+      params.set(std::string(want.substr(1, want.size() - 2)), std::move(*decoded));
+    } else if (want != have) {
+      return false;
     }
-    if (!allow.empty()) allow += ", ";
-    allow += std::string(http::to_string(route.method));
+    pattern =
+        pattern_end == std::string_view::npos ? std::string_view{} : pattern.substr(pattern_end);
+    path = path_end == std::string_view::npos ? std::string_view{} : path.substr(path_end);
+  }
+}
+
+bool method_matches(http::verb route, http::verb request) {
+  return route == request || (request == http::verb::head && route == http::verb::get);
+}
+
+}  // namespace
+
+void PathParams::set(std::string name, std::string value) {
+  values_.emplace_back(std::move(name), std::move(value));
+}
+
+const std::string& PathParams::get(std::string_view name) const {
+  static const std::string kEmpty;
+  for (const auto& [key, value] : values_) {
+    if (key == name) return value;
+  }
+  return kEmpty;
+}
+
+void HttpRouter::add_async(http::verb method, std::string pattern, AsyncHandler handler) {
+  for (auto& route : routes_) {
+    if (route.method == method && route.path == pattern) {
+      route.async_handler = std::move(handler);
+      route.handler = nullptr;
+      return;
+    }
+  }
+  routes_.push_back(Route{method, std::move(pattern), nullptr, std::move(handler)});
+}
+
+void HttpRouter::handle(const HttpRequest& request, Responder respond) const {
+  std::string_view path = split_target(request.target()).path;
+  const unsigned version = request.version();
+  const bool keep_alive = request.keep_alive();
+  const bool head = request.method() == http::verb::head;
+  // Every response leaves through here, once: the request's version and
+  // keep-alive, no body for HEAD.
+  struct Finish {
+    Responder respond;
+    bool done = false;
+  };
+  auto state = std::make_shared<Finish>(Finish{std::move(respond)});
+  Responder finish = [state, version, keep_alive, head](HttpResponse response) {
+    if (state->done) return;
+    state->done = true;
+    response.version(version);
+    response.keep_alive(keep_alive);
+    if (head) response.body().clear();
+    state->respond(std::move(response));
+  };
+  std::string allow;
+  const Route* found = nullptr;
+  PathParams params;
+  // Literal routes first, so /api/channels/x never shadows a literal path.
+  for (int pass = 0; pass < 2 && found == nullptr; ++pass) {
+    for (const auto& route : routes_) {
+      const bool literal = static_cast<bool>(route.handler);
+      if ((pass == 0) != literal) continue;
+      PathParams candidate;
+      if (literal ? route.path != path : !match_pattern(route.path, path, candidate)) continue;
+      if (method_matches(route.method, request.method())) {
+        found = &route;
+        params = std::move(candidate);
+        break;
+      }
+      if (!allow.empty()) allow += ", ";
+      allow += std::string(http::to_string(route.method));
+    }
+  }
+  if (found != nullptr) {
+    try {
+      if (found->handler) {
+        finish(found->handler(request));
+      } else {
+        found->async_handler(request, params, finish);
+      }
+    } catch (const std::exception& error) {
+      // Ignored when the handler responded before throwing.
+      finish(error_response(http::status::internal_server_error, "internal_error", error.what(),
+                            &request));
+    }
+    return;
   }
   if (!allow.empty()) {
     HttpResponse response = error_response(
         http::status::method_not_allowed, "method_not_allowed",
         "this path does not accept " + std::string(request.method_string()), &request);
     response.set(http::field::allow, allow);
-    return response;
+    finish(std::move(response));
+    return;
   }
-  return error_response(http::status::not_found, "not_found",
-                        "no such endpoint: " + std::string(path), &request);
+  finish(error_response(http::status::not_found, "not_found",
+                        "no such endpoint: " + std::string(path), &request));
+}
+
+HttpResponse HttpRouter::handle(const HttpRequest& request) const {
+  std::optional<HttpResponse> result;
+  handle(request, [&result](HttpResponse response) { result = std::move(response); });
+  if (!result) {
+    return error_response(http::status::internal_server_error, "internal_error",
+                          "asynchronous route called synchronously", &request);
+  }
+  return std::move(*result);
 }
 
 }  // namespace nself::server

@@ -24,7 +24,7 @@ namespace http = boost::beast::http;
 using HttpRequest = http::request<http::string_body>;
 using HttpResponse = http::response<http::string_body>;
 
-// A JSON response {"error": code, "message": message} with `status`, keep-alive
+// A JSON response {"error": {"code": code, "message": message}} with `status`, keep-alive
 // and HTTP version taken from the request (when there is one).
 HttpResponse error_response(http::status status, std::string_view code, std::string_view message,
                             const HttpRequest* request = nullptr);
@@ -42,27 +42,54 @@ Target split_target(std::string_view target);
 // ('+' is a space). None when absent or when its encoding is malformed.
 std::optional<std::string> query_param(std::string_view query, std::string_view name);
 
+// The values of a route pattern's {name} segments, percent-decoded.
+class PathParams {
+ public:
+  void set(std::string name, std::string value);
+  // The value of {name}; empty when the pattern has no such segment.
+  const std::string& get(std::string_view name) const;
+
+ private:
+  std::vector<std::pair<std::string, std::string>> values_;
+};
+
+// Finishes an asynchronous request. Must be called exactly once, on the loop
+// thread (post to the loop from other threads). HTTP version, keep-alive and
+// HEAD handling are applied by the router, so handlers may build responses
+// without the request (json_response(status, body)).
+using Responder = std::function<void(HttpResponse)>;
+
 class HttpRouter {
  public:
   using Handler = std::function<HttpResponse(const HttpRequest&)>;
+  // The request is only valid during the call: copy what is needed later.
+  using AsyncHandler = std::function<void(const HttpRequest&, const PathParams&, Responder)>;
 
   // Registers `handler` for exactly `method` `path` (no query). A later
   // registration of the same pair replaces the earlier one.
   void add(http::verb method, std::string path, Handler handler);
+  // Registers an asynchronous handler for `method` and a pattern whose
+  // segments are literal or "{name}" (one non-empty segment), e.g.
+  // "/api/channels/{channel}/members". Literal routes are tried first.
+  void add_async(http::verb method, std::string pattern, AsyncHandler handler);
   // Declares `path` a WebSocket endpoint (GET with an upgrade).
   void add_websocket_endpoint(std::string path);
   bool is_websocket_endpoint(std::string_view path) const;
 
-  // Runs the matching handler; 404 when no route has the path, 405 (with an
-  // Allow header) when the path exists for other methods. Exceptions from a
-  // handler become 500.
+  // Runs the matching handler and passes its response to `respond` (at once
+  // for a synchronous handler, later for an asynchronous one); 404 when no
+  // route has the path, 405 (with an Allow header) when the path exists for
+  // other methods. Exceptions thrown by a handler's call become 500.
+  void handle(const HttpRequest& request, Responder respond) const;
+  // The same for synchronous routes only (tests); an asynchronous route gives 500.
   HttpResponse handle(const HttpRequest& request) const;
 
  private:
   struct Route {
     http::verb method;
-    std::string path;
+    std::string path;  // the pattern for asynchronous routes
     Handler handler;
+    AsyncHandler async_handler;
   };
   std::vector<Route> routes_;
   std::unordered_set<std::string> websocket_paths_;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/string.hpp>
 
@@ -121,6 +122,8 @@ std::optional<HttpResponse> RealtimeHandler::check_upgrade(const HttpRequest& re
   if (!token) return std::nullopt;  // must authenticate with a first message
   auto claims = verifier_.verify(*token, now_ms());
   if (claims) return std::nullopt;
+  if (metrics_ != nullptr) metrics_->auth_failure();
+  audit_auth_failure("websocket", claims.error().code);
   HttpResponse response = error_response(http::status::unauthorized, claims.error().code,
                                          claims.error().message, &request);
   response.set(http::field::www_authenticate, "Bearer");
@@ -128,6 +131,7 @@ std::optional<HttpResponse> RealtimeHandler::check_upgrade(const HttpRequest& re
 }
 
 void RealtimeHandler::on_open(WsSession& session) {
+  if (metrics_ != nullptr) metrics_->connection_opened();
   auto client = std::make_unique<Client>();
   client->auth_deadline = std::chrono::steady_clock::now() + options_.auth_timeout;
   client->flood = core::FloodGuard(options_.flood);
@@ -151,6 +155,7 @@ void RealtimeHandler::on_text(WsSession& session, std::string text) {
   for (auto& outcome : frame.outcomes) {
     if (!session.is_open()) return;
     if (!outcome.request) {
+      if (metrics_ != nullptr) metrics_->error(outcome.request.error().code);
       session.send_text(protocol::error_event(outcome.ref, outcome.request.error()));
       continue;
     }
@@ -207,6 +212,11 @@ void RealtimeHandler::handle_auth(WsSession& session, Client& client, const prot
                                   const protocol::AuthRequest& request) {
   auto claims = verifier_.verify(request.token, now_ms());
   if (!claims) {
+    if (metrics_ != nullptr) {
+      metrics_->auth_failure();
+      metrics_->error(claims.error().code);
+    }
+    audit_auth_failure(session.info().remote_address, claims.error().code);
     session.send_text(protocol::error_event(ref, claims.error()));
     // A refresh with a bad token leaves the connection on its old token.
     if (!client.authenticated) session.close(ws::close_code::kAuthFailed, claims.error().message);
@@ -420,20 +430,26 @@ void RealtimeHandler::handle_message(WsSession& session, Client& client, const p
 void RealtimeHandler::send_message(WsSession& session, Client& client, const protocol::Ref& ref,
                                    const ChannelRef& channel, std::string content_json) {
   // ---- send permission: archived channels are read-only; can_send
-  if (channel.archived || !channel.can_send) {
+  if (channel.archived || is_archived(channel.id) || !channel.can_send) {
     session.send_text(protocol::error_event(
         ref, "forbidden",
-        channel.archived
+        channel.archived || is_archived(channel.id)
             ? fmt::format("channel \"{}\" is archived (read-only)", channel.slug)
             : fmt::format("you may not send to channel \"{}\" (can_send is false)", channel.slug)));
     return;
   }
+  const auto started = std::chrono::steady_clock::now();
+  if (metrics_ != nullptr) metrics_->message_in(core::to_string(channel.type));
   if (!channel.persistent) {
     std::int64_t seq = ++ephemeral_seq_[channel.id];
     std::string id = store::new_uuid();
     protocol::MessageView view{channel.slug,          id,           seq,
                                client.claims.user_id, content_json, now_ms()};
     fan_out(channel.id, protocol::message_event(view));
+    if (metrics_ != nullptr) {
+      metrics_->message_out(core::to_string(channel.type));
+      metrics_->observe_delivery(std::chrono::steady_clock::now() - started);
+    }
     session.send_text(protocol::ack_event(ref, id, channel.slug, seq));
     return;
   }
@@ -443,8 +459,10 @@ void RealtimeHandler::send_message(WsSession& session, Client& client, const pro
   message.content = std::move(content_json);
   std::weak_ptr<WsSession> weak = session.shared_from_this();
   store_.append(std::move(message), session.executor(),
-                [this, weak, ref, slug = channel.slug](std::optional<store::StoredMessage> stored) {
+                [this, weak, ref, slug = channel.slug, type = channel.type,
+                 started](std::optional<store::StoredMessage> stored) {
                   if (!stored) {
+                    if (metrics_ != nullptr) metrics_->error("unavailable");
                     if (auto session = weak.lock(); session && session->is_open()) {
                       session->send_text(protocol::error_event(ref, unavailable_error()));
                     }
@@ -452,6 +470,10 @@ void RealtimeHandler::send_message(WsSession& session, Client& client, const pro
                   }
                   // Committed: deliver to every subscriber, then ack the sender.
                   fan_out(stored->channel_id, protocol::message_event(view_of(*stored, slug)));
+                  if (metrics_ != nullptr) {
+                    metrics_->message_out(core::to_string(type));
+                    metrics_->observe_delivery(std::chrono::steady_clock::now() - started);
+                  }
                   if (auto session = weak.lock(); session && session->is_open()) {
                     session->send_text(protocol::ack_event(ref, stored->id, slug, stored->seq));
                   }
@@ -528,13 +550,23 @@ void RealtimeHandler::fan_out(const std::string& channel_id, std::string_view ev
   auto found = hub_.find(channel_id);
   if (found == hub_.end()) return;
   // Framed once; every queue shares the same bytes.
+  const auto started = std::chrono::steady_clock::now();
   auto frame = std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kText, event));
+  std::uint64_t delivered = 0;
   for (WsSession* subscriber : found->second) {
     if (skip_user != nullptr &&
         static_cast<Client*>(subscriber->context())->claims.user_id == *skip_user) {
       continue;
     }
     subscriber->send_frame(frame);
+    ++delivered;
+  }
+  if (metrics_ != nullptr) metrics_->deliveries(delivered);
+  const auto took = std::chrono::steady_clock::now() - started;
+  if (took > options_.slow_fan_out) {
+    spdlog::warn("slow fan-out: {} subscribers of channel {} in {} ms (threshold {} ms)", delivered,
+                 channel_id, std::chrono::duration_cast<std::chrono::milliseconds>(took).count(),
+                 options_.slow_fan_out.count());
   }
 }
 
@@ -597,6 +629,7 @@ void RealtimeHandler::on_closed(WsSession& session) {
   auto* client = static_cast<Client*>(session.context());
   if (client == nullptr) return;
   broadcasts_on_closed(session);
+  if (metrics_ != nullptr) metrics_->connection_closed();
   for (const auto& [id, channel] : client->subscriptions) {
     remove_from_hub(session, id);
     leave_channel(*client, channel);  // ---- presence / max_members
@@ -856,6 +889,43 @@ std::string RealtimeHandler::slug_of(const std::string& channel_id) const {
   const auto* client = static_cast<const Client*>((*found->second.begin())->context());
   auto subscription = client->subscriptions.find(channel_id);
   return subscription == client->subscriptions.end() ? channel_id : subscription->second.slug;
+}
+
+// ---- admin operations that need Client (the rest: realtime_handler_admin.cpp)
+
+RealtimeHandler::ConnectionInfo RealtimeHandler::describe(const WsSession& session) const {
+  ConnectionInfo info;
+  info.id = session.id();
+  info.remote_address = session.info().remote_address;
+  info.connected_at = session.info().connected_at;
+  info.idle_for = std::chrono::steady_clock::now() - session.last_received();
+  if (const auto* client = static_cast<const Client*>(session.context())) {
+    info.authenticated = client->authenticated;
+    if (client->authenticated) info.user_id = client->claims.user_id;
+    for (const auto& [id, channel] : client->subscriptions)
+      info.subscriptions.push_back(channel.slug);
+    std::sort(info.subscriptions.begin(), info.subscriptions.end());
+  }
+  return info;
+}
+
+void RealtimeHandler::drop_channel_subscribers(const std::string& channel_id) {
+  auto found = hub_.find(channel_id);
+  if (found != hub_.end()) {
+    for (WsSession* session : found->second) {
+      if (auto* client = static_cast<Client*>(session->context())) {
+        client->subscriptions.erase(channel_id);
+        // The channel is gone (its rows with it): forget its members quietly,
+        // subscribers were told with channel_deleted.
+        presence_.leave(channel_id, client->claims.user_id);
+      }
+    }
+    hub_.erase(found);
+  }
+  channel_users_.erase(channel_id);
+  for (auto it = typing_.begin(); it != typing_.end();) {
+    it = it->second.channel_id == channel_id ? typing_.erase(it) : std::next(it);
+  }
 }
 
 }  // namespace nself::server

@@ -27,9 +27,12 @@
 // Thread safety: every method runs on the loop thread (one loop today). The
 // hub would become per-loop with cross-loop forwarding when there are several.
 
+#include <boost/asio/any_io_executor.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -40,6 +43,7 @@
 #include "core/presence_tracker.hpp"
 #include "core/protocol/requests.hpp"
 #include "core/rate_limit.hpp"
+#include "server/metrics.hpp"
 #include "server/session_handler.hpp"
 #include "server/store_worker.hpp"
 #include "store/store.hpp"
@@ -51,6 +55,8 @@ struct RealtimeOptions {
   std::chrono::milliseconds auth_timeout{10'000};
   // A typing indicator not renewed within this time is sent as typing:false.
   std::chrono::milliseconds typing_timeout{6'000};
+  // A fan-out slower than this is logged with its duration.
+  std::chrono::milliseconds slow_fan_out{50};
   // Written to realtime.connections.node_id.
   std::string node_id = "local";
   // How often realtime.connections.last_seen_at is refreshed for every
@@ -93,6 +99,60 @@ class RealtimeHandler final : public SessionHandler {
 
   // Sessions subscribed to a channel (by channel id), for tests and status.
   std::size_t subscriber_count(const std::string& channel_id) const;
+
+  // ---- admin operations (realtime_handler_admin.cpp)
+  // Used by the HTTP API (server/admin_api.hpp). Loop thread only, except
+  // set_metrics (before the server runs).
+  struct ConnectionInfo {
+    std::string id;
+    std::string user_id;  // empty while not authenticated
+    bool authenticated = false;
+    std::string remote_address;
+    std::chrono::system_clock::time_point connected_at;
+    std::chrono::steady_clock::duration idle_for{};  // since the last frame received
+    std::vector<std::string> subscriptions;          // channel slugs, sorted
+  };
+  // Counters for /metrics; may be null (the default).
+  void set_metrics(Metrics* metrics) { metrics_ = metrics; }
+  ConnectionInfo describe(const WsSession& session) const;
+  // Closes the session with 4000 "disconnected by an administrator".
+  void disconnect(WsSession& session);
+  // Publishes a message from a backend: persistent channels go through the
+  // group commit (fan-out after commit), ephemeral ones fan out at once.
+  // `done` runs on `executor` with the stored/sent message, or none when the
+  // database failed.
+  struct PublishTarget {
+    std::string channel_id;
+    std::string slug;
+    core::ChannelType type = core::ChannelType::kPublic;
+    bool persistent = true;
+  };
+  void publish(const PublishTarget& channel, std::string user_id, std::string content_json,
+               boost::asio::any_io_executor executor,
+               std::function<void(std::optional<store::StoredMessage>)> done);
+  // The channel was deleted: every subscriber gets {"type":"channel_deleted",
+  // "channel":slug} and loses the subscription. Returns how many were told.
+  std::size_t notify_channel_deleted(const std::string& channel_id, const std::string& slug);
+  // The channel was archived: it is read-only from now on (sends get forbidden).
+  void notify_channel_archived(const std::string& channel_id);
+  bool is_archived(const std::string& channel_id) const {
+    return archived_channels_.contains(channel_id);
+  }
+
+ private:
+  // Writes a failed WebSocket authentication to realtime.audit_log (at most
+  // kMaxAuthAuditsPerSecond a second, so a flood of bad tokens cannot flood
+  // the database; the metric counts them all).
+  void audit_auth_failure(std::string actor, std::string_view code);
+  static constexpr int kMaxAuthAuditsPerSecond = 20;
+  std::chrono::steady_clock::time_point auth_audit_window_{};
+  int auth_audits_in_window_ = 0;
+  // Removes `channel_id` from every subscriber's state (realtime_handler.cpp,
+  // next to Client).
+  void drop_channel_subscribers(const std::string& channel_id);
+  Metrics* metrics_ = nullptr;
+  std::unordered_set<std::string> archived_channels_;  // archived while subscribed
+                                                       // ---- end of admin operations
 
  private:
   struct ChannelRef {

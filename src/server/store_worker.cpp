@@ -89,10 +89,18 @@ void StoreWorker::commit(std::vector<PendingAppend>& batch) {
   bool ok = false;
   if (store::Store* store = ensure_store()) {
     try {
+      const auto started = std::chrono::steady_clock::now();
       stored =
           store->append_messages(messages, std::chrono::time_point_cast<std::chrono::milliseconds>(
                                                std::chrono::system_clock::now()));
       ok = stored.size() == batch.size();
+      const auto took = std::chrono::steady_clock::now() - started;
+      if (metrics_ != nullptr) metrics_->observe_store_batch(took);
+      if (took > slow_batch_) {
+        spdlog::warn("slow store batch: {} messages in {} ms (threshold {} ms)", batch.size(),
+                     std::chrono::duration_cast<std::chrono::milliseconds>(took).count(),
+                     slow_batch_.count());
+      }
     } catch (const store::StoreUnavailable& error) {
       spdlog::error("cannot store {} messages, database unavailable: {}", batch.size(),
                     error.what());

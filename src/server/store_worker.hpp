@@ -10,6 +10,7 @@
 // Store is opened, used and destroyed on the worker thread only.
 
 #include <boost/asio/any_io_executor.hpp>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -19,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "server/metrics.hpp"
 #include "store/store.hpp"
 
 namespace nself::server {
@@ -45,6 +47,13 @@ class StoreWorker {
   // Queues `message` for the next group commit; `done` is posted to `executor`.
   void append(store::NewMessage message, boost::asio::any_io_executor executor, AppendDone done);
 
+  // Observability, set before the first append: batch durations go to
+  // `metrics` (may be null) and a batch slower than `slow_batch` is logged.
+  void observe(Metrics* metrics, std::chrono::milliseconds slow_batch) {
+    metrics_ = metrics;
+    slow_batch_ = slow_batch;
+  }
+
   // Number of append_messages calls made, and messages stored (for tests and metrics).
   std::uint64_t batches() const;
   std::uint64_t messages() const;
@@ -68,6 +77,8 @@ class StoreWorker {
   bool stopping_ = false;
   std::uint64_t batches_ = 0;
   std::uint64_t messages_ = 0;
+  Metrics* metrics_ = nullptr;
+  std::chrono::milliseconds slow_batch_{100};
   std::thread thread_;
 };
 

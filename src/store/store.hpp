@@ -150,6 +150,17 @@ struct Broadcast {
   std::optional<Timestamp> sent_at;
 };
 
+// One row of realtime.audit_log: admin operations, failed authentications
+// and channel changes.
+struct AuditEntry {
+  std::int64_t id = 0;  // assigned by the store, increasing
+  Timestamp at{};
+  std::string actor;                  // "admin", "cli", a user id, or a remote address
+  std::string action;                 // e.g. "channel.delete", "auth.failed"
+  std::optional<std::string> target;  // what it acted on (a channel id, a connection id)
+  std::string details = "{}";         // JSON object text
+};
+
 struct MigrationReport {
   std::vector<std::string> applied;  // names of the migrations applied by this call
   int version = 0;                   // schema version after the call
@@ -292,6 +303,13 @@ class Store {
   // restarts, such as the peak connection count.
   virtual std::optional<std::string> get_state(std::string_view key) = 0;
   virtual void set_state(std::string_view key, std::string_view value) = 0;
+
+  // ---- audit log (realtime.audit_log)
+  // Appends the entry (its id is ignored and assigned). Invalid details JSON
+  // throws StoreError.
+  virtual void append_audit(const AuditEntry& entry) = 0;
+  // The newest `limit` entries, newest first (by id). limit <= 0 gives none.
+  virtual std::vector<AuditEntry> list_audit(int limit) = 0;
 };
 
 struct StoreOptions {

@@ -15,9 +15,11 @@ server::ServerOptions test_server_options() {
   return options;
 }
 
-RunningServer::RunningServer(server::ServerOptions options, server::SessionHandler& handler) {
+RunningServer::RunningServer(server::ServerOptions options, server::SessionHandler& handler,
+                             const std::function<void(server::Server&)>& before_run) {
   spdlog::set_level(spdlog::level::warn);
   server_ = std::make_unique<server::Server>(std::move(options), handler);
+  if (before_run) before_run(*server_);
   std::promise<std::uint16_t> listening;
   auto listening_future = listening.get_future();
   server_->on_listening([&listening](std::uint16_t port) { listening.set_value(port); });

@@ -3,6 +3,7 @@
 // Runs a Server in-process on an ephemeral port on a background thread.
 
 #include <chrono>
+#include <functional>
 #include <future>
 #include <memory>
 #include <thread>
@@ -16,7 +17,10 @@ server::ServerOptions test_server_options();
 
 class RunningServer {
  public:
-  RunningServer(server::ServerOptions options, server::SessionHandler& handler);
+  // `before_run` (optional) runs on this thread before the server's loop starts:
+  // add routes there.
+  RunningServer(server::ServerOptions options, server::SessionHandler& handler,
+                const std::function<void(server::Server&)>& before_run = {});
   ~RunningServer();
 
   std::uint16_t port() const { return port_; }

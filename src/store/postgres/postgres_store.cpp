@@ -749,6 +749,33 @@ class PostgresStore final : public Store {
         Params(key, value));
   }
 
+  void append_audit(const AuditEntry& entry) override {
+    exec(
+        "INSERT INTO realtime.audit_log (at, actor, action, target, details) "
+        "VALUES ($1::timestamptz, $2, $3, $4, $5::jsonb)",
+        Params(entry.at, entry.actor, entry.action, entry.target, entry.details));
+  }
+
+  std::vector<AuditEntry> list_audit(int limit) override {
+    if (limit <= 0) return {};
+    const auto rows = exec(
+        "SELECT id, " NSELF_MS("at") ", actor, action, target, details::text "
+        "FROM realtime.audit_log ORDER BY id DESC LIMIT $1",
+        Params(limit));
+    std::vector<AuditEntry> result;
+    for (int i = 0; i < rows.rows(); ++i) {
+      AuditEntry entry;
+      entry.id = rows.integer(i, 0);
+      entry.at = rows.time(i, 1);
+      entry.actor = rows.text(i, 2);
+      entry.action = rows.text(i, 3);
+      entry.target = rows.optional_text(i, 4);
+      entry.details = rows.text(i, 5);
+      result.push_back(std::move(entry));
+    }
+    return result;
+  }
+
  private:
   class Transaction {
    public:

@@ -736,6 +736,34 @@ class SqliteStore final : public Store {
         .run();
   }
 
+  void append_audit(const AuditEntry& entry) override {
+    query(
+        "INSERT INTO realtime.audit_log (at, actor, action, target, details) "
+        "VALUES (?, ?, ?, ?, ?)")
+        .bind(entry.at, entry.actor, entry.action, entry.target, entry.details)
+        .run();
+  }
+
+  std::vector<AuditEntry> list_audit(int limit) override {
+    if (limit <= 0) return {};
+    auto rows = query(
+        "SELECT id, at, actor, action, target, details FROM realtime.audit_log "
+        "ORDER BY id DESC LIMIT ?");
+    rows.bind(limit);
+    std::vector<AuditEntry> result;
+    while (rows.step()) {
+      AuditEntry entry;
+      entry.id = rows.integer(0);
+      entry.at = rows.time(1);
+      entry.actor = rows.text(2);
+      entry.action = rows.text(3);
+      entry.target = rows.optional_text(4);
+      entry.details = rows.text(5);
+      result.push_back(std::move(entry));
+    }
+    return result;
+  }
+
  private:
   void open(std::chrono::milliseconds busy_timeout) {
     std::error_code error;

@@ -221,7 +221,7 @@ TEST_P(RealtimeTest, BadUpgradeTokenIs401) {
   RawClient client(server_->port());
   HttpReply reply = client.handshake("/", "Authorization: Bearer garbage\r\n");
   EXPECT_EQ(reply.status, 401);
-  EXPECT_EQ(json::parse(reply.body).at("error").as_string(), "invalid_token");
+  EXPECT_EQ(json::parse(reply.body).at("error").at("code").as_string(), "invalid_token");
 }
 
 TEST_P(RealtimeTest, NoAuthWithinTheDeadlineCloses4001) {

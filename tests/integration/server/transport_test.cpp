@@ -81,7 +81,7 @@ TEST_F(TransportTest, UnknownPathIs404) {
   RawClient client(port());
   HttpReply reply = client.http_get("/nope");
   EXPECT_EQ(reply.status, 404);
-  EXPECT_EQ(boost::json::parse(reply.body).at("error").as_string(), "not_found");
+  EXPECT_EQ(boost::json::parse(reply.body).at("error").at("code").as_string(), "not_found");
 }
 
 TEST_F(TransportTest, WrongMethodIs405WithAllow) {

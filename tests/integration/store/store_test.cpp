@@ -811,6 +811,50 @@ TEST_P(StoreTest, ServerState) {
   EXPECT_EQ(store_->get_state("quote'key"), "va\"lue");
 }
 
+TEST_P(StoreTest, AuditLogKeepsEntriesNewestFirst) {
+  EXPECT_TRUE(store_->list_audit(10).empty());
+  AuditEntry first;
+  first.at = kT0;
+  first.actor = "admin";
+  first.action = "channel.delete";
+  first.target = "general";
+  first.details = R"({"slug":"general","messages":3})";
+  store_->append_audit(first);
+  AuditEntry second;
+  second.at = kT0 + 1500ms;
+  second.actor = "127.0.0.1";
+  second.action = "auth.failed";
+  store_->append_audit(second);
+
+  auto entries = store_->list_audit(10);
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0].action, "auth.failed");
+  EXPECT_EQ(entries[0].actor, "127.0.0.1");
+  EXPECT_FALSE(entries[0].target.has_value());
+  EXPECT_EQ(json(entries[0].details), json("{}"));
+  EXPECT_EQ(entries[0].at, kT0 + 1500ms);
+  EXPECT_EQ(entries[1].action, "channel.delete");
+  EXPECT_EQ(entries[1].target, "general");
+  EXPECT_EQ(json(entries[1].details), json(R"({"slug":"general","messages":3})"));
+  EXPECT_EQ(entries[1].at, kT0);
+  EXPECT_GT(entries[0].id, entries[1].id);
+
+  ASSERT_EQ(store_->list_audit(1).size(), 1u);
+  EXPECT_EQ(store_->list_audit(1)[0].action, "auth.failed");
+  EXPECT_TRUE(store_->list_audit(0).empty());
+  EXPECT_TRUE(store_->list_audit(-5).empty());
+}
+
+TEST_P(StoreTest, AuditLogRejectsInvalidDetails) {
+  AuditEntry entry;
+  entry.at = kT0;
+  entry.actor = "admin";
+  entry.action = "x";
+  entry.details = "{not json";
+  EXPECT_THROW(store_->append_audit(entry), StoreError);
+  EXPECT_TRUE(store_->list_audit(10).empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest,
                          ::testing::Values(Backend::kSqlite, Backend::kPostgres),
                          [](const auto& info) {

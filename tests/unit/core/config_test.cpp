@@ -159,6 +159,19 @@ TEST_F(ConfigFixture, LogLevelAndMessageSize) {
   EXPECT_EQ(config->max_message_bytes, 1048576);
 }
 
+TEST_F(ConfigFixture, SlowOperationThresholds) {
+  const auto defaults = load("");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->slow_store_batch_ms, 100);
+  EXPECT_EQ(defaults->slow_fan_out_ms, 50);
+  const auto set = load("REALTIME_SLOW_STORE_BATCH_MS=250\nREALTIME_SLOW_FANOUT_MS=0\n");
+  ASSERT_TRUE(set.ok());
+  EXPECT_EQ(set->slow_store_batch_ms, 250);
+  EXPECT_EQ(set->slow_fan_out_ms, 0);
+  EXPECT_FALSE(load("REALTIME_SLOW_FANOUT_MS=-1\n").ok());
+  EXPECT_FALSE(load("REALTIME_SLOW_STORE_BATCH_MS=fast\n").ok());
+}
+
 TEST(ConfigKeys, ListsTheManualsKeysWithDefaults) {
   const auto& keys = config_keys();
   ASSERT_GE(keys.size(), 5u);

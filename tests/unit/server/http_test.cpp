@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
 #include "server/handshake.hpp"
 #include "server/http_router.hpp"
 
@@ -130,6 +132,84 @@ TEST(Router, HandlerExceptionsBecome500) {
              [](const HttpRequest&) -> HttpResponse { throw std::runtime_error("kaput"); });
   EXPECT_EQ(router.handle(HttpRequest{http::verb::get, "/boom", 11}).result(),
             http::status::internal_server_error);
+}
+
+TEST(Router, ErrorsHaveTheNestedShape) {
+  HttpRouter router;
+  HttpResponse missing = router.handle(HttpRequest{http::verb::get, "/missing", 11});
+  auto body = boost::json::parse(missing.body());
+  EXPECT_EQ(body.at("error").at("code"), "not_found");
+  EXPECT_EQ(body.at("error").at("message"), "no such endpoint: /missing");
+}
+
+TEST(Router, AsyncRoutesCaptureParametersAndRespondLater) {
+  HttpRouter router;
+  Responder saved;
+  std::string seen_channel, seen_user;
+  router.add_async(http::verb::delete_, "/api/channels/{channel}/members/{user}",
+                   [&](const HttpRequest&, const PathParams& params, Responder respond) {
+                     seen_channel = params.get("channel");
+                     seen_user = params.get("user");
+                     EXPECT_EQ(params.get("other"), "");
+                     saved = std::move(respond);
+                   });
+  std::optional<HttpResponse> result;
+  HttpRequest request{http::verb::delete_, "/api/channels/gen%20eral/members/u1?x=1", 10};
+  router.handle(request, [&](HttpResponse response) { result = std::move(response); });
+  EXPECT_FALSE(result.has_value());
+  EXPECT_EQ(seen_channel, "gen eral");
+  EXPECT_EQ(seen_user, "u1");
+  saved(json_response(http::status::ok, "{}"));
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->result(), http::status::ok);
+  EXPECT_EQ(result->version(), 10u);  // the request's version, not the handler's
+  EXPECT_FALSE(result->keep_alive());
+  // A second call is ignored.
+  saved(json_response(http::status::bad_request, "{}"));
+  EXPECT_EQ(result->result(), http::status::ok);
+}
+
+TEST(Router, PatternsMatchWholeSegmentsOnly) {
+  HttpRouter router;
+  int calls = 0;
+  router.add_async(http::verb::get, "/api/channels/{channel}",
+                   [&](const HttpRequest&, const PathParams&, Responder respond) {
+                     ++calls;
+                     respond(json_response(http::status::ok, "{}"));
+                   });
+  router.add(http::verb::get, "/api/channels/special", [](const HttpRequest& request) {
+    return json_response(http::status::accepted, "{}", &request);
+  });
+  auto get = [&](std::string target) {
+    std::optional<HttpResponse> result;
+    router.handle(HttpRequest{http::verb::get, target, 11},
+                  [&](HttpResponse response) { result = std::move(response); });
+    return result->result();
+  };
+  EXPECT_EQ(get("/api/channels/x"), http::status::ok);
+  EXPECT_EQ(get("/api/channels/special"), http::status::accepted);  // literal wins
+  EXPECT_EQ(get("/api/channels/"), http::status::not_found);        // empty segment
+  EXPECT_EQ(get("/api/channels"), http::status::not_found);
+  EXPECT_EQ(get("/api/channels/x/y"), http::status::not_found);
+  EXPECT_EQ(get("/api/channels/%zz"), http::status::not_found);  // malformed escape
+  EXPECT_EQ(calls, 1);
+  std::optional<HttpResponse> wrong;
+  router.handle(HttpRequest{http::verb::post, "/api/channels/x", 11},
+                [&](HttpResponse response) { wrong = std::move(response); });
+  EXPECT_EQ(wrong->result(), http::status::method_not_allowed);
+  EXPECT_EQ((*wrong)[http::field::allow], "GET");
+}
+
+TEST(Router, AsyncHandlerThrowingBeforeRespondingGives500) {
+  HttpRouter router;
+  router.add_async(
+      http::verb::get, "/x/{id}",
+      [](const HttpRequest&, const PathParams&, Responder) { throw std::runtime_error("kaput"); });
+  std::optional<HttpResponse> result;
+  router.handle(HttpRequest{http::verb::get, "/x/1", 11},
+                [&](HttpResponse response) { result = std::move(response); });
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->result(), http::status::internal_server_error);
 }
 
 TEST(Router, WebsocketEndpoints) {

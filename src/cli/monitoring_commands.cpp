@@ -1,0 +1,160 @@
+#include "cli/monitoring_commands.hpp"
+
+#include <fmt/format.h>
+
+#include <boost/json.hpp>
+
+#include "cli/output.hpp"
+#include "cli/server_api.hpp"
+#include "server/admin_api.hpp"
+#include "store/maintenance.hpp"
+
+namespace nself::cli {
+namespace {
+
+namespace json = boost::json;
+
+std::int64_t integer_field(const json::value& object, std::string_view key) {
+  const auto* value = object.as_object().if_contains(key);
+  if (value == nullptr) return 0;
+  if (value->is_int64()) return value->as_int64();
+  if (value->is_uint64()) return static_cast<std::int64_t>(value->as_uint64());
+  return 0;
+}
+
+std::string string_field(const json::value& object, std::string_view key) {
+  const auto* value = object.as_object().if_contains(key);
+  return value != nullptr && value->is_string() ? std::string(value->as_string()) : "";
+}
+
+// "2026-11-25T21:30:00.123Z" -> "2026-11-25 21:30:00"
+std::string short_time(const std::string& iso) {
+  if (iso.size() < 19) return iso;
+  return iso.substr(0, 10) + " " + iso.substr(11, 8);
+}
+
+// Connections, stale presence and presence rows of users who are gone.
+constexpr std::chrono::seconds kStalePresenceAfter{3600};
+
+}  // namespace
+
+int run_connections(CommandContext& context) {
+  if (!server_running(context)) {
+    throw CommandError(exit_code::kFailed, "not_running",
+                       fmt::format("the server is not running on port {}: connections lists a "
+                                   "running server's live connections (start it with: nself "
+                                   "realtime start)",
+                                   context.config().port));
+  }
+  auto reply = call_server_api(context, "GET", "/api/connections");
+  if (context.json()) {
+    print_json(context.out(), reply);
+    return exit_code::kOk;
+  }
+  const auto& items = reply.as_object().at("connections").as_array();
+  if (items.empty()) {
+    context.out() << "No active connections.\n";
+    return exit_code::kOk;
+  }
+  Table table({"ID", "USER", "ADDRESS", "CONNECTED", "SUBSCRIPTIONS", "LAST ACTIVITY"});
+  for (const auto& item : items) {
+    std::string subscriptions;
+    for (const auto& slug : item.at("subscriptions").as_array()) {
+      if (!subscriptions.empty()) subscriptions += ",";
+      subscriptions += std::string(slug.as_string());
+    }
+    const auto& user = item.at("user_id");
+    table.add_row({string_field(item, "id"),
+                   user.is_string() ? std::string(user.as_string()) : "(unauthenticated)",
+                   string_field(item, "remote_address"),
+                   short_time(string_field(item, "connected_at")),
+                   subscriptions.empty() ? "-" : subscriptions,
+                   short_time(string_field(item, "last_activity"))});
+  }
+  table.print(context.out());
+  context.out() << fmt::format("{} connection{}\n", items.size(), items.size() == 1 ? "" : "s");
+  return exit_code::kOk;
+}
+
+int run_stats(CommandContext& context) {
+  json::value figures;
+  if (server_running(context)) {
+    figures = call_server_api(context, "GET", "/api/stats");
+  } else {
+    auto& store = context.store();
+    const auto stats = store.stats(now());
+    std::int64_t peak = 0;
+    if (auto text = store.get_state(server::kPeakConnectionsKey)) {
+      try {
+        peak = std::stoll(*text);
+      } catch (const std::exception&) {
+        peak = 0;
+      }
+    }
+    figures = json::object{{"running", false},
+                           {"active_connections", 0},
+                           {"total_channels", stats.channels},
+                           {"messages_24h", stats.messages_24h},
+                           {"online_users", 0},
+                           {"average_connection_seconds", stats.average_connection_seconds},
+                           {"peak_connections", peak}};
+  }
+  if (context.json()) {
+    print_json(context.out(), figures);
+    return exit_code::kOk;
+  }
+  print_fields(
+      context.out(),
+      {{"Active Connections",
+        with_thousands_separators(integer_field(figures, "active_connections"))},
+       {"Total Channels", with_thousands_separators(integer_field(figures, "total_channels"))},
+       {"Messages (24h)", with_thousands_separators(integer_field(figures, "messages_24h"))},
+       {"Online Users", with_thousands_separators(integer_field(figures, "online_users"))},
+       {"Average Connection Duration",
+        format_duration(integer_field(figures, "average_connection_seconds"))},
+       {"Peak Connections",
+        with_thousands_separators(integer_field(figures, "peak_connections"))}});
+  if (!figures.as_object().at("running").as_bool()) {
+    context.err() << "(the server is not running: live figures are 0)\n";
+  }
+  return exit_code::kOk;
+}
+
+int run_cleanup(CommandContext& context) {
+  json::value removed;
+  const bool running = server_running(context);
+  if (running) {
+    removed = call_server_api(context, "POST", "/api/cleanup", nullptr, std::chrono::seconds(60))
+                  .as_object()
+                  .at("removed");
+  } else {
+    // No server of this project runs: every connection still marked connected is stale.
+    auto& store = context.store();
+    const auto at = now();
+    const auto policy = store::cleanup_policy(at, std::chrono::seconds(0), kStalePresenceAfter,
+                                              context.config().message_retention_days);
+    const auto report = store::run_cleanup(store, policy);
+    removed = json::object{{"stale_connections", report.stale_connections},
+                           {"expired_broadcasts", report.expired_broadcasts},
+                           {"old_messages", report.old_messages},
+                           {"stale_presence", report.stale_presence}};
+    store.append_audit(
+        store::AuditEntry{0, at, "cli", "cleanup", std::nullopt, json::serialize(removed)});
+  }
+  if (context.json()) {
+    print_json(context.out(), json::object{{"removed", removed}, {"server_running", running}});
+    return exit_code::kOk;
+  }
+  context.out() << "Cleanup complete:\n";
+  print_fields(
+      context.out(),
+      {{"  Stale connections",
+        with_thousands_separators(integer_field(removed, "stale_connections"))},
+       {"  Expired broadcasts",
+        with_thousands_separators(integer_field(removed, "expired_broadcasts"))},
+       {"  Old messages", with_thousands_separators(integer_field(removed, "old_messages"))},
+       {"  Stale presence", with_thousands_separators(integer_field(removed, "stale_presence"))}});
+  return exit_code::kOk;
+}
+
+}  // namespace nself::cli

@@ -1,0 +1,86 @@
+#pragma once
+
+// The server's metrics registry, rendered by GET /metrics in the Prometheus
+// text format (docs/OPERATIONS.md lists every metric). One Metrics object is
+// created by whoever assembles the server and passed to the parts that count;
+// there is no global registry.
+//
+// Thread safety: every method may be called from any thread (atomics, and a
+// mutex for the labelled counters).
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+namespace nself::server {
+
+// A cumulative histogram with fixed upper bounds in seconds.
+class Histogram {
+ public:
+  // Bucket upper bounds (seconds): 1 ms .. 10 s.
+  static constexpr std::array<double, 12> kBounds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                     0.1,   0.25,   0.5,   1.0,  2.5,   10.0};
+  void observe(std::chrono::nanoseconds duration);
+  // Appends the _bucket, _sum and _count lines of metric `name`.
+  void render(std::string& out, std::string_view name) const;
+
+ private:
+  std::array<std::atomic<std::uint64_t>, kBounds.size()> buckets_{};  // not cumulative
+  std::atomic<std::uint64_t> count_{0};
+  std::atomic<std::uint64_t> sum_nanos_{0};
+};
+
+class Metrics {
+ public:
+  // ---- connections
+  void connection_opened();
+  void connection_closed();
+  std::uint64_t current_connections() const { return current_.load(); }
+  std::uint64_t peak_connections() const { return peak_.load(); }
+  // Raises the peak to at least `peak` (the figure kept across restarts).
+  void restore_peak(std::uint64_t peak);
+
+  // ---- traffic; channel_type is "public", "private" or "presence"
+  void message_in(std::string_view channel_type);
+  void message_out(std::string_view channel_type);
+  void deliveries(std::uint64_t frames);  // frames queued by fan-out
+  void presence_update();
+  void error(std::string_view code);  // an error event or an API error, by code
+  void auth_failure();
+
+  // ---- latencies
+  // From a message's arrival to its fan-out (persistent: includes the commit).
+  void observe_delivery(std::chrono::nanoseconds duration) { delivery_.observe(duration); }
+  // One Store::append_messages call (group commit).
+  void observe_store_batch(std::chrono::nanoseconds duration) { store_batch_.observe(duration); }
+
+  // The text exposition (version 0.0.4). `max_connections` is exported as a
+  // gauge so alert rules can compute the 80 % threshold.
+  std::string render(std::uint64_t max_connections) const;
+
+  std::uint64_t counter_value(std::string_view name, std::string_view label) const;
+
+ private:
+  void add(std::map<std::string, std::uint64_t, std::less<>>& counter, std::string_view label,
+           std::uint64_t amount = 1);
+
+  std::atomic<std::uint64_t> current_{0};
+  std::atomic<std::uint64_t> peak_{0};
+  std::atomic<std::uint64_t> deliveries_{0};
+  std::atomic<std::uint64_t> presence_updates_{0};
+  std::atomic<std::uint64_t> auth_failures_{0};
+  std::atomic<std::uint64_t> connections_total_{0};
+  mutable std::mutex mutex_;
+  std::map<std::string, std::uint64_t, std::less<>> messages_in_;   // by channel type
+  std::map<std::string, std::uint64_t, std::less<>> messages_out_;  // by channel type
+  std::map<std::string, std::uint64_t, std::less<>> errors_;        // by code
+  Histogram delivery_;
+  Histogram store_batch_;
+};
+
+}  // namespace nself::server
