@@ -258,6 +258,8 @@ int run(Options options) {
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   const long rss_ready = read_rss_kib(server_pid);
 
+  const double server_cpu_at_go = read_cpu_seconds(server_pid);
+  const auto go_time = std::chrono::steady_clock::now();
   for (const auto& worker : workers) {
     const ssize_t written = ::write(worker.control_fd, "go\n", 3);
     (void)written;
@@ -265,6 +267,9 @@ int run(Options options) {
   long rss_peak = rss_ready;
   const auto results =
       collect(workers, "result", [&] { rss_peak = std::max(rss_peak, read_rss_kib(server_pid)); });
+  const double server_cpu_at_end = read_cpu_seconds(server_pid);
+  const double run_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - go_time).count();
   for (auto& worker : workers) {
     ::close(worker.control_fd);
     ::close(worker.report_fd);
@@ -285,6 +290,10 @@ int run(Options options) {
   report.rss_baseline_kib = rss_baseline;
   report.rss_ready_kib = rss_ready;
   report.rss_peak_kib = rss_peak;
+  report.run_seconds = run_seconds;
+  if (server_cpu_at_go >= 0 && server_cpu_at_end >= 0) {
+    report.server_cpu_seconds = server_cpu_at_end - server_cpu_at_go;
+  }
   for (const auto& r : results) {
     if (r.is_null()) ++report.worker_failures;
     report.deliveries += get_u64(r, "deliveries");
@@ -300,6 +309,11 @@ int run(Options options) {
     if (report.first_error.empty() && r.is_object()) {
       if (const auto* e = r.as_object().if_contains("first_error"); e && e->is_string()) {
         report.first_error = std::string(e->as_string());
+      }
+    }
+    if (r.is_object()) {
+      if (const auto* cpu = r.as_object().if_contains("cpu_seconds"); cpu && cpu->is_number()) {
+        report.bench_cpu_seconds += cpu->to_number<double>();
       }
     }
     merge_histogram(report.latency, r, "latency");

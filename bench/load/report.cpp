@@ -63,6 +63,9 @@ boost::json::object Report::to_json() const {
                                      {"rss_ready_kib", rss_ready_kib},
                                      {"rss_peak_kib", rss_peak_kib},
                                      {"rss_per_connection_bytes", rss_per_connection_bytes()}}},
+      {"run_seconds", run_seconds},
+      {"server_cpu_seconds", server_cpu_seconds},
+      {"bench_cpu_seconds", bench_cpu_seconds},
       {"published", published},
       {"acks", acks},
       {"acks_per_s", static_cast<double>(acks_in_window) / seconds},
@@ -118,6 +121,11 @@ void Report::print_table(std::ostream& out) const {
   }
   if (latency.count() > 0) row("latency publish->recv", percentiles_line(latency));
   if (ack_latency.count() > 0) row("latency publish->ack", percentiles_line(ack_latency));
+  row("CPU during the run",
+      fmt::format("server {}, load generator {:.1f} s, over {:.1f} s wall clock",
+                  server_cpu_seconds < 0 ? std::string("unknown")
+                                         : fmt::format("{:.1f} s", server_cpu_seconds),
+                  bench_cpu_seconds, run_seconds));
   row("errors", fmt::format("{} error event(s), {} connection(s) lost{}", errors, unexpected_closes,
                             first_error.empty() ? "" : "; first: " + first_error));
 }

@@ -24,9 +24,12 @@ struct Report {
   double rate = 0;
   double connect_seconds = 0;
   long server_pid = 0;
-  long rss_baseline_kib = 0;  // before connecting
-  long rss_ready_kib = 0;     // every connection up, before the measured phase
-  long rss_peak_kib = 0;      // highest seen during the run
+  long rss_baseline_kib = 0;       // before connecting
+  long rss_ready_kib = 0;          // every connection up, before the measured phase
+  long rss_peak_kib = 0;           // highest seen during the run
+  double run_seconds = 0;          // measured phase plus drain, wall clock
+  double server_cpu_seconds = -1;  // server CPU time over run_seconds (-1: unknown)
+  double bench_cpu_seconds = 0;    // the workers' CPU time over the same phase
   std::uint64_t deliveries = 0;
   std::uint64_t deliveries_in_window = 0;
   std::uint64_t expected_deliveries = 0;  // fanout, chat: published x subscribers

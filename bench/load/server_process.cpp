@@ -70,6 +70,27 @@ long read_rss_kib(long pid) {
   return 0;
 }
 
+double read_cpu_seconds(long pid) {
+  if (pid <= 0) return -1;
+  std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  std::getline(file, text);
+  // Fields after the command name (which is in parentheses and may hold spaces):
+  // state is field 3, utime field 14, stime field 15.
+  const auto close = text.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream fields(text.substr(close + 2));
+  std::string field;
+  unsigned long long utime = 0;
+  unsigned long long stime = 0;
+  for (int index = 3; index <= 15 && fields >> field; ++index) {
+    if (index == 14) utime = std::stoull(field);
+    if (index == 15) stime = std::stoull(field);
+  }
+  const long ticks = ::sysconf(_SC_CLK_TCK);
+  return ticks > 0 ? static_cast<double>(utime + stime) / static_cast<double>(ticks) : -1;
+}
+
 std::string read_env_value(const std::string& env_path, const std::string& key) {
   std::ifstream file(env_path);
   if (!file) return "";
@@ -82,7 +103,9 @@ std::string read_env_value(const std::string& env_path, const std::string& key) 
 }
 
 SpawnedServer::SpawnedServer(std::string nself_path, std::string database_url, bool keep)
-    : nself_(std::move(nself_path)), database_url_(std::move(database_url)), keep_(keep) {}
+    : nself_(fs::absolute(nself_path).string()),  // the commands run in the project directory
+      database_url_(std::move(database_url)),
+      keep_(keep) {}
 
 SpawnedServer::~SpawnedServer() {
   try {
@@ -128,8 +151,10 @@ void SpawnedServer::run(const std::vector<std::string>& args) {
     text << file.rdbuf();
     std::string joined;
     for (const auto& arg : args) joined += " " + arg;
-    throw std::runtime_error("`nself realtime" + joined + "` failed in " + dir_ + ":\n" +
-                             text.str());
+    const std::string how = WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
+                                              : "signal " + std::to_string(WTERMSIG(status));
+    throw std::runtime_error("`" + nself_ + " realtime" + joined + "` failed (" + how + ") in " +
+                             dir_ + ":\n" + text.str());
   }
 }
 

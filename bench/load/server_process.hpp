@@ -51,6 +51,10 @@ int free_port();
 // The process's RSS in KiB from /proc/<pid>/status (VmRSS), 0 when unknown.
 long read_rss_kib(long pid);
 
+// The process's user + system CPU time in seconds from /proc/<pid>/stat, -1
+// when unknown.
+double read_cpu_seconds(long pid);
+
 // Reads KEY's value from a .env file ("" when absent).
 std::string read_env_value(const std::string& env_path, const std::string& key);
 

@@ -2,6 +2,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -494,6 +495,14 @@ void Connection::on_tick() {
 
 // ---- reporting
 
+// User + system CPU time of this process so far.
+double process_cpu_seconds() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 boost::json::object histogram_json(const Histogram& histogram) {
   boost::json::array buckets;
   for (const auto& [index, count] : histogram.nonzero_buckets()) {
@@ -597,6 +606,7 @@ int run_worker(const WorkerPlan& plan, int report_fd, int control_fd) {
 
   // Measured phase.
   if (read_line(control_fd) != "go") std::_Exit(1);
+  const double cpu_at_go = process_cpu_seconds();
   const std::int64_t start = now_ns();
   const auto duration_ns = static_cast<std::int64_t>(options.duration * 1e9);
   shared.window_start_ns = start;
@@ -650,6 +660,7 @@ int run_worker(const WorkerPlan& plan, int report_fd, int control_fd) {
       {"first_error", total_stats.first_error},
       {"latency", histogram_json(total_stats.latency)},
       {"ack_latency", histogram_json(total_stats.ack_latency)},
+      {"cpu_seconds", process_cpu_seconds() - cpu_at_go},
   };
   write_line(report_fd, "result " + boost::json::serialize(result) + "\n");
   return 0;
