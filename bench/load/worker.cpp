@@ -628,7 +628,6 @@ int run_worker(const WorkerPlan& plan, int report_fd, int control_fd) {
   for (auto& runner : runners) runner.join();
 
   ThreadStats total_stats;
-  std::uint64_t open_connections = 0;
   for (auto& thread : io_threads) {
     const auto& s = thread->stats();
     total_stats.deliveries += s.deliveries;
@@ -645,7 +644,6 @@ int run_worker(const WorkerPlan& plan, int report_fd, int control_fd) {
     total_stats.latency.merge(s.latency);
     total_stats.ack_latency.merge(s.ack_latency);
   }
-  (void)open_connections;
   boost::json::object result{
       {"deliveries", total_stats.deliveries},
       {"deliveries_in_window", total_stats.deliveries_in_window},
