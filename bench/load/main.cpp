@@ -3,12 +3,14 @@
 // the commands and the figures.
 
 #include <poll.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <boost/asio/ip/address_v4.hpp>
 #include <boost/json.hpp>
 #include <chrono>
 #include <cmath>
@@ -168,6 +170,11 @@ long find_server_pid(const Options& options, const std::string& project_dir) {
 
 int run(Options options) {
   const rlim_t file_limit = raise_file_limit();
+  // A worker that died must not kill the coordinator when it writes "go".
+  ::signal(SIGPIPE, SIG_IGN);
+  boost::system::error_code bad_host;
+  boost::asio::ip::make_address_v4(options.host, bad_host);
+  if (bad_host) throw std::runtime_error("--host must be an IPv4 address: " + options.host);
 
   std::optional<SpawnedServer> server;
   std::string project_dir = options.project_dir;
@@ -241,7 +248,15 @@ int run(Options options) {
         ::close(other.control_fd);
       }
       plan.process_index = p;
-      std::_Exit(run_worker(plan, report[1], control[0]));
+      // A worker never unwinds into the coordinator's code (which would stop
+      // a spawned server): it reports and leaves with _Exit.
+      int status = 1;
+      try {
+        status = run_worker(plan, report[1], control[0]);
+      } catch (const std::exception& error) {
+        std::cerr << "nself-bench: worker " << p << ": " << error.what() << "\n";
+      }
+      std::_Exit(status);
     }
     ::close(report[1]);
     ::close(control[0]);
