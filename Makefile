@@ -5,7 +5,7 @@ JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 CTEST_ARGS ?=
 
-.PHONY: all deps build run test test-only asan tsan install bench format clean
+.PHONY: all deps build run test test-only asan tsan install bench bench-load format clean
 
 all: build
 
@@ -38,6 +38,12 @@ tsan:
 # Micro-benchmarks (Release build); figures go to docs/BENCHMARKS.md.
 bench: build
 	@$(BUILD_DIR)/bench/codec_benchmark
+
+# The load generator at real sizes (idle 5k/10k/19k, fan-out 1k/5k/10k, chat
+# 1k x 10, churn, persist on SQLite), each against its own spawned Release
+# server; about 15 minutes. Figures go to docs/BENCHMARKS.md.
+bench-load: build
+	@scripts/bench-load.sh $(BUILD_DIR)
 
 install: build
 	@cmake --install $(BUILD_DIR) --prefix /usr/local
