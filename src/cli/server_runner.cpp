@@ -161,6 +161,7 @@ int run_server_foreground(CommandContext& context, const ServerCommandOptions& o
   api_options.max_message_bytes = static_cast<std::size_t>(config.max_message_bytes);
   std::optional<server::AdminApi> api;
   api.emplace(*server, handler, store_worker, metrics, verifier, api_options);
+  api->set_broadcast_scheduler(&broadcasts);
   api->start();
 
   const PidFile pid_file(paths.pid_file(config.port));
@@ -171,6 +172,7 @@ int run_server_foreground(CommandContext& context, const ServerCommandOptions& o
                  config.host, port, pid, backend, store_description);
   });
   server->run();
+  api->set_broadcast_scheduler(nullptr);
   broadcasts.stop();
   api.reset();  // saves the peak connection count
   pid_file.remove_if_owned(pid);

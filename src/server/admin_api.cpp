@@ -12,6 +12,7 @@
 #include "core/channel.hpp"
 #include "core/protocol/requests.hpp"
 #include "core/time_format.hpp"
+#include "server/broadcast_scheduler.hpp"
 #include "server/loop.hpp"
 #include "server/ws_session.hpp"
 #include "store/maintenance.hpp"
@@ -103,6 +104,21 @@ json::object message_json(const store::StoredMessage& message, std::string_view 
 }
 
 // The request body as a JSON object, or an error response.
+json::object broadcast_json(const store::Broadcast& broadcast) {
+  auto optional_text = [](const std::optional<std::string>& text) {
+    return text ? json::value(*text) : json::value(nullptr);
+  };
+  return json::object{{"id", broadcast.id},
+                      {"channel_id", optional_text(broadcast.channel_id)},
+                      {"user_id", optional_text(broadcast.user_id)},
+                      {"event", broadcast.event_type},
+                      {"payload", parse_json_text(broadcast.payload)},
+                      {"created_at", core::format_iso8601(broadcast.created_at)},
+                      {"scheduled_at", optional_time(broadcast.scheduled_at)},
+                      {"expires_at", optional_time(broadcast.expires_at)},
+                      {"sent_at", optional_time(broadcast.sent_at)}};
+}
+
 std::variant<json::object, HttpResponse> body_object(const HttpRequest& request) {
   json::error_code error;
   auto value = json::parse(request.body(), error);
@@ -161,6 +177,7 @@ struct AdminApi::State : std::enable_shared_from_this<AdminApi::State> {
   boost::asio::steady_timer peak_timer;
   std::uint64_t saved_peak = 0;
   bool stopped = false;
+  BroadcastScheduler* broadcasts = nullptr;  // set by AdminApi::set_broadcast_scheduler
 
   boost::asio::any_io_executor executor() { return server.io_context().get_executor(); }
 
@@ -303,6 +320,7 @@ struct AdminApi::State : std::enable_shared_from_this<AdminApi::State> {
   void publish(const std::string& actor, const std::string& channel, const HttpRequest& request,
                Responder respond);
   void history(const std::string& channel, const HttpRequest& request, Responder respond);
+  void create_broadcast(const std::string& actor, const HttpRequest& request, Responder respond);
 
   void save_peak();
   void schedule_peak_save();
@@ -442,6 +460,33 @@ void AdminApi::State::register_routes() {
                                                       {"members", std::move(members)}});
                      });
       });
+  route(http::verb::post, "/api/broadcasts",
+        [this](const std::string& actor, const HttpRequest& request, const PathParams&,
+               Responder respond) { create_broadcast(actor, request, std::move(respond)); });
+  route(http::verb::get, "/api/broadcasts",
+        [this](const std::string&, const HttpRequest&, const PathParams&, Responder respond) {
+          on_store(std::move(respond), [](store::Store& store) {
+            json::array items;
+            for (const auto& broadcast : store.list_broadcasts()) {
+              items.push_back(broadcast_json(broadcast));
+            }
+            return json_reply(http::status::ok, json::object{{"broadcasts", std::move(items)}});
+          });
+        });
+  route(http::verb::delete_, "/api/broadcasts/{id}",
+        [this](const std::string& actor, const HttpRequest&, const PathParams& params,
+               Responder respond) {
+          const std::string id = params.get("id");
+          std::weak_ptr<State> weak = shared_from_this();
+          on_store(std::move(respond), [weak, actor, id](store::Store& store) {
+            if (!store.delete_broadcast(id)) {
+              return error_reply(http::status::not_found, "not_found",
+                                 "no broadcast \"" + id + "\"");
+            }
+            if (auto self = weak.lock()) self->audit(actor, "broadcast.delete", id, json::object{});
+            return json_reply(http::status::ok, json::object{{"deleted", id}});
+          });
+        });
   route(http::verb::post, "/api/cleanup",
         [this](const std::string& actor, const HttpRequest&, const PathParams&, Responder respond) {
           cleanup(actor, std::move(respond));
@@ -813,6 +858,78 @@ void AdminApi::State::publish(const std::string& actor, const std::string& chann
   });
 }
 
+// POST /api/broadcasts {"channel": S|null, "event": E, "payload": ANY,
+// "scheduled_at": ISO8601?, "expires_at": ISO8601?}: stored and handed to the
+// BroadcastScheduler, which delivers it when due (at once when not scheduled).
+void AdminApi::State::create_broadcast(const std::string& actor, const HttpRequest& request,
+                                       Responder respond) {
+  if (broadcasts == nullptr) {
+    respond(error_reply(http::status::service_unavailable, "unavailable",
+                        "broadcasts are not enabled on this server"));
+    return;
+  }
+  auto parsed = body_object(request);
+  if (auto* error = std::get_if<HttpResponse>(&parsed)) {
+    respond(std::move(*error));
+    return;
+  }
+  const auto& body = std::get<json::object>(parsed);
+  auto bad = [&](const std::string& message) {
+    respond(error_reply(http::status::bad_request, "bad_request", message));
+  };
+  store::Broadcast broadcast;
+  if (const auto* channel = body.if_contains("channel"); channel && !channel->is_null()) {
+    if (!channel->is_string() || channel->as_string().empty()) {
+      return bad("\"channel\" must be a channel id or slug, or null for every connection");
+    }
+    broadcast.channel_id = std::string(channel->as_string());
+  }
+  const auto* event = body.if_contains("event");
+  if (event == nullptr || !event->is_string() || event->as_string().empty() ||
+      event->as_string().size() > 128) {
+    return bad("\"event\" must be a string of 1-128 characters");
+  }
+  broadcast.event_type = std::string(event->as_string());
+  const auto* payload = body.if_contains("payload");
+  if (payload == nullptr) return bad("\"payload\" is required (any JSON value)");
+  broadcast.payload = json::serialize(*payload);
+  if (broadcast.payload.size() > options.max_message_bytes) {
+    respond(error_reply(http::status::payload_too_large, "payload_too_large",
+                        "\"payload\" is larger than REALTIME_MAX_MESSAGE_BYTES"));
+    return;
+  }
+  for (const auto& [key, target] :
+       {std::pair<const char*, std::optional<Timestamp>*>{"scheduled_at", &broadcast.scheduled_at},
+        std::pair<const char*, std::optional<Timestamp>*>{"expires_at", &broadcast.expires_at}}) {
+    const auto* value = body.if_contains(key);
+    if (value == nullptr || value->is_null()) continue;
+    const auto time = value->is_string() ? core::parse_iso8601(value->as_string()) : std::nullopt;
+    if (!time) return bad(std::string("\"") + key + "\" must be an ISO-8601 time with a zone");
+    *target = *time;
+  }
+  const Timestamp due = std::max(now_ms(), broadcast.scheduled_at.value_or(now_ms()));
+  if (broadcast.expires_at && *broadcast.expires_at <= due) {
+    return bad("\"expires_at\" must be after the delivery time: it would never be delivered");
+  }
+  broadcast.user_id = actor;
+  std::weak_ptr<State> weak = shared_from_this();
+  broadcasts->schedule(
+      std::move(broadcast), [weak, actor, respond](Result<store::Broadcast> result) {
+        if (!result) {
+          const bool missing = result.error().code == "not_found";
+          respond(error_reply(missing ? http::status::not_found : http::status::service_unavailable,
+                              result.error().code, result.error().message));
+          return;
+        }
+        if (auto self = weak.lock()) {
+          self->audit(actor, "broadcast.create", result->id,
+                      json::object{{"event", result->event_type}});
+        }
+        respond(json_reply(http::status::created,
+                           json::object{{"broadcast", broadcast_json(*result)}}));
+      });
+}
+
 void AdminApi::State::history(const std::string& channel_name, const HttpRequest& request,
                               Responder respond) {
   const auto query = split_target(request.target()).query;
@@ -889,6 +1006,10 @@ AdminApi::~AdminApi() {
   state_->stopped = true;
   // The last figure, written once the loop no longer runs (the store worker still does).
   state_->save_peak();
+}
+
+void AdminApi::set_broadcast_scheduler(BroadcastScheduler* scheduler) {
+  state_->broadcasts = scheduler;
 }
 
 void AdminApi::start() {

@@ -28,6 +28,8 @@
 
 namespace nself::server {
 
+class BroadcastScheduler;
+
 struct AdminApiOptions {
   std::string admin_secret;  // empty: only admin JWTs are accepted
   std::uint64_t max_connections = 10'000;
@@ -56,6 +58,9 @@ class AdminApi {
 
   // Starts saving the peak periodically (call before Server::run()).
   void start();
+  // Enables POST /api/broadcasts (503 without a scheduler). The scheduler must
+  // outlive the API's use of it; pass nullptr before destroying it.
+  void set_broadcast_scheduler(BroadcastScheduler* scheduler);
 
   struct State;
 

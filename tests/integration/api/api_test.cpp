@@ -14,8 +14,10 @@
 
 #include "cli/http_client.hpp"
 #include "core/auth/jwt_verifier.hpp"
+#include "core/time_format.hpp"
 #include "cpp/realtime_client.hpp"
 #include "server/admin_api.hpp"
+#include "server/broadcast_scheduler.hpp"
 #include "server/metrics.hpp"
 #include "server/realtime_handler.hpp"
 #include "store/store.hpp"
@@ -108,11 +110,18 @@ class ApiTest : public ::testing::Test {
           options.max_message_bytes = 1000;
           api_ = std::make_unique<server::AdminApi>(server, *handler_, *worker_, metrics_,
                                                     verifier_, options);
+          server::BroadcastSchedulerOptions broadcast_options;
+          broadcast_options.poll_interval = 50ms;
+          broadcasts_ = std::make_unique<server::BroadcastScheduler>(
+              server.io_context().get_executor(), *worker_, *handler_, broadcast_options);
+          api_->set_broadcast_scheduler(broadcasts_.get());
         });
   }
 
   void TearDown() override {
     server_->stop_and_join();
+    api_->set_broadcast_scheduler(nullptr);
+    broadcasts_.reset();
     api_.reset();
   }
 
@@ -172,6 +181,7 @@ class ApiTest : public ::testing::Test {
   std::unique_ptr<server::StoreWorker> worker_;
   std::unique_ptr<server::RealtimeHandler> handler_;
   std::unique_ptr<server::AdminApi> api_;
+  std::unique_ptr<server::BroadcastScheduler> broadcasts_;
   std::unique_ptr<RunningServer> server_;
 };
 
@@ -192,6 +202,9 @@ const std::vector<std::pair<std::string, std::string>> kRoutes = {
     {"GET", "/api/channels/general/messages"},
     {"GET", "/api/channels/general/presence"},
     {"POST", "/api/cleanup"},
+    {"POST", "/api/broadcasts"},
+    {"GET", "/api/broadcasts"},
+    {"DELETE", "/api/broadcasts/x"},
 };
 
 TEST_F(ApiTest, EveryRouteNeedsAdminCredentials) {
@@ -465,6 +478,71 @@ TEST_F(ApiTest, PublishFromABackendReachesSubscribersAndHistory) {
   }
   EXPECT_EQ(alice.next_event_of_type("message", 5s).at("channel"), "live");
   EXPECT_TRUE(call("GET", "/api/channels/live/messages").body.at("messages").as_array().empty());
+}
+
+TEST_F(ApiTest, BroadcastsCreateListDeleteAndDeliver) {
+  auto alice = connect("alice");
+  alice.subscribe("general");
+  auto bob = connect("bob");  // subscribed to nothing
+
+  Reply news = call_json(
+      "POST", "/api/broadcasts",
+      json::object{
+          {"channel", "general"}, {"event", "news"}, {"payload", {{"headline", "v2 shipped"}}}});
+  ASSERT_EQ(news.status, 201) << news.text;
+  const std::string news_id(news.body.at("broadcast").at("id").as_string());
+  auto event = alice.next_event_of_type("broadcast", 5s);
+  EXPECT_EQ(event.at("id").as_string(), news_id);
+  EXPECT_EQ(event.at("channel"), "general");
+  EXPECT_EQ(event.at("event"), "news");
+  EXPECT_EQ(event.at("payload").at("headline"), "v2 shipped");
+  EXPECT_TRUE(newest_audit_is("broadcast.create"));
+
+  Reply all = call_json(
+      "POST", "/api/broadcasts",
+      json::object{{"channel", nullptr}, {"event", "maintenance"}, {"payload", "at 22:00"}});
+  ASSERT_EQ(all.status, 201) << all.text;
+  auto announcement = bob.next_event_of_type("broadcast", 5s);
+  EXPECT_TRUE(announcement.at("channel").is_null());
+  EXPECT_EQ(announcement.at("payload"), "at 22:00");
+  EXPECT_EQ(alice.next_event_of_type("broadcast", 5s).at("event"), "maintenance");  // to all
+
+  // Scheduled 1.5 s ahead: not before, but soon after.
+  const auto at = core::format_iso8601(now_ms() + 1500ms);
+  Reply later = call_json(
+      "POST", "/api/broadcasts",
+      json::object{
+          {"channel", "general"}, {"event", "later"}, {"payload", 1}, {"scheduled_at", at}});
+  ASSERT_EQ(later.status, 201) << later.text;
+  EXPECT_THROW(alice.next_event_of_type("broadcast", 800ms), client::ClientError);
+  EXPECT_EQ(alice.next_event_of_type("broadcast", 5s).at("event"), "later");
+
+  Reply list = call("GET", "/api/broadcasts");
+  ASSERT_EQ(list.status, 200);
+  EXPECT_EQ(list.body.at("broadcasts").as_array().size(), 3u);
+  EXPECT_EQ(call("DELETE", "/api/broadcasts/" + news_id).status, 200);
+  EXPECT_EQ(call("DELETE", "/api/broadcasts/" + news_id).status, 404);
+  EXPECT_EQ(call("GET", "/api/broadcasts").body.at("broadcasts").as_array().size(), 2u);
+
+  // Bad requests change nothing.
+  const auto past = core::format_iso8601(now_ms() - 1000ms);
+  for (const auto& body : std::vector<json::object>{
+           {{"payload", 1}},                                            // no event
+           {{"event", ""}, {"payload", 1}},                             // empty event
+           {{"event", "e"}},                                            // no payload
+           {{"event", "e"}, {"payload", 1}, {"channel", 5}},            // channel not a string
+           {{"event", "e"}, {"payload", 1}, {"scheduled_at", "soon"}},  // not a time
+           {{"event", "e"}, {"payload", 1}, {"expires_at", past}},      // would never be delivered
+       }) {
+    Reply bad = call_json("POST", "/api/broadcasts", body);
+    EXPECT_EQ(bad.status, 400) << json::serialize(body);
+    EXPECT_EQ(error_code(bad), "bad_request");
+  }
+  EXPECT_EQ(call_json("POST", "/api/broadcasts",
+                      json::object{{"channel", "nope"}, {"event", "e"}, {"payload", 1}})
+                .status,
+            404);
+  EXPECT_EQ(call("GET", "/api/broadcasts").body.at("broadcasts").as_array().size(), 2u);
 }
 
 TEST_F(ApiTest, PresenceListsTheStoredRows) {
