@@ -142,7 +142,7 @@ void RealtimeHandler::on_open(WsSession& session) {
   auto claims = verifier_.verify(*token, now_ms());
   if (!claims) {
     // Checked at the upgrade already; it can only have expired since.
-    session.send_text(protocol::error_event({}, claims.error()));
+    session.send_text(error_frame({}, claims.error()));
     session.close(ws::close_code::kAuthFailed, claims.error().message);
     return;
   }
@@ -155,8 +155,7 @@ void RealtimeHandler::on_text(WsSession& session, std::string text) {
   for (auto& outcome : frame.outcomes) {
     if (!session.is_open()) return;
     if (!outcome.request) {
-      if (metrics_ != nullptr) metrics_->error(outcome.request.error().code);
-      session.send_text(protocol::error_event(outcome.ref, outcome.request.error()));
+      session.send_text(error_frame(outcome.ref, outcome.request.error()));
       continue;
     }
     dispatch(session, *client, outcome.ref, outcome.request.value());
@@ -172,8 +171,7 @@ void RealtimeHandler::dispatch(WsSession& session, Client& client, const protoco
     return;
   }
   if (!client.authenticated) {
-    session.send_text(
-        protocol::error_event(ref, "unauthenticated", "authenticate first (an auth message)"));
+    session.send_text(error_frame(ref, "unauthenticated", "authenticate first (an auth message)"));
     return;
   }
   // ---- limits: messages per second
@@ -200,9 +198,9 @@ void RealtimeHandler::dispatch(WsSession& session, Client& client, const protoco
         } else if constexpr (std::is_same_v<T, protocol::AuthRequest>) {
           // handled above
         } else {
-          session.send_text(protocol::error_event(
-              ref, "internal",
-              std::string(protocol::type_name(request)) + " is not supported yet"));
+          session.send_text(
+              error_frame(ref, "internal",
+                          std::string(protocol::type_name(request)) + " is not supported yet"));
         }
       },
       request);
@@ -214,10 +212,9 @@ void RealtimeHandler::handle_auth(WsSession& session, Client& client, const prot
   if (!claims) {
     if (metrics_ != nullptr) {
       metrics_->auth_failure();
-      metrics_->error(claims.error().code);
     }
     audit_auth_failure(session.info().remote_address, claims.error().code);
-    session.send_text(protocol::error_event(ref, claims.error()));
+    session.send_text(error_frame(ref, claims.error()));
     // A refresh with a bad token leaves the connection on its old token.
     if (!client.authenticated) session.close(ws::close_code::kAuthFailed, claims.error().message);
     return;
@@ -225,7 +222,7 @@ void RealtimeHandler::handle_auth(WsSession& session, Client& client, const prot
   if (client.authenticated) {
     if (claims->user_id != client.claims.user_id) {
       session.send_text(
-          protocol::error_event(ref, "invalid_token", "a refreshed token must name the same user"));
+          error_frame(ref, "invalid_token", "a refreshed token must name the same user"));
       return;
     }
     client.claims = std::move(*claims);
@@ -324,7 +321,7 @@ void RealtimeHandler::handle_subscribe(WsSession& session, Client& client, const
       auto* client = static_cast<Client*>(session->context());
       --client->pending_subscribes;
       if (!outcome->channel) {
-        session->send_text(protocol::error_event(ref, outcome->channel.error()));
+        session->send_text(error_frame(ref, outcome->channel.error()));
         return;
       }
       const store::Channel& channel = outcome->channel.value();
@@ -337,10 +334,10 @@ void RealtimeHandler::handle_subscribe(WsSession& session, Client& client, const
         store_.submit([connection_id = session->id(), id = channel.id](store::Store* store) {
           if (store) store->remove_subscription(connection_id, id);
         });
-        session->send_text(protocol::error_event(
-            ref, "forbidden",
-            fmt::format("channel \"{}\" is full: it has its maximum of {} members", channel.slug,
-                        channel.max_members)));
+        session->send_text(
+            error_frame(ref, "forbidden",
+                        fmt::format("channel \"{}\" is full: it has its maximum of {} members",
+                                    channel.slug, channel.max_members)));
         return;
       }
       std::int64_t seq = channel.is_persistent ? channel.last_seq : ephemeral_seq_[channel.id];
@@ -415,7 +412,7 @@ void RealtimeHandler::handle_message(WsSession& session, Client& client, const p
       auto session = weak.lock();
       if (!session || !session->is_open()) return;
       if (!*resolved) {
-        session->send_text(protocol::error_event(ref, resolved->error()));
+        session->send_text(error_frame(ref, resolved->error()));
         return;
       }
       const store::Channel& channel = resolved->value();
@@ -431,7 +428,7 @@ void RealtimeHandler::send_message(WsSession& session, Client& client, const pro
                                    const ChannelRef& channel, std::string content_json) {
   // ---- send permission: archived channels are read-only; can_send
   if (channel.archived || is_archived(channel.id) || !channel.can_send) {
-    session.send_text(protocol::error_event(
+    session.send_text(error_frame(
         ref, "forbidden",
         channel.archived || is_archived(channel.id)
             ? fmt::format("channel \"{}\" is archived (read-only)", channel.slug)
@@ -462,9 +459,8 @@ void RealtimeHandler::send_message(WsSession& session, Client& client, const pro
                 [this, weak, ref, slug = channel.slug, type = channel.type,
                  started](std::optional<store::StoredMessage> stored) {
                   if (!stored) {
-                    if (metrics_ != nullptr) metrics_->error("unavailable");
                     if (auto session = weak.lock(); session && session->is_open()) {
-                      session->send_text(protocol::error_event(ref, unavailable_error()));
+                      session->send_text(error_frame(ref, unavailable_error()));
                     }
                     return;
                   }
@@ -489,7 +485,7 @@ void RealtimeHandler::handle_history(WsSession& session, Client& client, const p
   };
   std::weak_ptr<WsSession> weak = session.shared_from_this();
   auto executor = session.executor();
-  store_.submit([weak, executor, ref, request, user_id = client.claims.user_id,
+  store_.submit([this, weak, executor, ref, request, user_id = client.claims.user_id,
                  is_admin = client.claims.is_admin](store::Store* store) {
     auto outcome = std::make_shared<Outcome>();
     if (store == nullptr) {
@@ -510,11 +506,11 @@ void RealtimeHandler::handle_history(WsSession& session, Client& client, const p
         outcome->channel = unavailable_error();
       }
     }
-    boost::asio::post(executor, [weak, ref, outcome] {
+    boost::asio::post(executor, [this, weak, ref, outcome] {
       auto session = weak.lock();
       if (!session || !session->is_open()) return;
       if (!outcome->channel) {
-        session->send_text(protocol::error_event(ref, outcome->channel.error()));
+        session->send_text(error_frame(ref, outcome->channel.error()));
         return;
       }
       const std::string& slug = outcome->channel.value().slug;
@@ -530,7 +526,7 @@ void RealtimeHandler::handle_typing(WsSession& session, Client& client,
                                     const protocol::TypingRequest& request) {
   const ChannelRef* channel = client.find(request.channel);
   if (channel == nullptr) {
-    session.send_text(protocol::error_event(
+    session.send_text(error_frame(
         {}, "forbidden", "subscribe to \"" + request.channel + "\" before sending typing"));
     return;
   }
@@ -588,13 +584,13 @@ void RealtimeHandler::on_tick(WsSession& session, std::chrono::steady_clock::tim
   auto* client = static_cast<Client*>(session.context());
   if (!client->authenticated) {
     if (now >= client->auth_deadline) {
-      session.send_text(protocol::error_event({}, "invalid_token", "authentication timed out"));
+      session.send_text(error_frame({}, "invalid_token", "authentication timed out"));
       session.close(ws::close_code::kAuthFailed, "authentication timeout");
     }
     return;
   }
   if (client->claims.expires_at && *client->claims.expires_at <= now_ms()) {
-    session.send_text(protocol::error_event({}, "token_expired", "the token has expired"));
+    session.send_text(error_frame({}, "token_expired", "the token has expired"));
     session.close(ws::close_code::kAuthFailed, "token expired");
     return;
   }
@@ -656,7 +652,7 @@ bool RealtimeHandler::admit_connection(WsSession& session, Client& client, const
       user_id, UserState{0, core::TokenBucket(options_.max_messages_per_second,
                                               std::chrono::steady_clock::now())});
   if (it->second.connections >= options_.max_connections_per_user) {
-    session.send_text(protocol::error_event(
+    session.send_text(error_frame(
         ref, "too_many_connections",
         fmt::format("user already has {} connections (the maximum)", it->second.connections)));
     session.close(ws::close_code::kLimitExceeded, "too many connections");
@@ -680,10 +676,10 @@ bool RealtimeHandler::admit_request(WsSession& session, Client& client, const pr
   const auto now = std::chrono::steady_clock::now();
   const core::RateDecision decision = client.flood.record(user->second.bucket.try_take(now), now);
   if (decision == core::RateDecision::kAllow) return true;
-  session.send_text(protocol::error_event(
-      ref, "rate_limited",
-      fmt::format("more than {} messages per second: this one was not delivered",
-                  options_.max_messages_per_second)));
+  session.send_text(
+      error_frame(ref, "rate_limited",
+                  fmt::format("more than {} messages per second: this one was not delivered",
+                              options_.max_messages_per_second)));
   if (decision == core::RateDecision::kDisconnect) {
     spdlog::warn("connection {} of user {} disconnected for flooding", session.id(),
                  client.claims.user_id);
@@ -698,10 +694,9 @@ bool RealtimeHandler::admit_subscription(WsSession& session, Client& client,
   const auto held =
       client.subscriptions.size() + static_cast<std::size_t>(client.pending_subscribes);
   if (held < static_cast<std::size_t>(options_.max_subscriptions)) return true;
-  session.send_text(
-      protocol::error_event(ref, "too_many_subscriptions",
-                            fmt::format("a connection may subscribe to at most {} channels",
-                                        options_.max_subscriptions)));
+  session.send_text(error_frame(ref, "too_many_subscriptions",
+                                fmt::format("a connection may subscribe to at most {} channels",
+                                            options_.max_subscriptions)));
   return false;
 }
 
@@ -720,6 +715,7 @@ void RealtimeHandler::join_channel(WsSession& session, Client& client, const Cha
   if (channel.type != core::ChannelType::kPresence) return;
   const Timestamp now = now_ms();
   if (auto joined = presence_.join(channel.id, user_id, now)) {
+    if (metrics_ != nullptr) metrics_->presence_update();
     fan_out(channel.id, protocol::presence_join_event(channel.slug, presence_view(*joined)),
             &user_id);
     persist_presence({presence_record(channel.id, *joined, now)});
@@ -747,6 +743,7 @@ void RealtimeHandler::leave_channel(Client& client, const ChannelRef& channel) {
   }
   if (channel.type != core::ChannelType::kPresence) return;
   if (!presence_.leave(channel.id, user_id)) return;
+  if (metrics_ != nullptr) metrics_->presence_update();
   fan_out(channel.id, protocol::presence_leave_event(channel.slug, user_id));
   store::PresenceRecord record;
   record.user_id = user_id;
@@ -762,13 +759,13 @@ void RealtimeHandler::handle_presence(WsSession& session, Client& client, const 
   if (request.channel) {
     const ChannelRef* channel = client.find(*request.channel);
     if (channel == nullptr) {
-      session.send_text(protocol::error_event(
+      session.send_text(error_frame(
           ref, "forbidden", "subscribe to \"" + *request.channel + "\" before setting presence"));
       return;
     }
     if (channel->type != core::ChannelType::kPresence) {
-      session.send_text(protocol::error_event(
-          ref, "bad_request", "\"" + channel->slug + "\" is not a presence channel"));
+      session.send_text(
+          error_frame(ref, "bad_request", "\"" + channel->slug + "\" is not a presence channel"));
       return;
     }
     targets.push_back(channel);
@@ -786,6 +783,7 @@ void RealtimeHandler::handle_presence(WsSession& session, Client& client, const 
     auto updated =
         presence_.update(channel->id, client.claims.user_id, status, request.meta_json, now);
     if (!updated) continue;
+    if (metrics_ != nullptr) metrics_->presence_update();
     fan_out(channel->id, protocol::presence_update_event(channel->slug, presence_view(*updated)));
     records.push_back(presence_record(channel->id, *updated, now));
   }
@@ -796,7 +794,7 @@ void RealtimeHandler::handle_read(WsSession& session, Client& client, const prot
                                   const protocol::ReadRequest& request) {
   std::weak_ptr<WsSession> weak = session.shared_from_this();
   auto executor = session.executor();
-  store_.submit([weak, executor, ref, request,
+  store_.submit([this, weak, executor, ref, request,
                  user_id = client.claims.user_id](store::Store* store) {
     std::optional<Error> failure;
     if (store == nullptr) {
@@ -821,9 +819,9 @@ void RealtimeHandler::handle_read(WsSession& session, Client& client, const prot
       }
     }
     if (!failure) return;  // no reply on success
-    boost::asio::post(executor, [weak, ref, failure = std::move(*failure)] {
+    boost::asio::post(executor, [this, weak, ref, failure = std::move(*failure)] {
       if (auto session = weak.lock(); session && session->is_open()) {
-        session->send_text(protocol::error_event(ref, failure));
+        session->send_text(error_frame(ref, failure));
       }
     });
   });
@@ -863,6 +861,7 @@ void RealtimeHandler::sweep_presence(bool heartbeat) {
 
 void RealtimeHandler::publish_presence(const std::string& channel_id,
                                        const core::PresenceMember& member) {
+  if (metrics_ != nullptr) metrics_->presence_update();
   fan_out(channel_id, protocol::presence_update_event(slug_of(channel_id), presence_view(member)));
   persist_presence({presence_record(channel_id, member, now_ms())});
 }
@@ -926,6 +925,17 @@ void RealtimeHandler::drop_channel_subscribers(const std::string& channel_id) {
   for (auto it = typing_.begin(); it != typing_.end();) {
     it = it->second.channel_id == channel_id ? typing_.erase(it) : std::next(it);
   }
+}
+
+// Every error event the handler sends is built here, so each is counted by code.
+std::string RealtimeHandler::error_frame(const protocol::Ref& ref, std::string_view code,
+                                         std::string_view message) const {
+  if (metrics_ != nullptr) metrics_->error(code);
+  return protocol::error_event(ref, code, message);
+}
+
+std::string RealtimeHandler::error_frame(const protocol::Ref& ref, const Error& error) const {
+  return error_frame(ref, error.code, error.message);
 }
 
 }  // namespace nself::server

@@ -195,6 +195,10 @@ class RealtimeHandler final : public SessionHandler {
                const std::string* skip_user = nullptr);
   void remove_from_hub(WsSession& session, const std::string& channel_id);
   void expire_typing(std::chrono::steady_clock::time_point now);
+  // An error event, counted in the metrics by its code.
+  std::string error_frame(const core::protocol::Ref& ref, std::string_view code,
+                          std::string_view message) const;
+  std::string error_frame(const core::protocol::Ref& ref, const Error& error) const;
   // At the start of a sweep: writes the ids gathered in the last one and
   // decides whether this sweep gathers.
   void start_heartbeat_sweep(std::chrono::steady_clock::time_point now);
