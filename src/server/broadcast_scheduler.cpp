@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <boost/asio/post.hpp>
+#include <future>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,12 +46,17 @@ struct BroadcastScheduler::State {
   bool stopped = false;  // no post to the loop once set (checked under the mutex)
   bool woken = true;     // the first poll runs at once
   bool polling = false;  // a poll job is queued or running on the worker
+  // Claimed (sent_at set in the database) but not delivered yet. What is still
+  // here when the scheduler stops is released, so no claimed broadcast is lost
+  // by a graceful stop (a crash between claim and delivery still loses it).
+  std::vector<std::string> undelivered;
   std::atomic<std::uint64_t> delivered{0};
   std::atomic<std::uint64_t> polls{0};
 
   // Worker thread: claims what is due and reads the announcements.
   static void poll(const std::shared_ptr<State>& state, store::Store* store) {
     Poll result;
+    if (state->stopped_flag()) store = nullptr;  // stopped before the claim: claim nothing
     if (store != nullptr) {
       try {
         const auto now = now_ms();
@@ -70,16 +76,21 @@ struct BroadcastScheduler::State {
       }
     }
     std::lock_guard lock(state->mutex);
+    for (const auto& due : result.due) state->undelivered.push_back(due.broadcast.id);
     state->polling = false;
     // A full batch: more may be due, poll again at once.
     if (result.due.size() >= static_cast<std::size_t>(state->options.batch_limit)) {
       state->woken = true;
     }
     state->changed.notify_all();
-    if (state->stopped) return;
+    if (state->stopped) return;  // stop() releases what this poll claimed
     boost::asio::post(state->executor, [state, result = std::move(result)]() mutable {
-      if (state->stopped_flag()) return;
+      // Delivers under the mutex, so stop() either sees these delivered or
+      // releases them, never both.
+      std::lock_guard lock(state->mutex);
+      if (state->stopped) return;
       for (const auto& due : result.due) {
+        std::erase(state->undelivered, due.broadcast.id);
         const std::size_t sessions = state->handler.deliver_broadcast(
             due.broadcast,
             due.channel_slug ? std::optional<std::string_view>(*due.channel_slug) : std::nullopt);
@@ -97,6 +108,32 @@ struct BroadcastScheduler::State {
   bool stopped_flag() {
     std::lock_guard lock(mutex);
     return stopped;
+  }
+
+  // After stop(): waits for a poll in flight, then gives back (on the worker,
+  // waiting for it) every claimed broadcast that was not delivered.
+  void release_undelivered() {
+    std::vector<std::string> ids;
+    {
+      std::unique_lock lock(mutex);
+      changed.wait(lock, [&] { return !polling; });
+      ids.swap(undelivered);
+    }
+    if (ids.empty()) return;
+    auto released = std::make_shared<std::promise<void>>();
+    auto done = released->get_future();
+    store.submit([ids, released](store::Store* store) {
+      try {
+        if (store != nullptr) {
+          for (const auto& id : ids) store->release_broadcast(id);
+        }
+      } catch (const store::StoreError& error) {
+        spdlog::error("broadcasts: releasing undelivered ones: {}", error.what());
+      }
+      released->set_value();
+    });
+    done.wait();
+    spdlog::info("{} claimed broadcast(s) not delivered before the stop were released", ids.size());
   }
 };
 
@@ -117,7 +154,10 @@ void BroadcastScheduler::stop() {
     state_->stopped = true;
     state_->changed.notify_all();
   }
-  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) {
+    thread_.join();
+    state_->release_undelivered();
+  }
 }
 
 void BroadcastScheduler::wake() {

@@ -66,8 +66,11 @@ class BroadcastScheduler {
   void schedule(store::Broadcast broadcast, ScheduleDone done = {});
   // Polls now rather than at the next interval (after writing a row directly).
   void wake();
-  // Stops polling; idempotent. A poll in flight finishes its database work
-  // but delivers nothing.
+  // Stops polling; idempotent. Claims nothing after it is called, delivers
+  // nothing after it returns, and gives back (Store::release_broadcast) every
+  // broadcast claimed but not delivered, so the next server delivers it: a
+  // graceful stop loses no broadcast. (A crash between claim and delivery
+  // can: delivery is at most once.) Blocks until a poll in flight finished.
   void stop();
 
   // Broadcasts claimed and handed to the handler so far, and polls made (tests, metrics).

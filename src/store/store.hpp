@@ -277,6 +277,9 @@ class Store {
   // claimers skip each other's rows instead of waiting); SQLite: a BEGIN
   // IMMEDIATE transaction (claimers take turns).
   virtual std::vector<Broadcast> claim_due_broadcasts(Timestamp now, int limit) = 0;
+  // Undoes a claim whose broadcast could not be delivered (the server stopped
+  // in between): clears sent_at, so the next claim takes it again.
+  virtual void release_broadcast(std::string_view broadcast_id) = 0;
   // Sent, unexpired broadcasts to every connection (replayed to new connections),
   // by sent_at.
   virtual std::vector<Broadcast> active_announcements(Timestamp now) = 0;

@@ -648,6 +648,12 @@ class PostgresStore final : public Store {
         Params(now, *id));
   }
 
+  void release_broadcast(std::string_view broadcast_id) override {
+    const auto id = canonical_uuid(broadcast_id);
+    if (!id) return;
+    exec("UPDATE realtime.broadcasts SET sent_at = NULL WHERE id = $1::uuid", Params(*id));
+  }
+
   std::vector<Broadcast> claim_due_broadcasts(Timestamp now, int limit) override {
     if (limit <= 0) return {};
     // FOR UPDATE SKIP LOCKED: a concurrent claimer skips the rows locked here;

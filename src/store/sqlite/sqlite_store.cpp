@@ -602,6 +602,12 @@ class SqliteStore final : public Store {
         .run();
   }
 
+  void release_broadcast(std::string_view broadcast_id) override {
+    const auto id = canonical_uuid(broadcast_id);
+    if (!id) return;
+    query("UPDATE realtime.broadcasts SET sent_at = NULL WHERE id = ?").bind(*id).run();
+  }
+
   std::vector<Broadcast> claim_due_broadcasts(Timestamp now, int limit) override {
     if (limit <= 0) return {};
     // The write lock is taken before reading, so no other claimer can read

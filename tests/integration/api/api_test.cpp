@@ -23,6 +23,7 @@
 #include "store/store.hpp"
 #include "support/server_fixture.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_backend.hpp"
 
 namespace nself::test {
 namespace {
@@ -80,10 +81,10 @@ std::map<std::string, double> parse_prometheus(const std::string& text) {
   return samples;
 }
 
-class ApiTest : public ::testing::Test {
+class ApiTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    store_options_.sqlite_path = (dir_.path() / "realtime.db").string();
+    NSELF_TEST_USE_BACKEND(GetParam(), dir_, database_, store_options_);
     store_ = store::open_store(store_options_);
     store_->migrate();
     store::NewChannel general;
@@ -119,6 +120,7 @@ class ApiTest : public ::testing::Test {
   }
 
   void TearDown() override {
+    if (!server_) return;  // skipped
     server_->stop_and_join();
     api_->set_broadcast_scheduler(nullptr);
     broadcasts_.reset();
@@ -173,6 +175,7 @@ class ApiTest : public ::testing::Test {
   }
 
   TempDir dir_;
+  std::optional<TestDatabase> database_;
   store::StoreOptions store_options_;
   std::unique_ptr<store::Store> store_;  // the test's own connection
   std::string general_id_;
@@ -207,7 +210,7 @@ const std::vector<std::pair<std::string, std::string>> kRoutes = {
     {"DELETE", "/api/broadcasts/x"},
 };
 
-TEST_F(ApiTest, EveryRouteNeedsAdminCredentials) {
+TEST_P(ApiTest, EveryRouteNeedsAdminCredentials) {
   for (const auto& [method, target] : kRoutes) {
     SCOPED_TRACE(method + " " + target);
     Reply none = call(method, target, {}, {});
@@ -234,7 +237,7 @@ TEST_F(ApiTest, EveryRouteNeedsAdminCredentials) {
   EXPECT_GE(metrics_.counter_value("errors", "forbidden"), kRoutes.size() * 3);
 }
 
-TEST_F(ApiTest, AdminTokenAndSecretAreAccepted) {
+TEST_P(ApiTest, AdminTokenAndSecretAreAccepted) {
   Reply by_token =
       call("GET", "/api/stats", {}, {{"Authorization", "Bearer " + token_for("root", "admin")}});
   EXPECT_EQ(by_token.status, 200) << by_token.text;
@@ -242,13 +245,13 @@ TEST_F(ApiTest, AdminTokenAndSecretAreAccepted) {
   EXPECT_EQ(by_secret.status, 200) << by_secret.text;
 }
 
-TEST_F(ApiTest, UnknownApiPathIs404WithTheErrorShape) {
+TEST_P(ApiTest, UnknownApiPathIs404WithTheErrorShape) {
   Reply reply = call("GET", "/api/nope");
   EXPECT_EQ(reply.status, 404);
   EXPECT_EQ(error_code(reply), "not_found");
 }
 
-TEST_F(ApiTest, StatsCountLiveConnectionsAndPeak) {
+TEST_P(ApiTest, StatsCountLiveConnectionsAndPeak) {
   auto alice = connect("alice");
   auto alice2 = connect("alice");
   auto bob = connect("bob");
@@ -271,7 +274,7 @@ TEST_F(ApiTest, StatsCountLiveConnectionsAndPeak) {
   EXPECT_EQ(later.body.at("peak_connections").to_number<std::int64_t>(), 3);
 }
 
-TEST_F(ApiTest, ConnectionsListAndDisconnect) {
+TEST_P(ApiTest, ConnectionsListAndDisconnect) {
   auto alice = connect("alice");
   alice.subscribe("general");
   Reply list = call("GET", "/api/connections");
@@ -296,7 +299,7 @@ TEST_F(ApiTest, ConnectionsListAndDisconnect) {
   EXPECT_TRUE(newest_audit_is("connection.disconnect"));
 }
 
-TEST_F(ApiTest, CreateListArchiveAndDeleteChannels) {
+TEST_P(ApiTest, CreateListArchiveAndDeleteChannels) {
   Reply created = call_json("POST", "/api/channels",
                             json::object{{"name", "Team Room"},
                                          {"type", "private"},
@@ -346,7 +349,7 @@ TEST_F(ApiTest, CreateListArchiveAndDeleteChannels) {
             (std::vector<std::string>{"channel.delete", "channel.archive", "channel.create"}));
 }
 
-TEST_F(ApiTest, DeletingAChannelTellsItsSubscribers) {
+TEST_P(ApiTest, DeletingAChannelTellsItsSubscribers) {
   auto alice = connect("alice");
   auto bob = connect("bob");
   alice.subscribe("general");
@@ -365,7 +368,7 @@ TEST_F(ApiTest, DeletingAChannelTellsItsSubscribers) {
   EXPECT_FALSE(store_->find_channel("general").has_value());
 }
 
-TEST_F(ApiTest, ArchivedChannelIsReadOnlyForSubscribers) {
+TEST_P(ApiTest, ArchivedChannelIsReadOnlyForSubscribers) {
   auto alice = connect("alice");
   alice.subscribe("general");
   ASSERT_EQ(call("POST", "/api/channels/general/archive").status, 200);
@@ -378,7 +381,7 @@ TEST_F(ApiTest, ArchivedChannelIsReadOnlyForSubscribers) {
   EXPECT_EQ(error_code(publish), "forbidden");
 }
 
-TEST_F(ApiTest, Members) {
+TEST_P(ApiTest, Members) {
   Reply added = call_json("POST", "/api/channels/general/members",
                           json::object{{"user_id", "carol"}, {"role", "admin"}});
   ASSERT_EQ(added.status, 201) << added.text;
@@ -418,7 +421,7 @@ TEST_F(ApiTest, Members) {
   EXPECT_TRUE(call("GET", "/api/channels/general/members").body.at("members").as_array().empty());
 }
 
-TEST_F(ApiTest, PublishFromABackendReachesSubscribersAndHistory) {
+TEST_P(ApiTest, PublishFromABackendReachesSubscribersAndHistory) {
   auto alice = connect("alice");
   alice.subscribe("general");
   Reply published =
@@ -480,7 +483,7 @@ TEST_F(ApiTest, PublishFromABackendReachesSubscribersAndHistory) {
   EXPECT_TRUE(call("GET", "/api/channels/live/messages").body.at("messages").as_array().empty());
 }
 
-TEST_F(ApiTest, BroadcastsCreateListDeleteAndDeliver) {
+TEST_P(ApiTest, BroadcastsCreateListDeleteAndDeliver) {
   auto alice = connect("alice");
   alice.subscribe("general");
   auto bob = connect("bob");  // subscribed to nothing
@@ -545,7 +548,7 @@ TEST_F(ApiTest, BroadcastsCreateListDeleteAndDeliver) {
   EXPECT_EQ(call("GET", "/api/broadcasts").body.at("broadcasts").as_array().size(), 2u);
 }
 
-TEST_F(ApiTest, PresenceListsTheStoredRows) {
+TEST_P(ApiTest, PresenceListsTheStoredRows) {
   store::PresenceRecord row;
   row.user_id = "alice";
   row.channel_id = general_id_;
@@ -563,7 +566,7 @@ TEST_F(ApiTest, PresenceListsTheStoredRows) {
   EXPECT_EQ(call("GET", "/api/channels/nope/presence").status, 404);
 }
 
-TEST_F(ApiTest, CleanupRemovesStaleRowsAndReportsCounts) {
+TEST_P(ApiTest, CleanupRemovesStaleRowsAndReportsCounts) {
   const auto now = now_ms();
   store::ConnectionRecord stale;
   stale.connection_id = "dead-1";
@@ -594,7 +597,7 @@ TEST_F(ApiTest, CleanupRemovesStaleRowsAndReportsCounts) {
   EXPECT_TRUE(newest_audit_is("cleanup"));
 }
 
-TEST_F(ApiTest, FailedWebSocketAuthenticationIsAuditedAndCounted) {
+TEST_P(ApiTest, FailedWebSocketAuthenticationIsAuditedAndCounted) {
   client::ConnectOptions options;
   options.token = "garbage";
   EXPECT_THROW(client::RealtimeClient::connect("127.0.0.1", server_->port(), options),
@@ -659,7 +662,7 @@ TEST(StoreWorkerObservability, SlowBatchesAreLoggedAndTimed) {
   EXPECT_NE(text.find("nself_realtime_store_batch_seconds_count 1\n"), std::string::npos) << text;
 }
 
-TEST_F(ApiTest, MetricsInPrometheusFormat) {
+TEST_P(ApiTest, MetricsInPrometheusFormat) {
   store::NewChannel lobby;
   lobby.name = "Lobby";
   lobby.slug = "lobby";
@@ -720,6 +723,9 @@ TEST_F(ApiTest, MetricsInPrometheusFormat) {
   // The closed clients are gone from the gauge once the server saw the closes.
   EXPECT_LE(samples["nself_realtime_connections"], 2);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, ApiTest, kStoreBackends,
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace nself::test

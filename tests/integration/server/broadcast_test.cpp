@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 #include <set>
 #include <thread>
@@ -17,6 +18,7 @@
 #include "store/store.hpp"
 #include "support/server_fixture.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_backend.hpp"
 
 namespace nself::test {
 namespace {
@@ -38,10 +40,10 @@ Timestamp now_ms() {
   return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
 }
 
-class BroadcastTest : public ::testing::Test {
+class BroadcastTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    store_options_.sqlite_path = (dir_.path() / "realtime.db").string();
+    NSELF_TEST_USE_BACKEND(GetParam(), dir_, database_, store_options_);
     writer_ = store::open_store(store_options_);
     writer_->migrate();
     for (const char* slug : {"general", "random"}) {
@@ -129,6 +131,7 @@ class BroadcastTest : public ::testing::Test {
   }
 
   TempDir dir_;
+  std::optional<TestDatabase> database_;
   store::StoreOptions store_options_;
   std::unique_ptr<store::Store> writer_;
   std::map<std::string, std::string> channel_ids_;
@@ -139,7 +142,7 @@ class BroadcastTest : public ::testing::Test {
   std::vector<std::unique_ptr<server::BroadcastScheduler>> schedulers_;
 };
 
-TEST_F(BroadcastTest, ChannelBroadcastReachesSubscribersOnly) {
+TEST_P(BroadcastTest, ChannelBroadcastReachesSubscribersOnly) {
   start();
   auto alice = login("alice");
   auto carol = login("carol");
@@ -172,7 +175,7 @@ TEST_F(BroadcastTest, ChannelBroadcastReachesSubscribersOnly) {
   ASSERT_TRUE(writer_->list_broadcasts().at(0).sent_at.has_value());
 }
 
-TEST_F(BroadcastTest, AllReachesEveryAuthenticatedConnection) {
+TEST_P(BroadcastTest, AllReachesEveryAuthenticatedConnection) {
   start();
   auto alice = login("alice");
   auto bob = login("bob");
@@ -191,7 +194,7 @@ TEST_F(BroadcastTest, AllReachesEveryAuthenticatedConnection) {
   EXPECT_FALSE(anonymous->next(300ms).has_value());
 }
 
-TEST_F(BroadcastTest, ScheduledIsDeliveredWhenDueNotBefore) {
+TEST_P(BroadcastTest, ScheduledIsDeliveredWhenDueNotBefore) {
   start();
   auto alice = login("alice");
   subscribe(*alice, "general");
@@ -204,7 +207,7 @@ TEST_F(BroadcastTest, ScheduledIsDeliveredWhenDueNotBefore) {
   EXPECT_GE(now_ms(), due);
 }
 
-TEST_F(BroadcastTest, ScheduledWhileTheServerWasDownIsDeliveredAfterStart) {
+TEST_P(BroadcastTest, ScheduledWhileTheServerWasDownIsDeliveredAfterStart) {
   // Written before any server runs; due shortly after it starts.
   write(std::nullopt, "welcome-back", "{}", now_ms() + 800ms);
   start();
@@ -214,7 +217,7 @@ TEST_F(BroadcastTest, ScheduledWhileTheServerWasDownIsDeliveredAfterStart) {
   EXPECT_EQ(event.at("event").as_string(), "welcome-back");
 }
 
-TEST_F(BroadcastTest, ExpiredIsNeverDelivered) {
+TEST_P(BroadcastTest, ExpiredIsNeverDelivered) {
   start();
   auto alice = login("alice");
   subscribe(*alice, "general");
@@ -229,7 +232,7 @@ TEST_F(BroadcastTest, ExpiredIsNeverDelivered) {
   EXPECT_EQ(writer_->cleanup_expired_broadcasts(now_ms()), 2);
 }
 
-TEST_F(BroadcastTest, AnnouncementIsReplayedToLaterConnectionsUntilItExpires) {
+TEST_P(BroadcastTest, AnnouncementIsReplayedToLaterConnectionsUntilItExpires) {
   start();
   auto alice = login("alice");
   const auto announcement =
@@ -258,7 +261,7 @@ TEST_F(BroadcastTest, AnnouncementIsReplayedToLaterConnectionsUntilItExpires) {
   expect_nothing_queued(*carol);
 }
 
-TEST_F(BroadcastTest, DeliveredOnceWithTwoSchedulersOnOneDatabase) {
+TEST_P(BroadcastTest, DeliveredOnceWithTwoSchedulersOnOneDatabase) {
   start();
   // A second "node": its own worker (own database connection) and scheduler.
   server::StoreWorker other_worker(
@@ -284,7 +287,7 @@ TEST_F(BroadcastTest, DeliveredOnceWithTwoSchedulersOnOneDatabase) {
   schedulers_.pop_back();  // before other_worker goes away
 }
 
-TEST_F(BroadcastTest, ScheduleStoresAndDeliversAtOnce) {
+TEST_P(BroadcastTest, ScheduleStoresAndDeliversAtOnce) {
   start();
   auto alice = login("alice");
   subscribe(*alice, "general");
@@ -312,7 +315,7 @@ TEST_F(BroadcastTest, ScheduleStoresAndDeliversAtOnce) {
   EXPECT_EQ(writer_->list_broadcasts().size(), 1u);
 }
 
-TEST_F(BroadcastTest, StoppedSchedulerDeliversNothing) {
+TEST_P(BroadcastTest, StoppedSchedulerDeliversNothing) {
   start();
   auto alice = login("alice");
   schedulers_.front()->stop();
@@ -321,6 +324,33 @@ TEST_F(BroadcastTest, StoppedSchedulerDeliversNothing) {
   expect_nothing_queued(*alice);
   EXPECT_FALSE(writer_->list_broadcasts().at(0).sent_at.has_value());  // left for the next server
 }
+
+TEST_P(BroadcastTest, ClaimedButUndeliveredIsReleasedByStop) {
+  start();
+  schedulers_.front()->stop();  // only the scheduler below runs
+  // A scheduler whose loop never runs: it claims, but can never deliver (as
+  // when the server's loop has ended before a claimed batch reached it).
+  boost::asio::io_context idle_loop;
+  server::BroadcastSchedulerOptions options;
+  options.poll_interval = 20ms;
+  server::BroadcastScheduler stuck(idle_loop.get_executor(), *worker_, *handler_, options);
+  const auto row = write(std::nullopt, "stuck", "1");
+  bool claimed = false;
+  for (int i = 0; i < 100 && !claimed; ++i) {
+    std::this_thread::sleep_for(20ms);
+    claimed = writer_->list_broadcasts().at(0).sent_at.has_value();
+  }
+  ASSERT_TRUE(claimed) << "the scheduler never claimed the broadcast";
+  stuck.stop();
+  EXPECT_EQ(stuck.delivered(), 0u);
+  const auto after = writer_->list_broadcasts();
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].id, row.id);
+  EXPECT_FALSE(after[0].sent_at.has_value()) << "released for the next server";
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, BroadcastTest, kStoreBackends,
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace nself::test

@@ -24,16 +24,7 @@ store::NewChannel new_channel(const std::string& slug,
 ProtocolTest::ProtocolTest() : verifier_({kKey}) {}
 
 void ProtocolTest::SetUp() {
-  store_options_.sqlite_path = (dir_.path() / "realtime.db").string();
-  if (GetParam() == "postgres") {
-    const auto url = postgres_test_url();
-    if (!url) {
-      if (services_required()) FAIL() << "NSELF_TEST_POSTGRES_URL is not set";
-      GTEST_SKIP() << "no PostgreSQL (NSELF_TEST_POSTGRES_URL unset)";
-    }
-    database_.emplace(*url);
-    store_options_.database_url = database_->url();
-  }
+  NSELF_TEST_USE_BACKEND(GetParam(), dir_, database_, store_options_);
   auto store = store::open_store(store_options_);
   store->migrate();
   auto now =

@@ -24,6 +24,7 @@
 #include "support/postgres_database.hpp"
 #include "support/server_fixture.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_backend.hpp"
 
 namespace nself::test {
 
@@ -64,6 +65,6 @@ class ProtocolTest : public ::testing::TestWithParam<std::string> {
 };
 
 // Names the backend in test names: .../sqlite, .../postgres.
-inline const auto kBackends = ::testing::Values(std::string("sqlite"), std::string("postgres"));
+inline const auto kBackends = kStoreBackends;
 
 }  // namespace nself::test

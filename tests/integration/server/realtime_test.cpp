@@ -13,9 +13,9 @@
 #include "raw_client.hpp"
 #include "server/realtime_handler.hpp"
 #include "store/store.hpp"
-#include "support/postgres_database.hpp"
 #include "support/server_fixture.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_backend.hpp"
 
 namespace nself::test {
 namespace {
@@ -48,22 +48,10 @@ std::int64_t unix_now() {
       .count();
 }
 
-enum class Backend { kSqlite, kPostgres };
-
-class RealtimeTest : public ::testing::TestWithParam<Backend> {
+class RealtimeTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (GetParam() == Backend::kPostgres) {
-      const auto url = postgres_test_url();
-      if (!url) {
-        if (services_required()) FAIL() << "NSELF_TEST_POSTGRES_URL is not set";
-        GTEST_SKIP() << "no PostgreSQL server (run through scripts/test-env.sh)";
-      }
-      database_.emplace(*url);
-      store_options_.database_url = database_->url();
-    } else {
-      store_options_.sqlite_path = (dir_.path() / "realtime.db").string();
-    }
+    NSELF_TEST_USE_BACKEND(GetParam(), dir_, database_, store_options_);
     const auto store_options = store_options_;
     {
       auto store = store::open_store(store_options);
@@ -492,11 +480,8 @@ TEST_P(RealtimeTest, DatabaseDownIsUnavailableAndNothingIsDelivered) {
   EXPECT_EQ(code_of(receive(*alice)), "unavailable");
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, RealtimeTest,
-                         ::testing::Values(Backend::kSqlite, Backend::kPostgres),
-                         [](const ::testing::TestParamInfo<Backend>& info) {
-                           return info.param == Backend::kSqlite ? "sqlite" : "postgres";
-                         });
+INSTANTIATE_TEST_SUITE_P(Backends, RealtimeTest, kStoreBackends,
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace nself::test

@@ -708,6 +708,18 @@ TEST_P(StoreTest, ClaimDueBroadcasts) {
   EXPECT_EQ(sent, 4);
 }
 
+TEST_P(StoreTest, ReleasedBroadcastIsClaimedAgain) {
+  const auto row = store_->create_broadcast(broadcast(std::nullopt, std::nullopt), kT0 - 1min);
+  ASSERT_EQ(store_->claim_due_broadcasts(kT0, 10).size(), 1u);
+  EXPECT_TRUE(store_->claim_due_broadcasts(kT0, 10).empty());
+  store_->release_broadcast(row.id);
+  store_->release_broadcast("not-a-uuid");  // ignored
+  const auto again = store_->claim_due_broadcasts(kT0 + 1s, 10);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].id, row.id);
+  EXPECT_EQ(again[0].sent_at, kT0 + 1s);
+}
+
 // Two stores (two server nodes) claiming the same rows concurrently: every
 // broadcast is claimed by exactly one of them.
 TEST_P(StoreTest, ClaimDueBroadcastsIsAtomicAcrossStores) {
