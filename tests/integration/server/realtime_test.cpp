@@ -4,8 +4,11 @@
 // a fresh database in the PostgreSQL server of scripts/test-env.sh.
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <boost/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "core/auth/base64url.hpp"
@@ -463,6 +466,26 @@ TEST_P(RealtimeTest, HeartbeatRefreshesLastSeen) {
     advanced = now.size() == 1 && now[0].last_seen_at > first_seen;
   }
   EXPECT_TRUE(advanced) << "last_seen_at did not move";
+}
+
+TEST_P(RealtimeTest, SlowFanOutIsLoggedWithItsDuration) {
+  auto captured = std::make_shared<std::ostringstream>();
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+      "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(*captured)));
+  server::RealtimeOptions options;
+  options.slow_fan_out = 0ms;  // every fan-out is "slow"
+  start(options);
+  auto alice = login("alice");
+  subscribe(*alice, "general");
+  send(*alice, {{"type", "message"}, {"channel", "general"}, {"content", "x"}, {"ref", 1}});
+  EXPECT_EQ(type_of(receive(*alice)), "message");
+  server_.reset();  // the loop is done logging
+  spdlog::set_default_logger(previous);
+  EXPECT_NE(captured->str().find("slow fan-out: 1 subscribers of channel " + general_id_),
+            std::string::npos)
+      << captured->str();
+  EXPECT_NE(captured->str().find("(threshold 0 ms)"), std::string::npos);
 }
 
 TEST_P(RealtimeTest, DatabaseDownIsUnavailableAndNothingIsDelivered) {
