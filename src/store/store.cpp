@@ -1,5 +1,7 @@
 #include "store/store.hpp"
 
+#include "store/uuid.hpp"
+
 namespace nself::store {
 
 std::string_view to_string(MemberRole role) {
@@ -41,6 +43,21 @@ std::optional<PresenceStatus> parse_presence_status(std::string_view text) {
   if (text == "busy") return PresenceStatus::kBusy;
   if (text == "offline") return PresenceStatus::kOffline;
   return std::nullopt;
+}
+
+Channel channel_row(const NewChannel& channel, Timestamp now) {
+  Channel row;
+  row.id = new_uuid();
+  row.name = channel.name;
+  row.slug = channel.slug;
+  row.description = channel.description;
+  row.type = channel.type;
+  row.max_members = channel.max_members;
+  row.is_persistent = channel.is_persistent;
+  row.metadata = channel.metadata;
+  row.created_at = now;
+  row.created_by = channel.created_by;
+  return row;
 }
 
 }  // namespace nself::store

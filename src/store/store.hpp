@@ -81,6 +81,9 @@ struct NewChannel {
   std::optional<std::string> created_by;
 };
 
+// The row a backend inserts for `channel`: its fields, a new UUID, created at `now`.
+Channel channel_row(const NewChannel& channel, Timestamp now);
+
 enum class MemberRole { kOwner, kAdmin, kMember };
 std::string_view to_string(MemberRole role);
 std::optional<MemberRole> parse_member_role(std::string_view text);

@@ -252,17 +252,7 @@ class SqliteStore final : public Store {
   // ---- channels
 
   Result<Channel> create_channel(const NewChannel& channel, Timestamp now) override {
-    Channel created;
-    created.id = new_uuid();
-    created.name = channel.name;
-    created.slug = channel.slug;
-    created.description = channel.description;
-    created.type = channel.type;
-    created.max_members = channel.max_members;
-    created.is_persistent = channel.is_persistent;
-    created.metadata = channel.metadata;
-    created.created_at = now;
-    created.created_by = channel.created_by;
+    Channel created = channel_row(channel, now);
     query(
         "INSERT INTO realtime.channels (id, name, slug, description, type, max_members, "
         "is_persistent, metadata, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
