@@ -27,33 +27,38 @@ void ProtocolTest::SetUp() {
   NSELF_TEST_USE_BACKEND(GetParam(), dir_, database_, store_options_);
   auto store = store::open_store(store_options_);
   store->migrate();
+  create_channels(*store);
+  if (HasFatalFailure()) return;
+  store.reset();
+  worker_ = std::make_unique<server::StoreWorker>(
+      [options = store_options_] { return store::open_store(options); });
+}
+
+void ProtocolTest::create_channels(store::Store& store) {
   auto now =
       std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-  general_id_ = store->create_channel(new_channel("general"), now)->id;
-  room_id_ = store->create_channel(new_channel("room", core::ChannelType::kPresence), now)->id;
-  (void)store->create_channel(new_channel("lounge", core::ChannelType::kPresence), now);
+  general_id_ = store.create_channel(new_channel("general"), now)->id;
+  room_id_ = store.create_channel(new_channel("room", core::ChannelType::kPresence), now)->id;
+  (void)store.create_channel(new_channel("lounge", core::ChannelType::kPresence), now);
   store::NewChannel small = new_channel("small");
   small.max_members = 2;
-  (void)store->create_channel(small, now);
-  team_id_ = store->create_channel(new_channel("team", core::ChannelType::kPrivate), now)->id;
+  (void)store.create_channel(small, now);
+  team_id_ = store.create_channel(new_channel("team", core::ChannelType::kPrivate), now)->id;
   store::ChannelMember alice;
   alice.channel_id = team_id_;
   alice.user_id = "alice";
-  store->upsert_member(alice);
+  store.upsert_member(alice);
   store::ChannelMember bob = alice;
   bob.user_id = "bob";
   bob.can_send = false;
-  store->upsert_member(bob);
-  auto old = store->create_channel(new_channel("old"), now);
+  store.upsert_member(bob);
+  auto old = store.create_channel(new_channel("old"), now);
   store::NewMessage kept;
   kept.channel_id = old->id;
   kept.user_id = "alice";
   kept.content = R"("from before the archive")";
-  store->append_messages(std::span(&kept, 1), now);
-  ASSERT_TRUE(store->archive_channel(old->id, now));
-  store.reset();
-  worker_ = std::make_unique<server::StoreWorker>(
-      [options = store_options_] { return store::open_store(options); });
+  store.append_messages(std::span(&kept, 1), now);
+  ASSERT_TRUE(store.archive_channel(old->id, now));
 }
 
 void ProtocolTest::start(server::RealtimeOptions realtime) {
@@ -61,17 +66,19 @@ void ProtocolTest::start(server::RealtimeOptions realtime) {
   server_ = std::make_unique<RunningServer>(test_server_options(), *handler_);
 }
 
-std::string ProtocolTest::token_for(const std::string& user) const {
-  json::object claims{{"sub", user}, {"role", "user"}};
+std::string ProtocolTest::token_for(const std::string& user, std::optional<std::int64_t> exp,
+                                    const std::string& role) const {
+  json::object claims{{"sub", user}, {"role", role}};
+  if (exp) claims["exp"] = *exp;
   auto token = core::auth::sign_jwt(kKey, json::serialize(claims));
   EXPECT_TRUE(token.ok());
   return token.value();
 }
 
-std::unique_ptr<RawClient> ProtocolTest::login(const std::string& user) {
+std::unique_ptr<RawClient> ProtocolTest::login(const std::string& user, const std::string& role) {
   auto client = std::make_unique<RawClient>(server_->port());
   EXPECT_EQ(client->handshake().status, 101);
-  send(*client, {{"type", "auth"}, {"token", token_for(user)}});
+  send(*client, {{"type", "auth"}, {"token", token_for(user, std::nullopt, role)}});
   auto ok = receive(*client);
   EXPECT_EQ(type_of(ok), "auth_ok") << json::serialize(ok);
   return client;

@@ -33,11 +33,16 @@ class ProtocolTest : public ::testing::TestWithParam<std::string> {
   using Json = boost::json::object;
 
   void SetUp() override;
+  // The channels the tests use; a suite with other needs overrides it.
+  // Sets general_id_ (and the other ids it creates).
+  virtual void create_channels(store::Store& store);
   void start(server::RealtimeOptions realtime = {});
 
-  std::string token_for(const std::string& user) const;
+  // An HS256 token for `user` with role `role`, expiring at `exp` (Unix seconds) when given.
+  std::string token_for(const std::string& user, std::optional<std::int64_t> exp = std::nullopt,
+                        const std::string& role = "user") const;
   // A client authenticated as `user` with a first auth message.
-  std::unique_ptr<RawClient> login(const std::string& user);
+  std::unique_ptr<RawClient> login(const std::string& user, const std::string& role = "user");
   static void send(RawClient& client, const Json& request);
   // The next JSON event; fails the test (returns {}) when none comes in time.
   static Json receive(RawClient& client,

@@ -13,6 +13,7 @@
 
 #include "core/auth/base64url.hpp"
 #include "core/auth/jwt_verifier.hpp"
+#include "protocol_fixture.hpp"
 #include "raw_client.hpp"
 #include "server/realtime_handler.hpp"
 #include "store/store.hpp"
@@ -27,17 +28,6 @@ namespace json = boost::json;
 namespace ws = core::ws;
 using namespace std::chrono_literals;
 
-const core::auth::JwtKey kKey{core::auth::JwtAlgorithm::kHS256, "test-secret-test-secret-32-bytes"};
-
-std::string token_for(const std::string& user, std::optional<std::int64_t> exp = std::nullopt,
-                      const std::string& role = "user") {
-  json::object claims{{"sub", user}, {"role", role}};
-  if (exp) claims["exp"] = *exp;
-  auto token = core::auth::sign_jwt(kKey, json::serialize(claims));
-  EXPECT_TRUE(token.ok());
-  return token.value();
-}
-
 store::NewChannel new_channel(const std::string& name, const std::string& slug) {
   store::NewChannel channel;
   channel.name = name;
@@ -51,87 +41,25 @@ std::int64_t unix_now() {
       .count();
 }
 
-class RealtimeTest : public ::testing::TestWithParam<std::string> {
+// The shared protocol fixture (protocol_fixture.hpp) with this suite's
+// channels: general (public), team (private, alice a member), live (ephemeral).
+class RealtimeTest : public ProtocolTest {
  protected:
-  void SetUp() override {
-    NSELF_TEST_USE_BACKEND(GetParam(), dir_, database_, store_options_);
-    const auto store_options = store_options_;
-    {
-      auto store = store::open_store(store_options);
-      store->migrate();
-      auto now =
-          std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-      general_id_ = store->create_channel(new_channel("General", "general"), now)->id;
-      store::NewChannel team = new_channel("Team", "team");
-      team.type = core::ChannelType::kPrivate;
-      auto team_channel = store->create_channel(team, now);
-      store::ChannelMember member;
-      member.channel_id = team_channel->id;
-      member.user_id = "alice";
-      store->upsert_member(member);
-      store::NewChannel live = new_channel("Live", "live");
-      live.is_persistent = false;
-      (void)store->create_channel(live, now);
-    }
-    worker_ = std::make_unique<server::StoreWorker>(
-        [store_options] { return store::open_store(store_options); });
+  void create_channels(store::Store& store) override {
+    const auto now =
+        std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+    general_id_ = store.create_channel(new_channel("General", "general"), now)->id;
+    store::NewChannel team = new_channel("Team", "team");
+    team.type = core::ChannelType::kPrivate;
+    auto team_channel = store.create_channel(team, now);
+    store::ChannelMember member;
+    member.channel_id = team_channel->id;
+    member.user_id = "alice";
+    store.upsert_member(member);
+    store::NewChannel live = new_channel("Live", "live");
+    live.is_persistent = false;
+    (void)store.create_channel(live, now);
   }
-
-  void start(server::RealtimeOptions realtime = {}) {
-    handler_ = std::make_unique<server::RealtimeHandler>(verifier_, *worker_, realtime);
-    server_ = std::make_unique<RunningServer>(test_server_options(), *handler_);
-  }
-
-  // A client authenticated as `user` with a first auth message.
-  std::unique_ptr<RawClient> login(const std::string& user, const std::string& role = "user") {
-    auto client = std::make_unique<RawClient>(server_->port());
-    EXPECT_EQ(client->handshake().status, 101);
-    send(*client, {{"type", "auth"}, {"token", token_for(user, std::nullopt, role)}});
-    EXPECT_EQ(type_of(receive(*client)), "auth_ok");
-    return client;
-  }
-
-  static void send(RawClient& client, const json::object& request) {
-    client.send_text(json::serialize(request));
-  }
-  // The next JSON event; fails the test (returns null) when none comes.
-  static json::object receive(RawClient& client, std::chrono::milliseconds timeout = 5s) {
-    auto event = client.next_non_ping(timeout);
-    if (!event || event->kind != ws::Event::Kind::kText) {
-      ADD_FAILURE() << "no text event"
-                    << (event ? " (got a control frame: " + event->payload + ")" : "");
-      return {};
-    }
-    return json::parse(event->payload).as_object();
-  }
-  static std::string type_of(const json::object& event) {
-    auto found = event.find("type");
-    return found == event.end() ? "" : std::string(found->value().as_string());
-  }
-  static std::string code_of(const json::object& event) {
-    auto found = event.find("code");
-    return found == event.end() ? "" : std::string(found->value().as_string());
-  }
-  static void expect_close(RawClient& client, std::uint16_t code) {
-    auto event = client.next_non_ping(5s);
-    ASSERT_TRUE(event.has_value());
-    ASSERT_EQ(event->kind, ws::Event::Kind::kClose) << event->payload;
-    EXPECT_EQ(event->close_code, code);
-  }
-  void subscribe(RawClient& client, const std::string& channel) {
-    send(client, {{"type", "subscribe"}, {"channel", channel}});
-    auto reply = receive(client);
-    ASSERT_EQ(type_of(reply), "subscribed") << json::serialize(reply);
-  }
-
-  TempDir dir_;
-  std::optional<TestDatabase> database_;
-  store::StoreOptions store_options_;
-  std::string general_id_;
-  core::auth::JwtVerifier verifier_{{kKey}};
-  std::unique_ptr<server::StoreWorker> worker_;
-  std::unique_ptr<server::RealtimeHandler> handler_;
-  std::unique_ptr<RunningServer> server_;
 };
 
 TEST_P(RealtimeTest, AuthByFirstMessage) {
