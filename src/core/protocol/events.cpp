@@ -55,6 +55,17 @@ void append_message_fields(std::string& out, const MessageView& message) {
   append_timestamp(out, message.created_at);
 }
 
+// Appends one array element, the object {fields}, where `append_fields` writes
+// members the way key() does, each led by a comma: the first one's is dropped.
+template <class AppendFields>
+void append_object(std::string& out, AppendFields append_fields) {
+  const std::size_t open = out.size();
+  out.push_back('{');
+  append_fields();
+  out.erase(open + 1, 1);
+  out.push_back('}');
+}
+
 void append_presence_fields(std::string& out, const PresenceView& member) {
   key(out, "user_id");
   append_json_string(out, member.user_id);
@@ -161,18 +172,7 @@ std::string history_event(const Ref& ref, std::string_view channel,
   for (const MessageView& message : messages) {
     if (!first) out.push_back(',');
     first = false;
-    // The object opens with "id" (no leading comma), then the rest.
-    out.append("{\"id\":");
-    append_json_string(out, message.id);
-    key(out, "seq");
-    append_integer(out, message.seq);
-    key(out, "user_id");
-    append_json_string(out, message.user_id);
-    key(out, "content");
-    append_raw_json(out, message.content_json);
-    key(out, "created_at");
-    append_timestamp(out, message.created_at);
-    out.push_back('}');
+    append_object(out, [&] { append_message_fields(out, message); });
   }
   out.push_back(']');
   key(out, "has_more");
@@ -235,19 +235,7 @@ std::string presence_state_event(const Ref& ref, std::string_view channel,
   for (const PresenceView& member : members) {
     if (!first) out.push_back(',');
     first = false;
-    out.append("{\"user_id\":");
-    append_json_string(out, member.user_id);
-    key(out, "status");
-    append_json_string(out, member.status);
-    key(out, "meta");
-    if (member.meta_json) {
-      append_raw_json(out, *member.meta_json);
-    } else {
-      out.append("null");
-    }
-    key(out, "last_active");
-    append_timestamp(out, member.last_active);
-    out.push_back('}');
+    append_object(out, [&] { append_presence_fields(out, member); });
   }
   out.push_back(']');
   out.push_back('}');
