@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <thread>
 
 #include "cli/pid_file.hpp"
 #include "cli/server_commands.hpp"
@@ -93,6 +94,13 @@ server::ServerOptions server_options(const core::Config& config) {
   // API bodies: a message published through the API plus its envelope.
   options.max_body_bytes = std::max<std::size_t>(64 * 1024, options.max_message_bytes + 4096);
   options.handle_signals = true;
+  options.threads = config.threads > 0
+                        ? static_cast<std::size_t>(config.threads)
+                        : std::max<std::size_t>(std::thread::hardware_concurrency(), 1);
+  options.batch_size = static_cast<std::size_t>(config.batch_size);
+  options.batch_delay = std::chrono::milliseconds(config.batch_delay_ms);
+  options.max_queued_bytes = static_cast<std::size_t>(config.max_queued_kb) * 1024;
+  options.max_queued_bytes_total = static_cast<std::size_t>(config.max_queued_total_mb) << 20;
   return options;
 }
 

@@ -144,6 +144,16 @@ Result<Config> load_config(const EnvFile& file, const EnvLookup& environment,
       read_int(layers, "REALTIME_SLOW_STORE_BATCH_MS", config.slow_store_batch_ms, 0, kIntMax,
                kNonNegative),
       read_int(layers, "REALTIME_SLOW_FANOUT_MS", config.slow_fan_out_ms, 0, kIntMax, kNonNegative),
+      read_int(layers, "REALTIME_THREADS", config.threads, 0, 256,
+               "a number of event loops (0 for one per core, up to 256)"),
+      read_int(layers, "REALTIME_BATCH_SIZE", config.batch_size, 1, 10'000,
+               "a number of events per frame (1-10000)"),
+      read_int(layers, "REALTIME_BATCH_DELAY_MS", config.batch_delay_ms, 0, 1'000,
+               "a number of milliseconds (0-1000)"),
+      read_int(layers, "REALTIME_MAX_QUEUED_KB", config.max_queued_kb, 16, 1024 * 1024,
+               "a size in KiB (16 to 1048576)"),
+      read_int(layers, "REALTIME_MAX_QUEUED_TOTAL_MB", config.max_queued_total_mb, 1, 1024 * 1024,
+               "a size in MiB (1 to 1048576)"),
   };
   for (const auto& error : errors) {
     if (error) return *error;

@@ -60,6 +60,13 @@ struct Config {
   int slow_store_batch_ms = 100;  // REALTIME_SLOW_STORE_BATCH_MS (one group commit)
   int slow_fan_out_ms = 50;       // REALTIME_SLOW_FANOUT_MS (one fan-out to all subscribers)
 
+  // Engine (docs/CONFIGURATION.md, "Performance")
+  int threads = 0;                // REALTIME_THREADS: event loops (0: one per core)
+  int batch_size = 64;            // REALTIME_BATCH_SIZE: events per frame in batch mode
+  int batch_delay_ms = 0;         // REALTIME_BATCH_DELAY_MS: hold to fill a batch (0: one turn)
+  int max_queued_kb = 1024;       // REALTIME_MAX_QUEUED_KB: per connection, then 1008
+  int max_queued_total_mb = 512;  // REALTIME_MAX_QUEUED_TOTAL_MB: all connections together
+
   bool is_postgres() const { return !database_url.empty(); }
 };
 

@@ -352,14 +352,13 @@ void AdminApi::State::register_routes() {
   route(http::verb::delete_, "/api/connections/{id}",
         [this](const std::string& actor, const HttpRequest&, const PathParams& params,
                Responder respond) {
-          WsSession* session = server.loop().find_session(params.get("id"));
-          if (session == nullptr || !session->is_open()) {
+          const auto found = handler.disconnect(params.get("id"));
+          if (!found) {
             respond(error_reply(http::status::not_found, "not_found",
                                 "no open connection \"" + params.get("id") + "\""));
             return;
           }
-          const auto info = handler.describe(*session);
-          handler.disconnect(*session);
+          const auto& info = *found;
           audit(actor, "connection.disconnect", info.id, json::object{{"user_id", info.user_id}});
           respond(json_reply(http::status::ok,
                              json::object{{"disconnected", info.id}, {"user_id", info.user_id}}));
@@ -497,13 +496,12 @@ void AdminApi::State::stats(Responder respond) {
   // Live figures come from the loop, the rest from the database.
   std::set<std::string> users;
   std::uint64_t authenticated = 0;
-  server.loop().for_each_session([&](WsSession& session) {
-    auto info = handler.describe(session);
-    if (!info.authenticated) return;
+  for (const auto& info : handler.connections()) {
+    if (!info.authenticated) continue;
     ++authenticated;
     users.insert(info.user_id);
-  });
-  const std::uint64_t open = server.loop().session_count();
+  }
+  const std::uint64_t open = server.session_count();
   metrics.restore_peak(open);
   const std::uint64_t peak = metrics.peak_connections();
   const auto online = static_cast<std::int64_t>(users.size());
@@ -527,9 +525,7 @@ void AdminApi::State::stats(Responder respond) {
 }
 
 void AdminApi::State::connections(Responder respond) {
-  std::vector<RealtimeHandler::ConnectionInfo> infos;
-  server.loop().for_each_session(
-      [&](WsSession& session) { infos.push_back(handler.describe(session)); });
+  std::vector<RealtimeHandler::ConnectionInfo> infos = handler.connections();
   std::sort(infos.begin(), infos.end(),
             [](const auto& a, const auto& b) { return a.connected_at < b.connected_at; });
   const auto system_now = std::chrono::system_clock::now();

@@ -78,11 +78,12 @@ void HttpConnection::on_read(const error_code& error) {
   }
   // The deadline does not apply while a handler works (pending_).
   pending_ = true;
-  loop_.router().handle(request, [self = shared_from_this()](HttpResponse response) {
-    self->pending_ = false;
-    if (self->finished_) return;  // aborted meanwhile (shutdown)
-    self->respond(std::move(response));
-  });
+  loop_.route(std::make_shared<const HttpRequest>(std::move(request)),
+              [self = shared_from_this()](HttpResponse response) {
+                self->pending_ = false;
+                if (self->finished_) return;  // aborted meanwhile (shutdown)
+                self->respond(std::move(response));
+              });
 }
 
 void HttpConnection::respond(HttpResponse response) {

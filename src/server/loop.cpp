@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 
 #include "core/ws/frame_codec.hpp"
@@ -18,14 +19,76 @@ constexpr std::size_t kReadBufferBytes = 64 * 1024;
 
 }  // namespace
 
+thread_local Loop* Loop::current_ = nullptr;
+
 Loop::Loop(asio::io_context& io, const ServerOptions& options, SessionHandler& handler,
-           const HttpRouter& router)
+           const HttpRouter& router, std::size_t index, std::atomic<std::size_t>& open_sessions,
+           asio::any_io_executor control)
     : io_(io),
       options_(options),
       handler_(handler),
       router_(router),
+      index_(index),
+      open_sessions_(open_sessions),
+      control_(std::move(control)),
       read_buffer_(kReadBufferBytes),
+      queue_budget_(options.max_queued_bytes_total / std::max<std::size_t>(options.threads, 1)),
+      batch_timer_(io),
       random_(std::random_device{}()) {}
+
+void Loop::flush_later(std::shared_ptr<WsSession> session) {
+  delayed_flushes_.push_back(std::move(session));
+  if (batch_timer_armed_) return;
+  batch_timer_armed_ = true;
+  batch_timer_.expires_after(options_.batch_delay);
+  batch_timer_.async_wait([this](const boost::system::error_code&) {
+    batch_timer_armed_ = false;
+    std::vector<std::shared_ptr<WsSession>> due;
+    due.swap(delayed_flushes_);
+    for (const auto& session : due) session->flush_delayed();
+  });
+}
+
+void Loop::push(HubCommand command) {
+  if (on_this_thread()) {
+    {
+      std::lock_guard lock(mailbox_mutex_);
+      mailbox_.push_back(std::move(command));
+    }
+    drain();
+    return;
+  }
+  bool post = false;
+  {
+    std::lock_guard lock(mailbox_mutex_);
+    mailbox_.push_back(std::move(command));
+    post = !drain_posted_;
+    drain_posted_ = true;
+  }
+  if (post) asio::post(io_, [this] { drain(); });
+}
+
+void Loop::drain() {
+  {
+    std::lock_guard lock(mailbox_mutex_);
+    draining_.swap(mailbox_);
+    drain_posted_ = false;
+  }
+  for (const HubCommand& command : draining_) hub_.apply(command);
+  draining_.clear();
+}
+
+void Loop::route(std::shared_ptr<const HttpRequest> request, Responder respond) {
+  // The admin API, the scheduler and their state live on the control loop;
+  // the response goes back to the connection's loop.
+  asio::post(control_, [this, request = std::move(request), respond = std::move(respond)] {
+    router_.handle(*request, [this, respond](HttpResponse response) {
+      asio::post(io_, [respond, response = std::move(response)]() mutable {
+        respond(std::move(response));
+      });
+    });
+  });
+}
 
 void Loop::adopt(asio::ip::tcp::socket socket) {
   std::uint64_t key = next_http_key_++;
@@ -35,13 +98,16 @@ void Loop::adopt(asio::ip::tcp::socket socket) {
 }
 
 bool Loop::has_capacity() const {
-  return !shutting_down_ && sessions_.size() < options_.max_connections;
+  return !shutting_down_ &&
+         open_sessions_.load(std::memory_order_relaxed) < options_.max_connections;
 }
 
 void Loop::start_session(asio::ip::tcp::socket socket, SessionInfo info,
                          std::string handshake_response, std::string leftover) {
   auto session = std::make_shared<WsSession>(*this, std::move(socket), std::move(info));
   sessions_.emplace(session->id(), session);
+  open_sessions_.fetch_add(1, std::memory_order_relaxed);
+  session_count_.store(sessions_.size(), std::memory_order_relaxed);
   spdlog::debug("connection {} opened from {} ({} open)", session->id(),
                 session->info().remote_address, sessions_.size());
   session->start(std::move(handshake_response), std::move(leftover));
@@ -55,6 +121,8 @@ void Loop::session_finished(WsSession& session) {
   std::shared_ptr<WsSession> keep = found->second;
   handler_.on_closed(session);
   sessions_.erase(found);
+  open_sessions_.fetch_sub(1, std::memory_order_relaxed);
+  session_count_.store(sessions_.size(), std::memory_order_relaxed);
   spdlog::debug("connection {} closed ({} open)", session.id(), sessions_.size());
   if (shutting_down_ && sessions_.empty() && on_drained_) {
     auto drained = std::move(on_drained_);

@@ -1,18 +1,23 @@
 #pragma once
 
 // One event loop's share of the server: its sessions, its HTTP connections in
-// the handshake phase, the shared read buffer and the sweep. Today the server
-// runs one loop on the thread that calls Server::run(); the multi-loop design
-// gives each core a Loop with its own io_context, and the acceptor hands each
-// accepted socket to one of them. Everything here is owned by the loop thread
-// and used without locks.
+// the handshake phase, the shared read buffer, its share of the fan-out hub
+// and the sweep. The server runs one Loop per thread (ServerOptions::threads,
+// one per core by default), each with its own io_context; the acceptor hands
+// each accepted socket to one of them. Everything here is owned by the loop
+// thread and used without locks, except push() (any thread) and the counters
+// named as atomic.
 
+#include <atomic>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <span>
 #include <string>
@@ -20,6 +25,7 @@
 #include <vector>
 
 #include "server/http_router.hpp"
+#include "server/loop_hub.hpp"
 #include "server/server_options.hpp"
 #include "server/session_handler.hpp"
 #include "server/ws_session.hpp"
@@ -32,10 +38,46 @@ class Loop {
  public:
   using SteadyTime = std::chrono::steady_clock::time_point;
 
+  // `open_sessions` counts the sessions of every loop (max_connections is
+  // server-wide); HTTP routes run on `control` (loop 0, where the admin API,
+  // the timers and the broadcast scheduler live).
   Loop(boost::asio::io_context& io, const ServerOptions& options, SessionHandler& handler,
-       const HttpRouter& router);
+       const HttpRouter& router, std::size_t index, std::atomic<std::size_t>& open_sessions,
+       boost::asio::any_io_executor control);
   Loop(const Loop&) = delete;
   Loop& operator=(const Loop&) = delete;
+
+  // The loop whose thread is calling, or nullptr on other threads.
+  static Loop* current() { return current_; }
+  // Marks the calling thread as this loop's thread (before it runs io()).
+  void make_current() { current_ = this; }
+  bool on_this_thread() const { return current_ == this; }
+  std::size_t index() const { return index_; }
+
+  // ---- fan-out (see loop_hub.hpp)
+  // Any thread: queues `command` for this loop's hub. On the loop's own thread
+  // the mailbox is applied at once (so that replies queued next to a session
+  // come after the deliveries pushed before them); elsewhere one drain is posted.
+  void push(HubCommand command);
+  // Loop thread: applies everything in the mailbox, in order.
+  void drain();
+  const LoopHub& hub() const { return hub_; }
+
+  // Runs an HTTP route on the control loop; `respond` is called back on this loop.
+  void route(std::shared_ptr<const HttpRequest> request, Responder respond);
+
+  // Batch mode with a delay: `session` is flushed when the loop's one batch
+  // timer fires (within ServerOptions::batch_delay).
+  void flush_later(std::shared_ptr<WsSession> session);
+
+  // ---- slow consumers
+  // Bytes queued (and not yet written) by all of this loop's sessions, each
+  // frame counted once per session holding it, plus the per-entry overhead.
+  std::size_t queued_bytes() const { return queued_bytes_; }
+  void add_queued(std::size_t bytes) { queued_bytes_ += bytes; }
+  void remove_queued(std::size_t bytes) { queued_bytes_ -= bytes; }
+  // True when this loop's share of ServerOptions::max_queued_bytes_total is used up.
+  bool over_queue_budget() const { return queued_bytes_ > queue_budget_; }
 
   boost::asio::io_context& io() { return io_; }
   const ServerOptions& options() const { return options_; }
@@ -48,7 +90,8 @@ class Loop {
 
   // Takes an accepted socket: reads its HTTP request (HttpConnection).
   void adopt(boost::asio::ip::tcp::socket socket);
-  // True while one more WebSocket session may open (and not shutting down).
+  // True while one more WebSocket session may open (server-wide, and not
+  // shutting down).
   bool has_capacity() const;
   // Starts a WebSocket session on an upgraded socket.
   void start_session(boost::asio::ip::tcp::socket socket, SessionInfo info,
@@ -68,6 +111,10 @@ class Loop {
   void abort_all();
 
   std::size_t session_count() const { return sessions_.size(); }
+  // Readable from any thread.
+  std::size_t session_count_relaxed() const {
+    return session_count_.load(std::memory_order_relaxed);
+  }
   // The session with `id`, or nullptr.
   WsSession* find_session(const std::string& id) const;
   // Every open session (for fan-out to all and for status).
@@ -83,7 +130,24 @@ class Loop {
   const ServerOptions& options_;
   SessionHandler& handler_;
   const HttpRouter& router_;
+  std::size_t index_;
+  std::atomic<std::size_t>& open_sessions_;
+  boost::asio::any_io_executor control_;
+  static thread_local Loop* current_;
   std::vector<char> read_buffer_;
+  std::atomic<std::size_t> session_count_{0};
+  std::size_t queued_bytes_ = 0;
+  std::size_t queue_budget_ = 0;
+
+  boost::asio::steady_timer batch_timer_;
+  bool batch_timer_armed_ = false;
+  std::vector<std::shared_ptr<WsSession>> delayed_flushes_;
+
+  LoopHub hub_;
+  std::mutex mailbox_mutex_;
+  std::vector<HubCommand> mailbox_;   // guarded by mailbox_mutex_
+  bool drain_posted_ = false;         // guarded by mailbox_mutex_
+  std::vector<HubCommand> draining_;  // loop thread
   std::unordered_map<std::string, std::shared_ptr<WsSession>> sessions_;
   std::unordered_map<std::uint64_t, std::shared_ptr<HttpConnection>> http_connections_;
   std::uint64_t next_http_key_ = 1;

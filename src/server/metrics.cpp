@@ -95,6 +95,9 @@ void Metrics::deliveries(std::uint64_t frames) {
 void Metrics::presence_update() {
   presence_updates_.fetch_add(1);
 }
+void Metrics::slow_consumer() {
+  slow_consumers_.fetch_add(1);
+}
 void Metrics::error(std::string_view code) {
   add(errors_, code);
 }
@@ -148,6 +151,9 @@ std::string Metrics::render(std::uint64_t max_connections) const {
   out += fmt::format("nself_realtime_fanout_deliveries_total {}\n", deliveries_.load());
   header(out, "nself_realtime_presence_updates_total", "counter", "Presence changes applied.");
   out += fmt::format("nself_realtime_presence_updates_total {}\n", presence_updates_.load());
+  header(out, "nself_realtime_slow_consumers_total", "counter",
+         "Connections closed (1008) because their send queue passed its bound.");
+  out += fmt::format("nself_realtime_slow_consumers_total {}\n", slow_consumers_.load());
   labelled("nself_realtime_errors_total", "code", "Errors returned to clients, by code.", errors_,
            {});
   header(out, "nself_realtime_auth_failures_total", "counter",

@@ -50,6 +50,8 @@ class Metrics {
   void message_out(std::string_view channel_type);
   void deliveries(std::uint64_t frames);  // frames queued by fan-out
   void presence_update();
+  void slow_consumer();  // a connection closed as a slow consumer
+  std::uint64_t slow_consumers() const { return slow_consumers_.load(); }
   void error(std::string_view code);  // an error event or an API error, by code
   void auth_failure();
 
@@ -73,6 +75,7 @@ class Metrics {
   std::atomic<std::uint64_t> peak_{0};
   std::atomic<std::uint64_t> deliveries_{0};
   std::atomic<std::uint64_t> presence_updates_{0};
+  std::atomic<std::uint64_t> slow_consumers_{0};
   std::atomic<std::uint64_t> auth_failures_{0};
   std::atomic<std::uint64_t> connections_total_{0};
   mutable std::mutex mutex_;

@@ -9,6 +9,7 @@
 
 #include "core/protocol/events.hpp"
 #include "core/ws/frame_codec.hpp"
+#include "server/loop.hpp"
 #include "server/ws_session.hpp"
 #include "store/uuid.hpp"
 
@@ -123,20 +124,35 @@ std::optional<HttpResponse> RealtimeHandler::check_upgrade(const HttpRequest& re
   auto claims = verifier_.verify(*token, now_ms());
   if (claims) return std::nullopt;
   if (metrics_ != nullptr) metrics_->auth_failure();
-  audit_auth_failure("websocket", claims.error().code);
+  {
+    std::lock_guard lock(mutex_);
+    audit_auth_failure("websocket", claims.error().code);
+  }
   HttpResponse response = error_response(http::status::unauthorized, claims.error().code,
                                          claims.error().message, &request);
   response.set(http::field::www_authenticate, "Bearer");
   return response;
 }
 
+void RealtimeHandler::on_loops(const std::vector<Loop*>& loops) {
+  std::lock_guard lock(mutex_);
+  loops_ = loops;
+}
+
 void RealtimeHandler::on_open(WsSession& session) {
+  std::lock_guard lock(mutex_);
+  sessions_.insert(&session);
   if (metrics_ != nullptr) metrics_->connection_opened();
   auto client = std::make_unique<Client>();
   client->auth_deadline = std::chrono::steady_clock::now() + options_.auth_timeout;
   client->flood = core::FloodGuard(options_.flood);
   Client& state = *client;
   session.set_context(std::move(client));
+  // Batch mode (docs/PROTOCOL.md "Batching"): ?batch=1 on the upgrade URL.
+  if (auto batch = query_param(split_target(session.info().target).query, "batch");
+      batch && (*batch == "1" || *batch == "true")) {
+    session.set_batching(true);
+  }
   auto token = upgrade_token(session.info().authorization, session.info().target);
   if (!token) return;
   auto claims = verifier_.verify(*token, now_ms());
@@ -150,6 +166,7 @@ void RealtimeHandler::on_open(WsSession& session) {
 }
 
 void RealtimeHandler::on_text(WsSession& session, std::string text) {
+  std::lock_guard lock(mutex_);
   auto* client = static_cast<Client*>(session.context());
   protocol::ParsedFrame frame = protocol::parse_frame(text);
   for (auto& outcome : frame.outcomes) {
@@ -208,6 +225,7 @@ void RealtimeHandler::dispatch(WsSession& session, Client& client, const protoco
 
 void RealtimeHandler::handle_auth(WsSession& session, Client& client, const protocol::Ref& ref,
                                   const protocol::AuthRequest& request) {
+  if (request.batch) session.set_batching(true);
   auto claims = verifier_.verify(request.token, now_ms());
   if (!claims) {
     if (metrics_ != nullptr) {
@@ -318,6 +336,7 @@ void RealtimeHandler::handle_subscribe(WsSession& session, Client& client, const
     boost::asio::post(executor, [this, weak, ref, outcome] {
       auto session = weak.lock();
       if (!session || !session->is_open()) return;
+      std::lock_guard lock(mutex_);
       auto* client = static_cast<Client*>(session->context());
       --client->pending_subscribes;
       if (!outcome->channel) {
@@ -342,7 +361,7 @@ void RealtimeHandler::handle_subscribe(WsSession& session, Client& client, const
       }
       std::int64_t seq = channel.is_persistent ? channel.last_seq : ephemeral_seq_[channel.id];
       client->subscriptions[channel.id] = info;
-      hub_[channel.id].insert(session.get());
+      add_to_hub(*session, info, client->claims.user_id);
       session->send_text(protocol::subscribed_event(ref, channel.slug, seq, outcome->unread));
       // ---- presence: presence_state to the subscriber, presence_join to the others
       if (!already) {
@@ -411,6 +430,7 @@ void RealtimeHandler::handle_message(WsSession& session, Client& client, const p
                                  content = std::move(content)]() mutable {
       auto session = weak.lock();
       if (!session || !session->is_open()) return;
+      std::lock_guard lock(mutex_);
       if (!*resolved) {
         session->send_text(error_frame(ref, resolved->error()));
         return;
@@ -427,10 +447,11 @@ void RealtimeHandler::handle_message(WsSession& session, Client& client, const p
 void RealtimeHandler::send_message(WsSession& session, Client& client, const protocol::Ref& ref,
                                    const ChannelRef& channel, std::string content_json) {
   // ---- send permission: archived channels are read-only; can_send
-  if (channel.archived || is_archived(channel.id) || !channel.can_send) {
+  const bool archived = channel.archived || archived_channels_.contains(channel.id);
+  if (archived || !channel.can_send) {
     session.send_text(error_frame(
         ref, "forbidden",
-        channel.archived || is_archived(channel.id)
+        archived
             ? fmt::format("channel \"{}\" is archived (read-only)", channel.slug)
             : fmt::format("you may not send to channel \"{}\" (can_send is false)", channel.slug)));
     return;
@@ -458,6 +479,7 @@ void RealtimeHandler::send_message(WsSession& session, Client& client, const pro
   store_.append(std::move(message), session.executor(),
                 [this, weak, ref, slug = channel.slug, type = channel.type,
                  started](std::optional<store::StoredMessage> stored) {
+                  std::lock_guard lock(mutex_);
                   if (!stored) {
                     if (auto session = weak.lock(); session && session->is_open()) {
                       session->send_text(error_frame(ref, unavailable_error()));
@@ -543,19 +565,37 @@ void RealtimeHandler::handle_typing(WsSession& session, Client& client,
 
 void RealtimeHandler::fan_out(const std::string& channel_id, std::string_view event,
                               const std::string* skip_user) {
+  if (!hub_.contains(channel_id)) return;
+  // Framed once; every loop and every queue shares the same bytes.
+  fan_out_frame(channel_id,
+                std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kText, event)),
+                skip_user);
+}
+
+std::size_t RealtimeHandler::fan_out_frame(const std::string& channel_id,
+                                           std::shared_ptr<const std::string> frame,
+                                           const std::string* skip_user) {
   auto found = hub_.find(channel_id);
-  if (found == hub_.end()) return;
-  // Framed once; every queue shares the same bytes.
+  if (found == hub_.end()) return 0;
   const auto started = std::chrono::steady_clock::now();
-  auto frame = std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kText, event));
-  std::uint64_t delivered = 0;
-  for (WsSession* subscriber : found->second) {
-    if (skip_user != nullptr &&
-        static_cast<Client*>(subscriber->context())->claims.user_id == *skip_user) {
-      continue;
+  const HubChannel& channel = found->second;
+  std::size_t delivered = channel.sessions.size();
+  if (skip_user != nullptr) {
+    // The skipped user's subscribed connections (channel_users_ counts them).
+    if (auto users = channel_users_.find(channel_id); users != channel_users_.end()) {
+      if (auto user = users->second.find(*skip_user); user != users->second.end()) {
+        delivered -= std::min<std::size_t>(delivered, static_cast<std::size_t>(user->second));
+      }
     }
-    subscriber->send_frame(frame);
-    ++delivered;
+  }
+  for (std::size_t index = 0; index < loops_.size(); ++index) {
+    if (channel.per_loop[index] == 0) continue;
+    HubCommand command;
+    command.kind = HubCommand::Kind::kDeliver;
+    command.channel_id = channel_id;
+    if (skip_user != nullptr) command.user_id = *skip_user;
+    command.frame = frame;
+    loops_[index]->push(std::move(command));
   }
   if (metrics_ != nullptr) metrics_->deliveries(delivered);
   const auto took = std::chrono::steady_clock::now() - started;
@@ -564,23 +604,55 @@ void RealtimeHandler::fan_out(const std::string& channel_id, std::string_view ev
                  channel_id, std::chrono::duration_cast<std::chrono::milliseconds>(took).count(),
                  options_.slow_fan_out.count());
   }
+  return delivered;
+}
+
+void RealtimeHandler::add_to_hub(WsSession& session, const ChannelRef& channel,
+                                 const std::string& user_id) {
+  HubChannel& entry = hub_[channel.id];
+  if (entry.per_loop.empty()) {
+    entry.per_loop.resize(loops_.size());
+    entry.slug = channel.slug;
+  }
+  if (!entry.sessions.insert(&session).second) return;
+  ++entry.per_loop[session.loop().index()];
+  HubCommand command;
+  command.kind = HubCommand::Kind::kSubscribe;
+  command.channel_id = channel.id;
+  command.session = &session;
+  command.user_id = user_id;
+  session.loop().push(std::move(command));
 }
 
 void RealtimeHandler::remove_from_hub(WsSession& session, const std::string& channel_id) {
   auto found = hub_.find(channel_id);
   if (found == hub_.end()) return;
-  found->second.erase(&session);
+  if (found->second.sessions.erase(&session) > 0) {
+    --found->second.per_loop[session.loop().index()];
+    HubCommand command;
+    command.kind = HubCommand::Kind::kUnsubscribe;
+    command.channel_id = channel_id;
+    command.session = &session;
+    session.loop().push(std::move(command));
+  }
   // Empty channels are dropped so that many short-lived channels cost nothing.
-  if (found->second.empty()) hub_.erase(found);
+  if (found->second.sessions.empty()) hub_.erase(found);
+}
+
+void RealtimeHandler::on_sweep(std::chrono::steady_clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  expire_typing(now);
+  start_heartbeat_sweep(now);
+  sweep_presence(collecting_heartbeat_);  // ---- presence
+}
+
+void RealtimeHandler::on_slow_consumer(WsSession& /*session*/) {
+  // Called inside sends, maybe under mutex_: count only.
+  if (metrics_ != nullptr) metrics_->slow_consumer();
 }
 
 void RealtimeHandler::on_tick(WsSession& session, std::chrono::steady_clock::time_point now) {
-  if (now != last_tick_) {  // once per sweep, not once per session
-    last_tick_ = now;
-    expire_typing(now);
-    start_heartbeat_sweep(now);
-    sweep_presence(collecting_heartbeat_);  // ---- presence
-  }
+  std::lock_guard lock(mutex_);
   auto* client = static_cast<Client*>(session.context());
   if (!client->authenticated) {
     if (now >= client->auth_deadline) {
@@ -622,9 +694,11 @@ void RealtimeHandler::expire_typing(std::chrono::steady_clock::time_point now) {
 }
 
 void RealtimeHandler::on_closed(WsSession& session) {
+  std::lock_guard lock(mutex_);
+  sessions_.erase(&session);
   auto* client = static_cast<Client*>(session.context());
   if (client == nullptr) return;
-  broadcasts_on_closed(session);
+  if (client->authenticated) broadcasts_on_closed(session);
   if (metrics_ != nullptr) metrics_->connection_closed();
   for (const auto& [id, channel] : client->subscriptions) {
     remove_from_hub(session, id);
@@ -640,8 +714,13 @@ void RealtimeHandler::on_closed(WsSession& session) {
 }
 
 std::size_t RealtimeHandler::subscriber_count(const std::string& channel_id) const {
+  std::lock_guard lock(mutex_);
+  return subscribers_of(channel_id);
+}
+
+std::size_t RealtimeHandler::subscribers_of(const std::string& channel_id) const {
   auto found = hub_.find(channel_id);
-  return found == hub_.end() ? 0 : found->second.size();
+  return found == hub_.end() ? 0 : found->second.sessions.size();
 }
 
 // ---- presence, read state and limits (issue 4, sections 1, 3 and 6) --------
@@ -884,10 +963,7 @@ void RealtimeHandler::persist_presence(std::vector<store::PresenceRecord> record
 
 std::string RealtimeHandler::slug_of(const std::string& channel_id) const {
   auto found = hub_.find(channel_id);
-  if (found == hub_.end() || found->second.empty()) return channel_id;
-  const auto* client = static_cast<const Client*>((*found->second.begin())->context());
-  auto subscription = client->subscriptions.find(channel_id);
-  return subscription == client->subscriptions.end() ? channel_id : subscription->second.slug;
+  return found == hub_.end() ? channel_id : found->second.slug;
 }
 
 // ---- admin operations that need Client (the rest: realtime_handler_admin.cpp)
@@ -911,7 +987,14 @@ RealtimeHandler::ConnectionInfo RealtimeHandler::describe(const WsSession& sessi
 void RealtimeHandler::drop_channel_subscribers(const std::string& channel_id) {
   auto found = hub_.find(channel_id);
   if (found != hub_.end()) {
-    for (WsSession* session : found->second) {
+    for (std::size_t index = 0; index < loops_.size(); ++index) {
+      if (found->second.per_loop[index] == 0) continue;
+      HubCommand command;
+      command.kind = HubCommand::Kind::kDropChannel;
+      command.channel_id = channel_id;
+      loops_[index]->push(std::move(command));
+    }
+    for (WsSession* session : found->second.sessions) {
       if (auto* client = static_cast<Client*>(session->context())) {
         client->subscriptions.erase(channel_id);
         // The channel is gone (its rows with it): forget its members quietly,

@@ -22,16 +22,23 @@
 // channel max_members, member can_send, archived channels read-only).
 //
 // Fan-out serializes an event once and frames it once; every subscriber's
-// queue gets the same shared buffer.
+// queue gets the same shared buffer. The hub here knows which sessions of
+// which loop are subscribed to a channel; each loop keeps its own share
+// (server/loop_hub.hpp) and gets one delivery per event through its mailbox.
 //
-// Thread safety: every method runs on the loop thread (one loop today). The
-// hub would become per-loop with cross-loop forwarding when there are several.
+// Thread safety: sessions live on several loops (threads). Every entry point
+// (the SessionHandler calls, the admin and broadcast operations, and the
+// store completions posted back to a loop) takes mutex_, so the protocol
+// state (clients, hub, presence, limits, sequence numbers) is one consistent
+// whole; the lock covers deciding and queueing, never a socket write or a
+// database call. Per-subscriber delivery happens on each loop without it.
 
 #include <boost/asio/any_io_executor.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -92,17 +99,20 @@ class RealtimeHandler final : public SessionHandler {
                   RealtimeOptions options = {});
 
   std::optional<HttpResponse> check_upgrade(const HttpRequest& request) override;
+  void on_loops(const std::vector<Loop*>& loops) override;
   void on_open(WsSession& session) override;
   void on_text(WsSession& session, std::string text) override;
+  void on_sweep(std::chrono::steady_clock::time_point now) override;
   void on_tick(WsSession& session, std::chrono::steady_clock::time_point now) override;
+  void on_slow_consumer(WsSession& session) override;
   void on_closed(WsSession& session) override;
 
   // Sessions subscribed to a channel (by channel id), for tests and status.
   std::size_t subscriber_count(const std::string& channel_id) const;
 
   // ---- admin operations (realtime_handler_admin.cpp)
-  // Used by the HTTP API (server/admin_api.hpp). Loop thread only, except
-  // set_metrics (before the server runs).
+  // Used by the HTTP API (server/admin_api.hpp). Any thread; set_metrics
+  // before the server runs.
   struct ConnectionInfo {
     std::string id;
     std::string user_id;  // empty while not authenticated
@@ -114,9 +124,11 @@ class RealtimeHandler final : public SessionHandler {
   };
   // Counters for /metrics; may be null (the default).
   void set_metrics(Metrics* metrics) { metrics_ = metrics; }
-  ConnectionInfo describe(const WsSession& session) const;
-  // Closes the session with 4000 "disconnected by an administrator".
-  void disconnect(WsSession& session);
+  // Every open session, in no particular order.
+  std::vector<ConnectionInfo> connections() const;
+  // Closes the open session `id` with 4000 "disconnected by an administrator"
+  // (on its loop, soon); what it was, or none when there is no such session.
+  std::optional<ConnectionInfo> disconnect(const std::string& id);
   // Publishes a message from a backend: persistent channels go through the
   // group commit (fan-out after commit), ephemeral ones fan out at once.
   // `done` runs on `executor` with the stored/sent message, or none when the
@@ -136,6 +148,7 @@ class RealtimeHandler final : public SessionHandler {
   // The channel was archived: it is read-only from now on (sends get forbidden).
   void notify_channel_archived(const std::string& channel_id);
   bool is_archived(const std::string& channel_id) const {
+    std::lock_guard lock(mutex_);
     return archived_channels_.contains(channel_id);
   }
 
@@ -150,6 +163,7 @@ class RealtimeHandler final : public SessionHandler {
   // Removes `channel_id` from every subscriber's state (realtime_handler.cpp,
   // next to Client).
   void drop_channel_subscribers(const std::string& channel_id);
+  ConnectionInfo describe(const WsSession& session) const;
   Metrics* metrics_ = nullptr;
   std::unordered_set<std::string> archived_channels_;  // archived while subscribed
                                                        // ---- end of admin operations
@@ -193,7 +207,12 @@ class RealtimeHandler final : public SessionHandler {
   // except sessions of `skip_user` when given.
   void fan_out(const std::string& channel_id, std::string_view event,
                const std::string* skip_user = nullptr);
+  // The same with a framed event; returns the number of deliveries.
+  std::size_t fan_out_frame(const std::string& channel_id, std::shared_ptr<const std::string> frame,
+                            const std::string* skip_user = nullptr);
+  void add_to_hub(WsSession& session, const ChannelRef& channel, const std::string& user_id);
   void remove_from_hub(WsSession& session, const std::string& channel_id);
+  std::size_t subscribers_of(const std::string& channel_id) const;
   void expire_typing(std::chrono::steady_clock::time_point now);
   // An error event, counted in the metrics by its code.
   std::string error_frame(const core::protocol::Ref& ref, std::string_view code,
@@ -241,8 +260,17 @@ class RealtimeHandler final : public SessionHandler {
   const core::auth::JwtVerifier& verifier_;
   StoreWorker& store_;
   RealtimeOptions options_;
-  std::unordered_map<std::string, std::unordered_set<WsSession*>> hub_;  // channel id -> sessions
-  std::unordered_map<std::string, std::int64_t> ephemeral_seq_;          // channel id -> last seq
+  // Guards everything below (and the Client of every session).
+  mutable std::mutex mutex_;
+  std::vector<Loop*> loops_;
+  struct HubChannel {
+    std::string slug;
+    std::unordered_set<WsSession*> sessions;
+    std::vector<std::uint32_t> per_loop;  // subscribed sessions on each loop
+  };
+  std::unordered_map<std::string, HubChannel> hub_;              // channel id -> subscribers
+  std::unordered_set<WsSession*> sessions_;                      // every open session
+  std::unordered_map<std::string, std::int64_t> ephemeral_seq_;  // channel id -> last seq
   struct Typing {
     std::string channel_id;
     std::string slug;
@@ -250,7 +278,6 @@ class RealtimeHandler final : public SessionHandler {
     std::chrono::steady_clock::time_point expires;
   };
   std::unordered_map<std::string, Typing> typing_;  // channel id + '\n' + user id
-  std::chrono::steady_clock::time_point last_tick_{};
   // Heartbeat: ids gathered during a sweep in which one is due, written at the
   // start of the next sweep.
   std::chrono::steady_clock::time_point last_heartbeat_{};
@@ -269,24 +296,24 @@ class RealtimeHandler final : public SessionHandler {
 
   // ---- broadcasts (realtime_handler_broadcast.cpp)
  public:
-  // Loop thread. Delivers a broadcast (claimed by a BroadcastScheduler): with a
+  // Any thread. Delivers a broadcast (claimed by a BroadcastScheduler): with a
   // channel, to the sessions subscribed to it, named `channel_slug` in the
   // event; without one (a system announcement), to every authenticated
   // session. Framed once, the buffer shared. Returns how many sessions got it.
   std::size_t deliver_broadcast(const store::Broadcast& broadcast,
                                 std::optional<std::string_view> channel_slug);
-  // Loop thread. The system announcements (sent, no channel) replayed to a
+  // Any thread. The system announcements (sent, no channel) replayed to a
   // session when it authenticates, unless expired by then; replaces the
   // previous set (the scheduler refreshes it on every poll, so authenticating
   // never waits for the database).
   void set_announcements(std::vector<store::Broadcast> announcements);
 
  private:
-  // Hooks: authenticate() and on_closed() call these.
+  // Hooks: authenticate() and on_closed() (of an authenticated session) call these.
   void broadcasts_on_authenticated(WsSession& session);
   void broadcasts_on_closed(WsSession& session);
-  std::unordered_set<WsSession*> authenticated_sessions_;
   std::vector<store::Broadcast> announcements_;
+  std::size_t authenticated_count_ = 0;
   // ---- end of broadcasts
 };
 

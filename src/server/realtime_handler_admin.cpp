@@ -1,5 +1,5 @@
 // RealtimeHandler's admin operations (see the block in realtime_handler.hpp),
-// used by the HTTP API. Everything runs on the loop thread.
+// used by the HTTP API. Any thread: each takes the handler's lock.
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
@@ -7,6 +7,7 @@
 
 #include "core/protocol/events.hpp"
 #include "core/ws/frame_codec.hpp"
+#include "server/loop.hpp"
 #include "server/realtime_handler.hpp"
 #include "server/ws_session.hpp"
 #include "store/uuid.hpp"
@@ -24,8 +25,27 @@ store::Timestamp now_ms() {
 
 }  // namespace
 
-void RealtimeHandler::disconnect(WsSession& session) {
-  session.close(kClosedByAdmin, "disconnected by an administrator");
+std::vector<RealtimeHandler::ConnectionInfo> RealtimeHandler::connections() const {
+  std::lock_guard lock(mutex_);
+  std::vector<ConnectionInfo> infos;
+  infos.reserve(sessions_.size());
+  for (const WsSession* session : sessions_) infos.push_back(describe(*session));
+  return infos;
+}
+
+std::optional<RealtimeHandler::ConnectionInfo> RealtimeHandler::disconnect(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  for (WsSession* session : sessions_) {
+    if (session->id() != id) continue;
+    // The session belongs to its loop: close it there.
+    boost::asio::post(session->executor(),
+                      [weak = std::weak_ptr<WsSession>(session->shared_from_this())] {
+                        if (auto target = weak.lock())
+                          target->close(kClosedByAdmin, "disconnected by an administrator");
+                      });
+    return describe(*session);
+  }
+  return std::nullopt;
 }
 
 void RealtimeHandler::publish(const PublishTarget& channel, std::string user_id,
@@ -34,6 +54,7 @@ void RealtimeHandler::publish(const PublishTarget& channel, std::string user_id,
   const auto started = std::chrono::steady_clock::now();
   const std::string type(core::to_string(channel.type));
   if (metrics_ != nullptr) metrics_->message_in(type);
+  std::unique_lock lock(mutex_);
   if (!channel.persistent) {
     store::StoredMessage message;
     message.id = store::new_uuid();
@@ -65,6 +86,7 @@ void RealtimeHandler::publish(const PublishTarget& channel, std::string user_id,
                 [this, slug = channel.slug, type, started,
                  done = std::move(done)](std::optional<store::StoredMessage> stored) mutable {
                   if (stored) {
+                    std::lock_guard lock(mutex_);
                     fan_out(stored->channel_id,
                             core::protocol::message_event(core::protocol::MessageView{
                                 slug, stored->id, stored->seq, stored->user_id, stored->content,
@@ -80,7 +102,8 @@ void RealtimeHandler::publish(const PublishTarget& channel, std::string user_id,
 
 std::size_t RealtimeHandler::notify_channel_deleted(const std::string& channel_id,
                                                     const std::string& slug) {
-  const std::size_t told = subscriber_count(channel_id);
+  std::lock_guard lock(mutex_);
+  const std::size_t told = subscribers_of(channel_id);
   fan_out(channel_id, core::protocol::channel_deleted_event(slug));
   drop_channel_subscribers(channel_id);
   ephemeral_seq_.erase(channel_id);
@@ -111,6 +134,7 @@ void RealtimeHandler::audit_auth_failure(std::string actor, std::string_view cod
 }
 
 void RealtimeHandler::notify_channel_archived(const std::string& channel_id) {
+  std::lock_guard lock(mutex_);
   archived_channels_.insert(channel_id);
 }
 

@@ -1,11 +1,12 @@
 // RealtimeHandler: delivery of broadcasts and the replay of system
 // announcements on authentication (the "broadcasts" block of
-// realtime_handler.hpp). Everything here runs on the loop thread.
+// realtime_handler.hpp). Public calls take the handler's lock.
 
 #include <chrono>
 
 #include "core/protocol/events.hpp"
 #include "core/ws/frame_codec.hpp"
+#include "server/loop.hpp"
 #include "server/realtime_handler.hpp"
 #include "server/ws_session.hpp"
 
@@ -28,31 +29,32 @@ std::size_t RealtimeHandler::deliver_broadcast(const store::Broadcast& broadcast
                                                std::optional<std::string_view> channel_slug) {
   const std::string event =
       broadcast_text(broadcast, channel_slug ? channel_slug : broadcast.channel_id);
-  // Framed once; every queue shares the same bytes.
+  // Framed once; every loop and every queue shares the same bytes.
   auto frame = std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kText, event));
-  std::size_t delivered = 0;
-  if (broadcast.channel_id) {
-    auto found = hub_.find(*broadcast.channel_id);
-    if (found == hub_.end()) return 0;
-    for (WsSession* subscriber : found->second) {
-      subscriber->send_frame(frame);
-      ++delivered;
-    }
-    return delivered;
+  std::lock_guard lock(mutex_);
+  if (broadcast.channel_id) return fan_out_frame(*broadcast.channel_id, std::move(frame));
+  const std::size_t delivered = authenticated_count_;
+  for (Loop* loop : loops_) {
+    HubCommand command;
+    command.kind = HubCommand::Kind::kDeliverAll;
+    command.frame = frame;
+    loop->push(std::move(command));
   }
-  for (WsSession* session : authenticated_sessions_) {
-    session->send_frame(frame);
-    ++delivered;
-  }
+  if (metrics_ != nullptr) metrics_->deliveries(delivered);
   return delivered;
 }
 
 void RealtimeHandler::set_announcements(std::vector<store::Broadcast> announcements) {
+  std::lock_guard lock(mutex_);
   announcements_ = std::move(announcements);
 }
 
 void RealtimeHandler::broadcasts_on_authenticated(WsSession& session) {
-  authenticated_sessions_.insert(&session);
+  ++authenticated_count_;
+  HubCommand command;
+  command.kind = HubCommand::Kind::kAuthenticated;
+  command.session = &session;
+  session.loop().push(std::move(command));
   const auto now =
       std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   for (const store::Broadcast& announcement : announcements_) {
@@ -63,7 +65,11 @@ void RealtimeHandler::broadcasts_on_authenticated(WsSession& session) {
 }
 
 void RealtimeHandler::broadcasts_on_closed(WsSession& session) {
-  authenticated_sessions_.erase(&session);
+  --authenticated_count_;
+  HubCommand command;
+  command.kind = HubCommand::Kind::kClosed;
+  command.session = &session;
+  session.loop().push(std::move(command));
 }
 
 }  // namespace nself::server

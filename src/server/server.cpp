@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -17,11 +18,26 @@ using boost::system::error_code;
 
 Server::Server(ServerOptions options, SessionHandler& handler)
     : options_(std::move(options)),
+      handler_(handler),
       io_(1),
       acceptor_(io_),
       signals_(io_),
-      tick_timer_(io_),
-      loop_(std::make_unique<Loop>(io_, options_, handler, router_)) {
+      tick_timer_(io_) {
+  options_.threads = std::max<std::size_t>(options_.threads, 1);
+  for (std::size_t index = 0; index < options_.threads; ++index) {
+    asio::io_context* io = &io_;
+    if (index > 0) {
+      worker_ios_.push_back(std::make_unique<asio::io_context>(1));
+      io = worker_ios_.back().get();
+      worker_guards_.emplace_back(io->get_executor());
+    }
+    loops_.push_back(std::make_unique<Loop>(*io, options_, handler_, router_, index, open_sessions_,
+                                            io_.get_executor()));
+  }
+  std::vector<Loop*> loops;
+  for (const auto& loop : loops_) loops.push_back(loop.get());
+  handler_.on_loops(loops);
+
   error_code error;
   auto address = asio::ip::make_address(options_.host, error);
   if (error) {
@@ -48,7 +64,7 @@ Server::Server(ServerOptions options, SessionHandler& handler)
     boost::json::object body;
     body["status"] = shutting_down_ ? "stopping" : "ok";
     body["version"] = NSELF_VERSION;
-    body["connections"] = loop_->session_count();
+    body["connections"] = session_count();
     // Lets `start` tell its own server from another one answering on the port.
     body["pid"] = static_cast<std::int64_t>(::getpid());
     body["uptime_seconds"] = std::chrono::duration_cast<std::chrono::seconds>(
@@ -59,7 +75,13 @@ Server::Server(ServerOptions options, SessionHandler& handler)
   });
 }
 
-Server::~Server() = default;
+Server::~Server() {
+  for (auto& guard : worker_guards_) guard.reset();
+  for (auto& io : worker_ios_) io->stop();
+  for (auto& thread : worker_threads_) {
+    if (thread.joinable()) thread.join();
+  }
+}
 
 void Server::run() {
   started_at_ = std::chrono::steady_clock::now();
@@ -72,12 +94,22 @@ void Server::run() {
       begin_shutdown();
     });
   }
+  for (std::size_t index = 1; index < loops_.size(); ++index) {
+    worker_threads_.emplace_back([this, index] {
+      loops_[index]->make_current();
+      loops_[index]->io().run();
+    });
+  }
+  loops_[0]->make_current();
   accept();
   schedule_tick();
-  spdlog::info("listening on {}:{}", options_.host, port_);
+  spdlog::info("listening on {}:{} ({} event loop{})", options_.host, port_, loops_.size(),
+               loops_.size() == 1 ? "" : "s");
   if (on_listening_) asio::post(io_, [this] { on_listening_(port_); });
   if (stop_requested_) asio::post(io_, [this] { begin_shutdown(); });
   io_.run();
+  for (auto& thread : worker_threads_) thread.join();
+  worker_threads_.clear();
   spdlog::info("server stopped");
 }
 
@@ -87,16 +119,28 @@ void Server::stop() {
 }
 
 void Server::accept() {
-  acceptor_.async_accept([this](const error_code& error, asio::ip::tcp::socket socket) {
-    if (error == asio::error::operation_aborted || !acceptor_.is_open()) return;
-    if (!error) {
-      loop_->adopt(std::move(socket));
-    } else {
-      // EMFILE and the like: log and keep accepting (the sweep frees sockets).
-      spdlog::warn("accept failed: {}", error.message());
-    }
-    accept();
-  });
+  // The socket is created on the io_context of the loop that will own it.
+  acceptor_.async_accept(loops_[next_loop_]->io(),
+                         [this](const error_code& error, asio::ip::tcp::socket socket) {
+                           if (error == asio::error::operation_aborted || !acceptor_.is_open())
+                             return;
+                           if (!error) {
+                             Loop& loop = *loops_[next_loop_];
+                             next_loop_ = (next_loop_ + 1) % loops_.size();
+                             if (loop.on_this_thread()) {
+                               loop.adopt(std::move(socket));
+                             } else {
+                               asio::post(loop.io(), [&loop, socket = std::move(socket)]() mutable {
+                                 loop.adopt(std::move(socket));
+                               });
+                             }
+                           } else {
+                             // EMFILE and the like: log and keep accepting (the sweep frees
+                             // sockets).
+                             spdlog::warn("accept failed: {}", error.message());
+                           }
+                           accept();
+                         });
 }
 
 void Server::schedule_tick() {
@@ -106,12 +150,25 @@ void Server::schedule_tick() {
     auto now = std::chrono::steady_clock::now();
     if (shutting_down_ && now >= shutdown_deadline_) {
       spdlog::warn("shutdown timeout: closing {} connections without a close handshake",
-                   loop_->session_count());
-      loop_->abort_all();
-      io_.stop();
+                   session_count());
+      for (auto& loop : loops_) {
+        if (loop->on_this_thread()) {
+          loop->abort_all();
+        } else {
+          asio::post(loop->io(), [&loop = *loop] { loop.abort_all(); });
+        }
+      }
+      stop_loops();
       return;
     }
-    loop_->tick(now);
+    handler_.on_sweep(now);
+    for (auto& loop : loops_) {
+      if (loop->on_this_thread()) {
+        loop->tick(now);
+      } else {
+        asio::post(loop->io(), [&loop = *loop, now] { loop.tick(now); });
+      }
+    }
     schedule_tick();
   });
 }
@@ -120,7 +177,7 @@ void Server::begin_shutdown() {
   if (shutting_down_) return;
   shutting_down_ = true;
   shutdown_deadline_ = std::chrono::steady_clock::now() + options_.shutdown_timeout;
-  spdlog::info("stopping: closing {} connections", loop_->session_count());
+  spdlog::info("stopping: closing {} connections", session_count());
   error_code ignored;
   acceptor_.close(ignored);
   signals_.cancel(ignored);
@@ -128,11 +185,31 @@ void Server::begin_shutdown() {
   if (options_.tick_interval > options_.shutdown_timeout) {
     tick_timer_.expires_after(options_.shutdown_timeout);
   }
-  loop_->begin_shutdown([this] {
-    error_code ignored_error;
-    tick_timer_.cancel();
-    io_.stop();
-  });
+  loops_draining_ = loops_.size();
+  for (auto& loop : loops_) {
+    auto drained = [this] { asio::post(io_, [this] { loop_drained(); }); };
+    if (loop->on_this_thread()) {
+      loop->begin_shutdown(drained);
+    } else {
+      asio::post(loop->io(), [&loop = *loop, drained] { loop.begin_shutdown(drained); });
+    }
+  }
+}
+
+void Server::loop_drained() {
+  if (loops_draining_ == 0 || --loops_draining_ > 0) return;
+  tick_timer_.cancel();
+  stop_loops();
+}
+
+void Server::stop_loops() {
+  // A worker's abort (posted just before) runs before its stop: handlers
+  // posted to one io_context run in order, and stop() is posted after them.
+  for (std::size_t index = 1; index < loops_.size(); ++index) {
+    asio::post(loops_[index]->io(), [io = &loops_[index]->io()] { io->stop(); });
+  }
+  for (auto& guard : worker_guards_) guard.reset();
+  io_.stop();
 }
 
 }  // namespace nself::server

@@ -3,13 +3,17 @@
 // The WebSocket server: one port for HTTP (/health, later /api and /metrics)
 // and WebSocket (/ and /ws). See docs/ARCHITECTURE.md, "src/server".
 //
-// Threading: run() runs the event loop on the calling thread; every session
-// lives on that loop. stop() may be called from any thread (or through
+// Threading: run() runs ServerOptions::threads event loops: loop 0 on the
+// calling thread (the control loop: the acceptor, the sweep timer, signals,
+// HTTP routes and whatever the application puts on io_context()), the others
+// on threads of their own. Each accepted socket goes to one loop, round robin,
+// and lives there. stop() may be called from any thread (or through
 // SIGINT/SIGTERM when ServerOptions::handle_signals): the server stops
 // accepting, closes every session with 1001 "server shutting down", lets
 // pending writes flush and returns from run() within shutdown_timeout.
 
 #include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -19,6 +23,8 @@
 #include <functional>
 #include <memory>
 #include <stdexcept>
+#include <thread>
+#include <vector>
 
 #include "server/http_router.hpp"
 #include "server/server_options.hpp"
@@ -51,9 +57,12 @@ class Server {
   void on_listening(std::function<void(std::uint16_t port)> callback) {
     on_listening_ = std::move(callback);
   }
-  // The loop, for the application layer (same thread as the handler calls).
-  Loop& loop() { return *loop_; }
+  // The control loop's io_context (loop 0; run() runs it on its caller's thread).
   boost::asio::io_context& io_context() { return io_; }
+  std::size_t loop_count() const { return loops_.size(); }
+  Loop& loop(std::size_t index) { return *loops_.at(index); }
+  // Open WebSocket sessions over every loop (any thread).
+  std::size_t session_count() const { return open_sessions_.load(std::memory_order_relaxed); }
 
   // Serves until stop(); may be called once.
   void run();
@@ -64,14 +73,27 @@ class Server {
   void accept();
   void schedule_tick();
   void begin_shutdown();
+  // Control loop: one loop finished draining its sessions.
+  void loop_drained();
+  // Control loop: stops every loop (run() then joins their threads).
+  void stop_loops();
+
+  using WorkGuard = boost::asio::executor_work_guard<boost::asio::io_context::executor_type>;
 
   ServerOptions options_;
+  SessionHandler& handler_;
   boost::asio::io_context io_;
+  std::vector<std::unique_ptr<boost::asio::io_context>> worker_ios_;  // loops 1..N-1
+  std::vector<WorkGuard> worker_guards_;
+  std::vector<std::thread> worker_threads_;
+  std::atomic<std::size_t> open_sessions_{0};
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer tick_timer_;
   HttpRouter router_;
-  std::unique_ptr<Loop> loop_;
+  std::vector<std::unique_ptr<Loop>> loops_;  // destroyed before the io_contexts
+  std::size_t next_loop_ = 0;
+  std::size_t loops_draining_ = 0;
   std::uint16_t port_ = 0;
   std::function<void(std::uint16_t)> on_listening_;
   std::chrono::steady_clock::time_point started_at_;

@@ -25,9 +25,24 @@ struct ServerOptions {
   std::chrono::milliseconds auth_timeout{10'000};
   // Largest reassembled incoming message; more closes with 1009.
   std::size_t max_message_bytes = 64 * 1024;
-  // Bytes queued for one session and not yet written: past it the client is a
-  // slow consumer and is closed with 1008 "slow consumer".
-  std::size_t max_queued_bytes = 4 * 1024 * 1024;
+  // Event loops, one thread each (REALTIME_THREADS; the CLI's default is one
+  // per core). Sessions are spread over them round robin.
+  std::size_t threads = 1;
+  // Bytes queued for one session and not yet written (each queued frame also
+  // counts kQueueEntryOverhead): past it the client is a slow consumer and is
+  // closed with 1008 "slow consumer" (REALTIME_MAX_QUEUED_KB).
+  std::size_t max_queued_bytes = 1024 * 1024;
+  // The same over every session of the server (REALTIME_MAX_QUEUED_TOTAL_MB),
+  // split evenly between the loops: while a loop is over its share, a session
+  // of it whose queue passes slow_consumer_floor is closed as a slow consumer,
+  // so laggards go first and clients that keep up are not touched.
+  std::size_t max_queued_bytes_total = 512ull * 1024 * 1024;
+  std::size_t slow_consumer_floor = 64 * 1024;
+  // Batch mode (clients that ask for it: ?batch=1 or "batch":true in auth):
+  // at most batch_size events per frame, held at most batch_delay to fill one
+  // (0: whatever is queued during one loop turn).
+  std::size_t batch_size = 64;
+  std::chrono::milliseconds batch_delay{0};
   // HTTP: request header and body limits (431 and 413 past them).
   std::size_t max_header_bytes = 8 * 1024;
   std::size_t max_body_bytes = 64 * 1024;

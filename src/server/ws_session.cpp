@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
@@ -18,6 +19,15 @@ namespace {
 // Reads per readiness notification before yielding to other sessions.
 constexpr int kReadsPerWakeup = 4;
 
+// What a queue entry costs beyond its frame's bytes (see WsSession::cost).
+constexpr std::size_t kQueueEntryOverhead = 64;
+
+constexpr char kBatchSeparator[] = "\n";
+
+bool is_text_frame(const std::string& frame) {
+  return frame.size() >= 2 && static_cast<std::uint8_t>(frame[0]) == 0x81;  // FIN + text
+}
+
 }  // namespace
 
 WsSession::WsSession(Loop& loop, asio::ip::tcp::socket socket, SessionInfo info)
@@ -26,7 +36,7 @@ WsSession::WsSession(Loop& loop, asio::ip::tcp::socket socket, SessionInfo info)
       info_(std::move(info)),
       decoder_(ws::DecoderLimits{loop.options().max_message_bytes, true}) {
   auto now = std::chrono::steady_clock::now();
-  last_received_ = now;
+  last_received_ = now.time_since_epoch().count();
   last_ping_sent_ = now;
 }
 
@@ -42,31 +52,66 @@ void WsSession::start(std::string handshake_response, std::string leftover) {
 
 void WsSession::send_text(std::string_view text) {
   if (close_sent_ || state_ == State::kClosed) return;
-  enqueue(std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kText, text)), false);
+  enqueue(std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kText, text)), false,
+          true);
 }
 
 void WsSession::send_frame(std::shared_ptr<const std::string> frame) {
   if (close_sent_ || state_ == State::kClosed) return;
-  enqueue(std::move(frame), false);
+  const bool event = is_text_frame(*frame);
+  enqueue(std::move(frame), false, event);
 }
 
-void WsSession::enqueue(std::shared_ptr<const std::string> frame, bool bypass_limit) {
-  queued_bytes_ += frame->size();
-  pending_.push_back(std::move(frame));
-  if (!bypass_limit && queued_bytes_ > loop_.options().max_queued_bytes) {
+std::size_t WsSession::cost(const Queued& queued) {
+  return queued.bytes->size() + kQueueEntryOverhead;
+}
+
+void WsSession::enqueue(std::shared_ptr<const std::string> frame, bool bypass_limit, bool event) {
+  Queued queued{std::move(frame), event};
+  const std::size_t bytes = cost(queued);
+  queued_bytes_ += bytes;
+  loop_.add_queued(bytes);
+  pending_.push_back(std::move(queued));
+  if (event) ++pending_events_;
+  const ServerOptions& options = loop_.options();
+  if (!bypass_limit &&
+      (queued_bytes_ > options.max_queued_bytes ||
+       (queued_bytes_ > options.slow_consumer_floor && loop_.over_queue_budget()))) {
     // Slow consumer: drop what has not started to be written, then close.
-    for (const auto& dropped : pending_) queued_bytes_ -= dropped->size();
-    pending_.clear();
-    spdlog::warn("connection {} ({}): slow consumer, {} bytes queued; closing", info_.id,
-                 info_.remote_address, queued_bytes_);
+    const std::size_t queued_before = queued_bytes_;
+    release(pending_);
+    pending_events_ = 0;
+    spdlog::warn(
+        "connection {} ({}): slow consumer, {} bytes queued{}; closing", info_.id,
+        info_.remote_address, queued_before,
+        queued_before > options.max_queued_bytes ? "" : " while the server's queues are full");
+    loop_.handler().on_slow_consumer(*this);
     close(ws::close_code::kPolicyViolation, "slow consumer");
     return;
   }
   schedule_flush();
 }
 
+void WsSession::release(std::vector<Queued>& frames) {
+  std::size_t bytes = 0;
+  for (const auto& queued : frames) bytes += cost(queued);
+  queued_bytes_ -= bytes;
+  loop_.remove_queued(bytes);
+  frames.clear();
+}
+
 void WsSession::schedule_flush() {
   if (writing_ || flush_posted_ || state_ == State::kClosed) return;
+  const ServerOptions& options = loop_.options();
+  if (batching_ && options.batch_delay.count() > 0 && pending_events_ < options.batch_size &&
+      pending_events_ == pending_.size() && !close_sent_) {
+    // Batch mode with a delay: wait (in the loop's one timer) for more events.
+    if (!flush_delayed_) {
+      flush_delayed_ = true;
+      loop_.flush_later(shared_from_this());
+    }
+    return;
+  }
   flush_posted_ = true;
   // Posted, not run now: everything queued in this loop turn joins this write.
   asio::post(socket_.get_executor(), [self = shared_from_this()] {
@@ -75,12 +120,24 @@ void WsSession::schedule_flush() {
   });
 }
 
+void WsSession::flush_delayed() {
+  flush_delayed_ = false;
+  flush();
+}
+
 void WsSession::flush() {
   if (writing_ || pending_.empty() || state_ == State::kClosed) return;
   in_flight_.swap(pending_);
+  pending_events_ = 0;
   buffers_.clear();
   buffers_.reserve(in_flight_.size());
-  for (const auto& frame : in_flight_) buffers_.emplace_back(frame->data(), frame->size());
+  if (batching_) {
+    gather_batches();
+  } else {
+    for (const auto& queued : in_flight_) {
+      buffers_.emplace_back(queued.bytes->data(), queued.bytes->size());
+    }
+  }
   close_in_flight_ = close_sent_ && !close_written_;
   writing_ = true;
   asio::async_write(socket_, buffers_,
@@ -89,11 +146,45 @@ void WsSession::flush() {
                     });
 }
 
+void WsSession::gather_batches() {
+  const std::size_t limit = std::max<std::size_t>(loop_.options().batch_size, 1);
+  batch_headers_.clear();
+  // Never reallocated below: buffers_ point into these strings.
+  batch_headers_.reserve(in_flight_.size());
+  std::size_t index = 0;
+  while (index < in_flight_.size()) {
+    std::size_t end = index;
+    std::size_t payload = 0;
+    while (end < in_flight_.size() && in_flight_[end].event && end - index < limit) {
+      const std::string& frame = *in_flight_[end].bytes;
+      payload += frame.size() - ws::unmasked_header_size(frame);
+      ++end;
+    }
+    if (end - index <= 1) {  // a lone event or a control frame: as it is
+      const std::string& frame = *in_flight_[index].bytes;
+      buffers_.emplace_back(frame.data(), frame.size());
+      ++index;
+      continue;
+    }
+    payload += end - index - 1;  // the separators
+    batch_headers_.emplace_back();
+    ws::append_frame_header(batch_headers_.back(), ws::Opcode::kText, payload);
+    buffers_.emplace_back(batch_headers_.back().data(), batch_headers_.back().size());
+    for (std::size_t at = index; at < end; ++at) {
+      const std::string& frame = *in_flight_[at].bytes;
+      const std::size_t header = ws::unmasked_header_size(frame);
+      if (at > index) buffers_.emplace_back(kBatchSeparator, 1);
+      buffers_.emplace_back(frame.data() + header, frame.size() - header);
+    }
+    index = end;
+  }
+}
+
 void WsSession::on_written(const error_code& error) {
   writing_ = false;
-  for (const auto& frame : in_flight_) queued_bytes_ -= frame->size();
-  in_flight_.clear();
+  release(in_flight_);
   buffers_.clear();
+  batch_headers_.clear();
   if (state_ == State::kClosed) return;
   if (error) {
     spdlog::debug("connection {}: write failed: {}", info_.id, error.message());
@@ -138,7 +229,8 @@ void WsSession::finish() {
   error_code ignored;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
-  pending_.clear();
+  release(pending_);
+  pending_events_ = 0;
   loop_.session_finished(*this);
 }
 
@@ -176,7 +268,8 @@ void WsSession::on_readable(const error_code& error) {
 }
 
 void WsSession::process(std::string_view bytes) {
-  last_received_ = std::chrono::steady_clock::now();
+  last_received_.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                       std::memory_order_relaxed);
   if (decoder_failed_) return;  // waiting for EOF after a protocol violation
   events_.clear();
   std::optional<ws::Violation> violation = decoder_.feed(bytes, events_);
@@ -238,10 +331,10 @@ void WsSession::on_tick(SteadyTime now) {
     return;
   }
   const ServerOptions& options = loop_.options();
-  if (now - last_received_ >= options.idle_timeout) {
+  if (now - last_received() >= options.idle_timeout) {
     spdlog::debug(
         "connection {}: idle for {} ms; closing", info_.id,
-        std::chrono::duration_cast<std::chrono::milliseconds>(now - last_received_).count());
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - last_received()).count());
     close(ws::close_code::kGoingAway, "idle timeout");
     return;
   }

@@ -10,8 +10,12 @@
 // every subscriber. The first send of a loop turn posts one flush; the flush
 // writes everything queued so far with ONE async_write of a buffer sequence
 // (writev). While a write is in flight, new frames wait for the next flush.
-// Bytes queued and not yet written are bounded by ServerOptions::max_queued_bytes:
-// past it the queued frames are dropped and the session is closed with 1008
+// In batch mode (set_batching) consecutive queued text events leave as ONE
+// text frame whose payloads are joined by "\n": a new header, then views of
+// the shared frames' payloads and separators, so nothing is copied.
+// Bytes queued and not yet written are bounded by ServerOptions::max_queued_bytes,
+// and over all sessions by max_queued_bytes_total (see Loop::over_queue_budget):
+// past either the queued frames are dropped and the session is closed with 1008
 // "slow consumer" (a client that cannot keep up must resync with history).
 //
 // Closing: close() queues a close frame; after it is written the send side is
@@ -19,8 +23,9 @@
 // until close_timeout, then closes the socket. A close from the peer is echoed.
 //
 // Thread safety: none; a session lives on one loop thread and every method
-// must be called there.
+// must be called there, except info(), id() and last_received() (any thread).
 
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstdint>
@@ -76,6 +81,13 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   // Closes the socket now, without a close frame.
   void abort();
 
+  // Batch mode: queued text events are joined into frames of up to
+  // ServerOptions::batch_size events (see the write path above).
+  void set_batching(bool on) { batching_ = on; }
+  bool batching() const { return batching_; }
+  // Loop: the batch delay is over; writes what is queued.
+  void flush_delayed();
+
   // The sweep: sends pings, closes idle sessions, enforces the close timeout.
   void on_tick(SteadyTime now);
 
@@ -83,21 +95,35 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   // posted here.
   boost::asio::any_io_executor executor() { return socket_.get_executor(); }
 
+  Loop& loop() const { return loop_; }
   const SessionInfo& info() const { return info_; }
   const std::string& id() const { return info_.id; }
   State state() const { return state_; }
   bool is_open() const { return state_ == State::kOpen; }
   std::size_t queued_bytes() const { return queued_bytes_; }
-  SteadyTime last_received() const { return last_received_; }
+  SteadyTime last_received() const {
+    return SteadyTime(SteadyTime::duration(last_received_.load(std::memory_order_relaxed)));
+  }
   std::uint64_t messages_received() const { return messages_received_; }
 
   SessionContext* context() const { return context_.get(); }
   void set_context(std::unique_ptr<SessionContext> context) { context_ = std::move(context); }
 
  private:
-  void enqueue(std::shared_ptr<const std::string> frame, bool bypass_limit);
+  // A queued frame; `event`: a complete text frame that batch mode may join.
+  struct Queued {
+    std::shared_ptr<const std::string> bytes;
+    bool event = false;
+  };
+  // What one queued frame costs against the bounds: its bytes plus the
+  // bookkeeping of one queue entry (pointer, buffer view, slack).
+  static std::size_t cost(const Queued& queued);
+  void enqueue(std::shared_ptr<const std::string> frame, bool bypass_limit, bool event = false);
+  void release(std::vector<Queued>& frames);
   void schedule_flush();
   void flush();
+  // Builds buffers_ from in_flight_, joining runs of events (batch mode).
+  void gather_batches();
   void on_written(const boost::system::error_code& error);
   void wait_readable();
   void on_readable(const boost::system::error_code& error);
@@ -112,12 +138,16 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   core::ws::FrameDecoder decoder_;
   std::vector<core::ws::Event> events_;  // reused between reads
 
-  std::vector<std::shared_ptr<const std::string>> pending_;    // waiting for a flush
-  std::vector<std::shared_ptr<const std::string>> in_flight_;  // being written
-  std::vector<boost::asio::const_buffer> buffers_;             // views of in_flight_
-  std::size_t queued_bytes_ = 0;                               // pending + in flight
+  std::vector<Queued> pending_;                     // waiting for a flush
+  std::vector<Queued> in_flight_;                   // being written
+  std::vector<boost::asio::const_buffer> buffers_;  // views of in_flight_ (and headers_)
+  std::vector<std::string> batch_headers_;          // batch mode: headers of joined frames
+  std::size_t queued_bytes_ = 0;                    // cost of pending + in flight
+  std::size_t pending_events_ = 0;
   bool writing_ = false;
   bool flush_posted_ = false;
+  bool flush_delayed_ = false;  // waiting in the loop's batch-delay list
+  bool batching_ = false;
 
   State state_ = State::kOpen;
   bool close_sent_ = false;       // a close frame is queued or written
@@ -128,7 +158,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   bool reading_ = false;
   SteadyTime close_deadline_{};
 
-  SteadyTime last_received_;
+  std::atomic<SteadyTime::rep> last_received_;
   SteadyTime last_ping_sent_;
   std::uint64_t messages_received_ = 0;
   std::unique_ptr<SessionContext> context_;

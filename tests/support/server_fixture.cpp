@@ -12,6 +12,9 @@ server::ServerOptions test_server_options() {
   options.port = 0;
   options.tick_interval = std::chrono::milliseconds(50);
   options.handle_signals = false;
+  // Two loops, as on the 2-core machines the server is tested on: fan-out,
+  // presence and limits cross threads in every in-process test.
+  options.threads = 2;
   return options;
 }
 

@@ -144,6 +144,13 @@ class FrameDecoder {
 
 // Appends one unmasked frame (server to client).
 void append_frame(std::string& out, Opcode opcode, std::string_view payload, bool fin = true);
+// Appends only the header of an unmasked frame whose payload, `payload_length`
+// bytes, the caller sends right after it (scatter-gather writes).
+void append_frame_header(std::string& out, Opcode opcode, std::size_t payload_length,
+                         bool fin = true);
+// The header length (2, 4 or 10) of a complete unmasked frame, e.g. one made
+// by encode_frame: its payload starts there.
+std::size_t unmasked_header_size(std::string_view frame);
 // One unmasked frame as a new string.
 std::string encode_frame(Opcode opcode, std::string_view payload, bool fin = true);
 // A close frame with a code and a reason (truncated to fit 125 bytes at a UTF-8 boundary).

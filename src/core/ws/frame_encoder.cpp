@@ -44,6 +44,22 @@ void append_frame(std::string& out, Opcode opcode, std::string_view payload, boo
   out.append(payload);
 }
 
+void append_frame_header(std::string& out, Opcode opcode, std::size_t payload_length, bool fin) {
+  append_header(out, opcode, payload_length, fin, false);
+}
+
+std::size_t unmasked_header_size(std::string_view frame) {
+  assert(frame.size() >= 2 && (static_cast<std::uint8_t>(frame[1]) & 0x80) == 0);
+  switch (static_cast<std::uint8_t>(frame[1]) & 0x7F) {
+    case 126:
+      return 4;
+    case 127:
+      return 10;
+    default:
+      return 2;
+  }
+}
+
 std::string encode_frame(Opcode opcode, std::string_view payload, bool fin) {
   std::string out;
   out.reserve(payload.size() + 10);

@@ -1,0 +1,56 @@
+#pragma once
+
+// One loop's share of the fan-out hub: which of ITS sessions are subscribed to
+// each channel, and which are authenticated (system announcements go to all of
+// them). Only the loop's own thread touches a LoopHub. Other threads reach it
+// through Loop::push(), a mailbox of HubCommands applied on the loop thread in
+// the order they were pushed; the protocol layer pushes them while holding its
+// own lock, so every loop sees one channel's events in the same order.
+//
+// A delivery carries one framed buffer shared by every loop and every
+// subscriber: an event is serialized and framed once per fan-out, never once
+// per subscriber or per loop.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace nself::server {
+
+class WsSession;
+
+struct HubCommand {
+  enum class Kind : std::uint8_t {
+    kSubscribe,      // session joins channel_id's local subscribers (user_id: its user)
+    kUnsubscribe,    // session leaves channel_id
+    kDropChannel,    // every local subscriber of channel_id leaves it (channel deleted)
+    kDeliver,        // frame to channel_id's subscribers, except user_id's ("" skips none)
+    kAuthenticated,  // session joins the authenticated sessions
+    kClosed,         // session leaves the authenticated sessions (it is closing)
+    kDeliverAll,     // frame to every authenticated session
+  };
+  Kind kind = Kind::kDeliver;
+  std::string channel_id;
+  WsSession* session = nullptr;
+  std::string user_id;
+  std::shared_ptr<const std::string> frame;
+};
+
+class LoopHub {
+ public:
+  // Applies one command; returns the number of frames queued to sessions.
+  std::uint64_t apply(const HubCommand& command);
+
+  // Local subscribers of a channel (tests and diagnostics).
+  std::size_t subscriber_count(const std::string& channel_id) const;
+  std::size_t channel_count() const { return channels_.size(); }
+
+ private:
+  // channel id -> subscribed session -> its user id
+  std::unordered_map<std::string, std::unordered_map<WsSession*, std::string>> channels_;
+  std::unordered_set<WsSession*> authenticated_;
+};
+
+}  // namespace nself::server
