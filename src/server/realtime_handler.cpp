@@ -476,26 +476,46 @@ void RealtimeHandler::send_message(WsSession& session, Client& client, const pro
   message.user_id = client.claims.user_id;
   message.content = std::move(content_json);
   std::weak_ptr<WsSession> weak = session.shared_from_this();
-  store_.append(std::move(message), session.executor(),
+  // Completions run on the control loop, in commit order, so every loop
+  // receives a channel's messages in seq order; the ack goes back to the
+  // sender's loop after the fan-out was pushed there.
+  store_.append(std::move(message), control_executor(),
                 [this, weak, ref, slug = channel.slug, type = channel.type,
                  started](std::optional<store::StoredMessage> stored) {
-                  std::lock_guard lock(mutex_);
-                  if (!stored) {
-                    if (auto session = weak.lock(); session && session->is_open()) {
-                      session->send_text(error_frame(ref, unavailable_error()));
+                  std::string reply;
+                  {
+                    std::lock_guard lock(mutex_);
+                    if (!stored) {
+                      reply = error_frame(ref, unavailable_error());
+                    } else {
+                      // Committed: deliver to every subscriber, then ack the sender.
+                      fan_out(stored->channel_id, protocol::message_event(view_of(*stored, slug)));
+                      if (metrics_ != nullptr) {
+                        metrics_->message_out(core::to_string(type));
+                        metrics_->observe_delivery(std::chrono::steady_clock::now() - started);
+                      }
+                      reply = protocol::ack_event(ref, stored->id, slug, stored->seq);
                     }
-                    return;
                   }
-                  // Committed: deliver to every subscriber, then ack the sender.
-                  fan_out(stored->channel_id, protocol::message_event(view_of(*stored, slug)));
-                  if (metrics_ != nullptr) {
-                    metrics_->message_out(core::to_string(type));
-                    metrics_->observe_delivery(std::chrono::steady_clock::now() - started);
-                  }
-                  if (auto session = weak.lock(); session && session->is_open()) {
-                    session->send_text(protocol::ack_event(ref, stored->id, slug, stored->seq));
-                  }
+                  send_later(weak, std::move(reply));
                 });
+}
+
+boost::asio::any_io_executor RealtimeHandler::control_executor() const {
+  return loops_.front()->io().get_executor();
+}
+
+void RealtimeHandler::send_later(const std::weak_ptr<WsSession>& weak, std::string text) {
+  auto session = weak.lock();
+  if (!session) return;
+  auto send = [weak, text = std::move(text)] {
+    if (auto target = weak.lock(); target && target->is_open()) target->send_text(text);
+  };
+  if (session->loop().on_this_thread()) {
+    send();
+  } else {
+    boost::asio::post(session->executor(), std::move(send));
+  }
 }
 
 void RealtimeHandler::handle_history(WsSession& session, Client& client, const protocol::Ref& ref,

@@ -211,6 +211,11 @@ class RealtimeHandler final : public SessionHandler {
   std::size_t fan_out_frame(const std::string& channel_id, std::shared_ptr<const std::string> frame,
                             const std::string* skip_user = nullptr);
   void add_to_hub(WsSession& session, const ChannelRef& channel, const std::string& user_id);
+  // The control loop (loop 0): where persistent messages' completions run, in
+  // commit order.
+  boost::asio::any_io_executor control_executor() const;
+  // Sends `text` to the session on its own loop (at once when already there).
+  static void send_later(const std::weak_ptr<WsSession>& weak, std::string text);
   void remove_from_hub(WsSession& session, const std::string& channel_id);
   std::size_t subscribers_of(const std::string& channel_id) const;
   void expire_typing(std::chrono::steady_clock::time_point now);

@@ -61,9 +61,10 @@ void ProtocolTest::create_channels(store::Store& store) {
   ASSERT_TRUE(store.archive_channel(old->id, now));
 }
 
-void ProtocolTest::start(server::RealtimeOptions realtime) {
+void ProtocolTest::start(server::RealtimeOptions realtime, server::ServerOptions options) {
   handler_ = std::make_unique<server::RealtimeHandler>(verifier_, *worker_, realtime);
-  server_ = std::make_unique<RunningServer>(test_server_options(), *handler_);
+  handler_->set_metrics(&metrics_);
+  server_ = std::make_unique<RunningServer>(std::move(options), *handler_);
 }
 
 std::string ProtocolTest::token_for(const std::string& user, std::optional<std::int64_t> exp,

@@ -36,7 +36,8 @@ class ProtocolTest : public ::testing::TestWithParam<std::string> {
   // The channels the tests use; a suite with other needs overrides it.
   // Sets general_id_ (and the other ids it creates).
   virtual void create_channels(store::Store& store);
-  void start(server::RealtimeOptions realtime = {});
+  void start(server::RealtimeOptions realtime = {},
+             server::ServerOptions options = test_server_options());
 
   // An HS256 token for `user` with role `role`, expiring at `exp` (Unix seconds) when given.
   std::string token_for(const std::string& user, std::optional<std::int64_t> exp = std::nullopt,
@@ -64,6 +65,7 @@ class ProtocolTest : public ::testing::TestWithParam<std::string> {
   core::auth::JwtVerifier verifier_;
   std::unique_ptr<server::StoreWorker> worker_;
   std::unique_ptr<server::RealtimeHandler> handler_;
+  server::Metrics metrics_;  // the handler's counters
   std::unique_ptr<RunningServer> server_;
 
   ProtocolTest();
