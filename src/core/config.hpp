@@ -60,6 +60,10 @@ struct Config {
   int slow_store_batch_ms = 100;  // REALTIME_SLOW_STORE_BATCH_MS (one group commit)
   int slow_fan_out_ms = 50;       // REALTIME_SLOW_FANOUT_MS (one fan-out to all subscribers)
 
+  // Development mode: the web console may mint tokens (POST /console/token).
+  // Never enable it on a server others can reach.
+  bool dev_mode = false;  // REALTIME_DEV_MODE (true/false)
+
   bool is_postgres() const { return !database_url.empty(); }
 };
 
