@@ -67,7 +67,7 @@ function drawChart() {
   const w = width - pad.left - pad.right;
   const h = height - pad.top - pad.bottom;
   const max = Math.max(5, ...samples.map((s) => Math.max(s.mps, s.connections)));
-  const top = Math.ceil(max * 1.15);
+  const top = Math.ceil((max * 1.15) / 4) * 4; // four gridlines on whole numbers
   g.strokeStyle = '#eaeef2';
   g.fillStyle = '#656d76';
   g.font = '11px system-ui, sans-serif';

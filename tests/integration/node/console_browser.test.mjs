@@ -87,7 +87,7 @@ browserTest('two chat pages chat, see presence and typing; the dashboard counter
     await page.waitForFunction(() => document.querySelectorAll('#members li').length === 2, null, { timeout: 5000 });
   }
   assert.match(await text(alice, '#members'), /bob/);
-  assert.match(await text(bob, '#members'), /alice \(you\)/);
+  assert.match(await text(bob, '#members'), /alice\nbob \(you\)/);
   assert.match(await text(alice, '#messages'), /bob joined/);
 
   // Typing: alice types, bob sees it; sending ends it.
