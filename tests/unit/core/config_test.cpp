@@ -179,9 +179,6 @@ TEST(ConfigKeys, ListsTheManualsKeysWithDefaults) {
   EXPECT_EQ(keys[0].default_value, "3100");
 }
 
-}  // namespace
-}  // namespace nself::core
-
 TEST_F(ConfigFixture, DevModeIsOffUnlessSetToATrueValue) {
   const auto defaults = load("");
   ASSERT_TRUE(defaults.ok());
@@ -202,3 +199,6 @@ TEST_F(ConfigFixture, DevModeIsOffUnlessSetToATrueValue) {
     EXPECT_NE(config.error().message.find("REALTIME_DEV_MODE"), std::string::npos);
   }
 }
+
+}  // namespace
+}  // namespace nself::core
