@@ -472,6 +472,7 @@ export class RealtimeClient extends Emitter {
     }
     this.#sends.clear();
     for (const waiter of this.#connectWaiters.splice(0)) waiter.reject(error);
+    for (const channel of this.#channels.values()) channel._disconnected();
     const ws = this.#ws;
     this.#detach();
     try {
