@@ -99,8 +99,19 @@ void StatsFeed::tick() {
     std::erase_if(subscribers_, [](const Subscriber& s) { return s.session.expired(); });
     subscribers = subscribers_;
   }
-  // Sampled on every tick, so that rates cover one interval even when the
-  // first subscriber arrives later.
+  if (subscribers.empty()) {
+    // Nobody watches: no walk over the sessions, only the counters are noted,
+    // so that the first subscriber's rates cover one interval.
+    std::uint64_t messages_in = 0;
+    std::uint64_t messages_out = 0;
+    for (auto type : kChannelTypes) {
+      messages_in += metrics_.counter_value("messages_in", type);
+      messages_out += metrics_.counter_value("messages_out", type);
+    }
+    std::lock_guard lock(mutex_);
+    previous_ = Previous{std::chrono::steady_clock::now(), messages_in, messages_out};
+    return;
+  }
   auto frame = std::make_shared<const std::string>(sample_event());
   for (const auto& subscriber : subscribers) {
     auto session = subscriber.session.lock();
