@@ -16,9 +16,11 @@
 #include "core/auth/jwt_verifier.hpp"
 #include "server/admin_api.hpp"
 #include "server/broadcast_scheduler.hpp"
+#include "server/console_routes.hpp"
 #include "server/metrics.hpp"
 #include "server/realtime_handler.hpp"
 #include "server/server.hpp"
+#include "server/stats_feed.hpp"
 #include "server/store_worker.hpp"
 
 namespace nself::cli {
@@ -172,6 +174,19 @@ int run_server_foreground(CommandContext& context, const ServerCommandOptions& o
   api->set_broadcast_scheduler(&broadcasts);
   api->start();
 
+  // The web console (GET /, /console, /sdk, /examples) and its live stats feed
+  // over WebSocket (stats_subscribe); token minting only in development mode.
+  server::add_console_routes(server->router(), {config.dev_mode, config.jwt_secret});
+  server::StatsFeed stats_feed(server->io_context().get_executor(), metrics,
+                               [&] { return server::sample_live_stats(*server, handler); });
+  handler.set_stats_feed(&stats_feed);
+  stats_feed.start();
+  if (config.dev_mode) {
+    spdlog::warn(
+        "REALTIME_DEV_MODE is on: POST /console/token mints tokens for any user; "
+        "never use it on a server others can reach");
+  }
+
   const PidFile pid_file(paths.pid_file(config.port));
   const pid_t pid = ::getpid();
   server->on_listening([&](std::uint16_t port) {
@@ -180,6 +195,8 @@ int run_server_foreground(CommandContext& context, const ServerCommandOptions& o
                  config.host, port, pid, backend, store_description);
   });
   server->run();
+  handler.set_stats_feed(nullptr);
+  stats_feed.stop();
   api->set_broadcast_scheduler(nullptr);
   broadcasts.stop();
   api.reset();  // saves the peak connection count

@@ -66,6 +66,24 @@ std::optional<Error> read_string(const Layers& layers, std::string_view key, std
   return std::nullopt;
 }
 
+// Reads a boolean key: true/false, 1/0, yes/no, on/off (any case); empty
+// keeps the default.
+std::optional<Error> read_bool(const Layers& layers, std::string_view key, bool& target) {
+  std::string where;
+  const auto text = layers.get(key, where);
+  if (!text || text->empty()) return std::nullopt;
+  std::string lower;
+  for (char c : *text) lower += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  if (lower == "true" || lower == "1" || lower == "yes" || lower == "on") {
+    target = true;
+  } else if (lower == "false" || lower == "0" || lower == "no" || lower == "off") {
+    target = false;
+  } else {
+    return bad_value(key, where, *text, "true or false");
+  }
+  return std::nullopt;
+}
+
 // postgres://[user[:password]@]host[:port][/dbname][?params] (or postgresql://).
 bool is_valid_postgres_url(std::string_view url) {
   std::string_view rest;
@@ -154,6 +172,7 @@ Result<Config> load_config(const EnvFile& file, const EnvLookup& environment,
                "a size in KiB (16 to 1048576)"),
       read_int(layers, "REALTIME_MAX_QUEUED_TOTAL_MB", config.max_queued_total_mb, 1, 1024 * 1024,
                "a size in MiB (1 to 1048576)"),
+      read_bool(layers, "REALTIME_DEV_MODE", config.dev_mode),
   };
   for (const auto& error : errors) {
     if (error) return *error;

@@ -66,6 +66,9 @@ struct Config {
   int batch_delay_ms = 0;         // REALTIME_BATCH_DELAY_MS: hold to fill a batch (0: one turn)
   int max_queued_kb = 1024;       // REALTIME_MAX_QUEUED_KB: per connection, then 1008
   int max_queued_total_mb = 512;  // REALTIME_MAX_QUEUED_TOTAL_MB: all connections together
+  // Development mode: the web console may mint tokens (POST /console/token).
+  // Never enable it on a server others can reach.
+  bool dev_mode = false;  // REALTIME_DEV_MODE (true/false)
 
   bool is_postgres() const { return !database_url.empty(); }
 };

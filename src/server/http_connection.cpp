@@ -53,7 +53,8 @@ void HttpConnection::on_read(const error_code& error) {
   HttpRequest request = parser_->release();
   std::string_view path = split_target(request.target()).path;
   if (loop_.router().is_websocket_endpoint(path) &&
-      (wants_websocket_upgrade(request) || request.method() == http::verb::get)) {
+      (wants_websocket_upgrade(request) ||
+       (request.method() == http::verb::get && !loop_.router().has_route(http::verb::get, path)))) {
     HandshakeCheck check = check_websocket_handshake(request);
     if (check.rejection) {
       respond(std::move(*check.rejection));

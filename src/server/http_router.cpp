@@ -152,6 +152,13 @@ const std::string& PathParams::get(std::string_view name) const {
   return kEmpty;
 }
 
+bool HttpRouter::has_route(http::verb method, std::string_view path) const {
+  for (const auto& route : routes_) {
+    if (route.handler && route.method == method && route.path == path) return true;
+  }
+  return false;
+}
+
 void HttpRouter::add_async(http::verb method, std::string pattern, AsyncHandler handler) {
   for (auto& route : routes_) {
     if (route.method == method && route.path == pattern) {

@@ -75,6 +75,10 @@ class HttpRouter {
   // Declares `path` a WebSocket endpoint (GET with an upgrade).
   void add_websocket_endpoint(std::string path);
   bool is_websocket_endpoint(std::string_view path) const;
+  // True when a literal (synchronous) route is registered for `method` and
+  // `path`: a plain GET of a WebSocket endpoint with one (the web console's
+  // GET /) is served by it instead of being refused as a bad upgrade.
+  bool has_route(http::verb method, std::string_view path) const;
 
   // Runs the matching handler and passes its response to `respond` (at once
   // for a synchronous handler, later for an asynchronous one); 404 when no

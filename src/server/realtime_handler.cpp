@@ -10,6 +10,7 @@
 #include "core/protocol/events.hpp"
 #include "core/ws/frame_codec.hpp"
 #include "server/loop.hpp"
+#include "server/stats_feed.hpp"
 #include "server/ws_session.hpp"
 #include "store/uuid.hpp"
 
@@ -168,6 +169,10 @@ void RealtimeHandler::on_open(WsSession& session) {
 void RealtimeHandler::on_text(WsSession& session, std::string text) {
   std::lock_guard lock(mutex_);
   auto* client = static_cast<Client*>(session.context());
+  if (stats_feed_ != nullptr &&
+      stats_feed_->intercept(session, text, client->authenticated, client->claims.is_admin)) {
+    return;  // a console stats request (server/stats_feed.hpp)
+  }
   protocol::ParsedFrame frame = protocol::parse_frame(text);
   for (auto& outcome : frame.outcomes) {
     if (!session.is_open()) return;

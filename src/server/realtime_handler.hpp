@@ -57,6 +57,8 @@
 
 namespace nself::server {
 
+class StatsFeed;
+
 struct RealtimeOptions {
   // A connection that has not authenticated by then is closed with 4001.
   std::chrono::milliseconds auth_timeout{10'000};
@@ -320,6 +322,14 @@ class RealtimeHandler final : public SessionHandler {
   std::vector<store::Broadcast> announcements_;
   std::size_t authenticated_count_ = 0;
   // ---- end of broadcasts
+
+  // ---- console stats feed (server/stats_feed.hpp): stats_subscribe requests
+ public:
+  // Before the server runs; the feed must outlive the handler's use of it.
+  void set_stats_feed(StatsFeed* feed) { stats_feed_ = feed; }
+
+ private:
+  StatsFeed* stats_feed_ = nullptr;
 };
 
 }  // namespace nself::server

@@ -179,5 +179,26 @@ TEST(ConfigKeys, ListsTheManualsKeysWithDefaults) {
   EXPECT_EQ(keys[0].default_value, "3100");
 }
 
+TEST_F(ConfigFixture, DevModeIsOffUnlessSetToATrueValue) {
+  const auto defaults = load("");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_FALSE(defaults->dev_mode);
+  for (const char* text : {"true", "TRUE", "1", "yes", "on"}) {
+    const auto config = load(std::string("REALTIME_DEV_MODE=") + text + "\n");
+    ASSERT_TRUE(config.ok()) << text;
+    EXPECT_TRUE(config->dev_mode) << text;
+  }
+  for (const char* text : {"false", "0", "no", "Off", ""}) {
+    const auto config = load(std::string("REALTIME_DEV_MODE=") + text + "\n");
+    ASSERT_TRUE(config.ok()) << text;
+    EXPECT_FALSE(config->dev_mode) << text;
+  }
+  for (const char* text : {"maybe", "2", "truee", "yes!"}) {
+    const auto config = load(std::string("REALTIME_DEV_MODE=") + text + "\n");
+    ASSERT_FALSE(config.ok()) << text;
+    EXPECT_NE(config.error().message.find("REALTIME_DEV_MODE"), std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace nself::core

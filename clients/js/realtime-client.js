@@ -1,0 +1,1083 @@
+// @nself/realtime-client: the JavaScript client of nself realtime
+// (docs/PROTOCOL.md). One ES module, no dependencies, no build step; works in
+// browsers and in Node 20 (pass `WebSocket` from the `ws` package there).
+//
+// What it does for the application:
+// - authenticates with a token or a token provider, and refreshes the token
+//   with a live `auth` before it expires;
+// - reconnects after any unexpected close with exponential backoff and
+//   jitter, resubscribes every channel with `since` (the last seq it saw), and
+//   delivers the messages it missed exactly once, in seq order;
+// - settles every send() with its ack (or an error, or a timeout); a send whose
+//   ack was lost with the connection is matched against the replayed messages
+//   before it is sent again, so it is stored once;
+// - keeps sends made while offline in a queue flushed after reconnecting;
+// - reads batched frames (several "\n"-separated events), and asks for them
+//   with `batch: true`;
+// - keeps each channel's presence up to date and throttles typing indicators.
+
+const kDefaults = {
+  batch: false,
+  reconnect: true,
+  minReconnectDelay: 500, // ms, first retry
+  maxReconnectDelay: 30_000, // ms
+  reconnectFactor: 2,
+  ackTimeout: 10_000, // ms, per send, counted while connected
+  requestTimeout: 15_000, // ms, subscribe/history/auth replies
+  authTimeout: 10_000, // ms, from open to auth_ok
+  refreshMargin: 60_000, // ms before exp to refresh the token
+  pingInterval: 25_000, // ms without any frame before a ping; 0: never
+  pongTimeout: 10_000, // ms
+  typingInterval: 3_000, // ms between two typing:true of one channel
+  maxQueue: 1000, // sends kept while offline
+  rateLimit: { perSecond: 10, burst: 10 }, // client-side pacing of message/typing/presence; false: none
+  rateLimitRetries: 5, // a rate_limited send is retried this many times, a second apart
+};
+
+const kMaxBatchRequests = 100; // the server's limit of requests in one array frame
+const kSeenIds = 5000; // message and broadcast ids remembered per channel / client
+
+/** An error reported by the server (code as in PROTOCOL.md) or by the client. */
+export class RealtimeError extends Error {
+  constructor(code, message, event = null) {
+    super(message);
+    this.name = 'RealtimeError';
+    this.code = code;
+    this.event = event;
+  }
+}
+
+// The events of one text frame: one JSON value, or several separated by "\n"
+// (batch mode). A newline may also sit inside an event (as whitespace in a
+// message's content, which the server forwards as sent): such pieces are
+// joined until they parse. An array is a list of events.
+export function parseFrame(text) {
+  const out = [];
+  const push = (value) => {
+    if (Array.isArray(value)) out.push(...value);
+    else out.push(value);
+  };
+  if (!text.includes('\n')) {
+    push(JSON.parse(text));
+    return out;
+  }
+  let pending = '';
+  for (const piece of text.split('\n')) {
+    pending = pending === '' ? piece : `${pending}\n${piece}`;
+    if (pending.trim() === '') continue;
+    let value;
+    try {
+      value = JSON.parse(pending);
+    } catch {
+      continue; // not complete yet
+    }
+    push(value);
+    pending = '';
+  }
+  if (pending.trim() !== '') throw new SyntaxError('a frame ends inside a JSON value');
+  return out;
+}
+
+class Emitter {
+  #listeners = new Map();
+
+  /** Adds a listener; returns a function that removes it. */
+  on(name, listener) {
+    if (!this.#listeners.has(name)) this.#listeners.set(name, new Set());
+    this.#listeners.get(name).add(listener);
+    return () => this.off(name, listener);
+  }
+
+  off(name, listener) {
+    this.#listeners.get(name)?.delete(listener);
+  }
+
+  once(name, listener) {
+    const off = this.on(name, (...args) => {
+      off();
+      listener(...args);
+    });
+    return off;
+  }
+
+  emit(name, ...args) {
+    for (const listener of [...(this.#listeners.get(name) ?? [])]) {
+      try {
+        listener(...args);
+      } catch (error) {
+        // A listener's bug must not break the client's state machine.
+        setTimeout(() => { throw error; });
+      }
+    }
+  }
+}
+
+// A set that forgets its oldest entries past `limit`.
+class BoundedSet {
+  #set = new Set();
+  constructor(limit) { this.limit = limit; }
+  has(value) { return this.#set.has(value); }
+  add(value) {
+    if (this.#set.has(value)) return;
+    this.#set.add(value);
+    if (this.#set.size > this.limit) this.#set.delete(this.#set.values().next().value);
+  }
+}
+
+// A token bucket: `take()` is true when a request may go now.
+class Bucket {
+  constructor({ perSecond, burst }) {
+    this.rate = perSecond;
+    this.capacity = burst ?? perSecond;
+    this.tokens = this.capacity;
+    this.at = Date.now();
+  }
+  #refill() {
+    const now = Date.now();
+    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.at) / 1000) * this.rate);
+    this.at = now;
+  }
+  take() {
+    this.#refill();
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+  // ms until a token is available.
+  wait() {
+    this.#refill();
+    return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) / this.rate) * 1000);
+  }
+}
+
+const sameContent = (a, b) => a === b;
+
+/**
+ * One channel of a client: subscribe, send, history, presence, typing.
+ * Events: 'message' (event), 'typing' (event), 'presence' ({kind, member,
+ * members}), 'broadcast' (event), 'deleted', 'subscribed' ({seq, unread,
+ * resumed}), 'error' (RealtimeError).
+ */
+export class Channel extends Emitter {
+  #client;
+  #seen = new BoundedSet(kSeenIds);
+  #typingSentAt = 0;
+  #typingTimers = new Map();
+  #own = []; // this user's messages seen on the channel: {id, seq, json}
+  #subscribePromise = null;
+  #held = null; // live messages waiting for a replay
+
+  constructor(client, name) {
+    super();
+    this.#client = client;
+    this.name = name;
+    this.slug = name;
+    this.id = null;
+    this.state = 'unsubscribed'; // subscribing, subscribed, deleted
+    this.wanted = false; // subscribed by the application: resubscribed on reconnect
+    this.lastSeq = null; // the newest seq seen (null before the first subscribe)
+    this.presence = new Map(); // user_id -> {user_id, status, meta, last_active}
+    this.typingUsers = new Set();
+    this.unread = undefined;
+    this.options = {};
+  }
+
+  /**
+   * Subscribes. `history: N` also fetches the last N messages (returned, not
+   * emitted). Resolves with {seq, unread, messages, hasMore}.
+   */
+  subscribe(options = {}) {
+    this.wanted = true;
+    this.options = options;
+    if (this.state === 'subscribed' && !options.history) {
+      return Promise.resolve({ seq: this.lastSeq, unread: this.unread, messages: [], hasMore: false });
+    }
+    if (!this.#subscribePromise) {
+      this.#subscribePromise = this.#client._subscribe(this, options).finally(() => {
+        this.#subscribePromise = null;
+      });
+    }
+    return this.#subscribePromise;
+  }
+
+  /** Unsubscribes; the channel stops being resubscribed on reconnect. */
+  async unsubscribe() {
+    this.wanted = false;
+    if (this.state === 'unsubscribed') return;
+    this.state = 'unsubscribed';
+    this.presence.clear();
+    if (this.#client.connected) {
+      await this.#client.request({ type: 'unsubscribe', channel: this.name });
+    }
+  }
+
+  /**
+   * Sends a message (any JSON value but null). Resolves with the ack
+   * {id, seq, channel}; rejects with a RealtimeError (server code, or
+   * 'timeout', 'queue_full', 'closed', 'connection_lost').
+   */
+  send(content, options = {}) {
+    return this.#client._send(this, content, options);
+  }
+
+  /** Older messages: {messages (oldest first), hasMore}. */
+  async history({ limit = 50, before } = {}) {
+    const reply = await this.#client.request({ type: 'history', channel: this.name, limit, ...(before != null ? { before } : {}) });
+    return { messages: reply.messages, hasMore: reply.has_more };
+  }
+
+  /**
+   * Typing indicator. true is sent at most once per `typingInterval` (the
+   * server ends it by itself after 6 s without renewal); false is sent at
+   * once when true was sent. Never queued while offline.
+   */
+  typing(isTyping = true) {
+    const now = Date.now();
+    if (isTyping) {
+      if (now - this.#typingSentAt < this.#client.options.typingInterval) return false;
+      if (!this.#client._sendCounted({ type: 'typing', channel: this.name, typing: true })) return false;
+      this.#typingSentAt = now;
+      return true;
+    }
+    if (this.#typingSentAt === 0) return false;
+    this.#typingSentAt = 0;
+    return this.#client._sendCounted({ type: 'typing', channel: this.name, typing: false });
+  }
+
+  /** Sets this user's presence on this channel ('online' | 'away', optional meta). */
+  setPresence(status, meta) {
+    const request = { type: 'presence', status, channel: this.name, ...(meta !== undefined ? { meta } : {}) };
+    this.#client._rememberPresence(this.name, request);
+    return this.#client._sendCounted(request);
+  }
+
+  /** Marks everything up to `seq` (default: the newest seen) as read. */
+  markRead(seq = this.lastSeq) {
+    if (seq == null) return false;
+    return this.#client._sendNow({ type: 'read', channel: this.name, seq });
+  }
+
+  // ---- called by the client
+
+  _subscribed(reply, resumed) {
+    this.state = 'subscribed';
+    this.slug = reply.channel;
+    this.unread = reply.unread;
+    // Seq going backwards: an ephemeral channel's in-memory counter restarted
+    // with the server; start again from its value.
+    if (this.lastSeq == null || reply.seq < this.lastSeq) this.lastSeq = reply.seq;
+    this.emit('subscribed', { seq: reply.seq, unread: reply.unread, resumed });
+  }
+
+  _markSeen(messages) {
+    for (const message of messages) this.#seen.add(message.id);
+  }
+
+  // Live messages are held while a resubscribe's replay is on its way (a
+  // socket may hand several frames over at once, before the replay is
+  // processed), then delivered after it in seq order.
+  _hold() {
+    this.#held = [];
+  }
+
+  _release() {
+    const held = this.#held ?? [];
+    this.#held = null;
+    held.sort((a, b) => a.seq - b.seq);
+    for (const event of held) this._message(event);
+  }
+
+  _live(event) {
+    if (this.#held) this.#held.push(event);
+    else this._message(event);
+  }
+
+  // A live or replayed message: emitted once per id.
+  _message(event) {
+    if (this.#seen.has(event.id)) return false;
+    this.#seen.add(event.id);
+    if (this.lastSeq == null || event.seq > this.lastSeq) this.lastSeq = event.seq;
+    this.#noteOwn(event);
+    if (this.typingUsers.delete(event.user_id)) this.#emitTypingStop(event.user_id);
+    this.emit('message', event);
+    return true;
+  }
+
+  #noteOwn(message) {
+    if (message.user_id !== this.#client.userId) return;
+    this.#own.push({ id: message.id, seq: message.seq, json: JSON.stringify(message.content) });
+    if (this.#own.length > 1000) this.#own.shift();
+  }
+
+  // The first own message newer than `afterSeq`, not acked yet, whose content
+  // is `json` (and forgets it). A message sent when the channel's newest seq
+  // was `afterSeq` is stored with a greater seq.
+  _takeOwn(json, afterSeq, acked) {
+    const index = this.#own.findIndex((own) => own.seq > (afterSeq ?? -1) && !acked.has(own.id) && sameContent(own.json, json));
+    if (index < 0) return null;
+    return this.#own.splice(index, 1)[0];
+  }
+
+  _typing(event) {
+    const user = event.user_id;
+    clearTimeout(this.#typingTimers.get(user));
+    if (event.typing) {
+      this.typingUsers.add(user);
+      // The server sends typing:false after its own timeout; this is the
+      // fallback when that event is lost with a connection.
+      this.#typingTimers.set(user, setTimeout(() => {
+        if (this.typingUsers.delete(user)) this.#emitTypingStop(user);
+      }, 8000));
+    } else {
+      this.typingUsers.delete(user);
+    }
+    this.emit('typing', event);
+  }
+
+  #emitTypingStop(user) {
+    this.emit('typing', { type: 'typing', channel: this.slug, user_id: user, typing: false });
+  }
+
+  _presence(event) {
+    let kind;
+    let member = null;
+    if (event.type === 'presence_state') {
+      kind = 'state';
+      this.presence = new Map(event.members.map((m) => [m.user_id, m]));
+    } else if (event.type === 'presence_leave') {
+      kind = 'leave';
+      member = this.presence.get(event.user_id) ?? { user_id: event.user_id };
+      this.presence.delete(event.user_id);
+    } else {
+      kind = event.type === 'presence_join' ? 'join' : 'update';
+      member = { user_id: event.user_id, status: event.status, meta: event.meta, last_active: event.last_active };
+      this.presence.set(event.user_id, member);
+    }
+    this.emit('presence', { kind, member, members: [...this.presence.values()], event });
+  }
+
+  _deleted(event) {
+    this.state = 'deleted';
+    this.wanted = false;
+    this.presence.clear();
+    this.emit('deleted', event);
+  }
+
+  _disconnected() {
+    // Held messages are not lost: lastSeq did not move, the next replay has them.
+    this.#held = null;
+    if (this.state === 'subscribed' || this.state === 'subscribing') this.state = 'unsubscribed';
+    for (const timer of this.#typingTimers.values()) clearTimeout(timer);
+    this.#typingTimers.clear();
+    this.typingUsers.clear();
+  }
+}
+
+/**
+ * A connection to nself realtime that stays up.
+ *
+ *   const client = new RealtimeClient({ url: 'ws://localhost:3100', token: () => fetchToken() });
+ *   await client.connect();
+ *   const general = client.channel('general');
+ *   general.on('message', (m) => console.log(m.user_id, m.content));
+ *   await general.subscribe();
+ *   await general.send('hello');
+ *
+ * Events: 'state' (state), 'connected' ({userId, connectionId, resumed}),
+ * 'disconnected' ({code, reason}), 'reconnecting' ({attempt, delay}),
+ * 'token' ({expiresAt}), 'broadcast' (event), 'stats' (event), 'error'
+ * (RealtimeError), 'event' (every server event, raw).
+ */
+export class RealtimeClient extends Emitter {
+  #ws = null;
+  #generation = 0;
+  #ref = 0;
+  #pending = new Map(); // ref -> {resolve, reject, timer, parts, final}
+  #sends = new Map(); // ref -> send record, in send order
+  #acked = new BoundedSet(kSeenIds);
+  #channels = new Map(); // the name the application used -> Channel
+  #bySlug = new Map();
+  #broadcasts = new BoundedSet(kSeenIds);
+  #attempt = 0;
+  #timers = { reconnect: null, auth: null, refresh: null, ping: null, pong: null, flush: null };
+  #lastFrameAt = 0;
+  #connectWaiters = [];
+  #ready = false; // authenticated and resubscribed
+  #everConnected = false;
+  #closedByUser = false;
+  #presence = new Map(); // channel name or '' -> last presence request
+  #bucket = null;
+  #statsWanted = false;
+
+  /**
+   * @param {object} options url (ws://host:port), token (string or function
+   *   returning a string or a Promise of one), WebSocket (constructor; the
+   *   global one by default), batch, reconnect and the timings of kDefaults.
+   */
+  constructor(options) {
+    super();
+    if (!options?.url) throw new TypeError('RealtimeClient: url is required');
+    if (options.token == null) throw new TypeError('RealtimeClient: token is required (a string or a function)');
+    this.options = { ...kDefaults, ...options };
+    this.WebSocket = options.WebSocket ?? globalThis.WebSocket;
+    if (!this.WebSocket) throw new TypeError('RealtimeClient: no WebSocket: pass the `ws` package as options.WebSocket');
+    if (this.options.rateLimit) this.#bucket = new Bucket(this.options.rateLimit);
+    this.state = 'idle'; // connecting, authenticating, connected, reconnecting, closed
+    this.userId = null;
+    this.connectionId = null;
+    this.expiresAt = null;
+  }
+
+  /** True once authenticated and resubscribed, until the connection drops. */
+  get connected() {
+    return this.#ready;
+  }
+
+  /** Sends queued while offline (and sends waiting for an ack). */
+  get queuedSends() {
+    return this.#sends.size;
+  }
+
+  /** Connects; resolves at the first auth_ok, keeps reconnecting until close(). */
+  connect() {
+    if (this.#ready) return Promise.resolve(this.#authInfo());
+    const promise = new Promise((resolve, reject) => this.#connectWaiters.push({ resolve, reject }));
+    if (this.state === 'idle' || this.state === 'closed') {
+      this.#closedByUser = false;
+      this.#open();
+    }
+    return promise;
+  }
+
+  /** The channel object for a slug or UUID (one object per name). */
+  channel(name) {
+    let channel = this.#channels.get(name);
+    if (!channel) {
+      channel = new Channel(this, name);
+      this.#channels.set(name, channel);
+      this.#bySlug.set(name, channel);
+    }
+    return channel;
+  }
+
+  /** Closes for good: pending sends and requests are rejected with 'closed'. */
+  close(code = 1000, reason = 'client closed') {
+    this.#closedByUser = true;
+    this.#clearTimers();
+    const error = new RealtimeError('closed', 'the client was closed');
+    this.#failPending(error);
+    for (const send of this.#sends.values()) {
+      clearTimeout(send.timer);
+      send.reject(error);
+    }
+    this.#sends.clear();
+    for (const waiter of this.#connectWaiters.splice(0)) waiter.reject(error);
+    for (const channel of this.#channels.values()) channel._disconnected();
+    const ws = this.#ws;
+    this.#detach();
+    try {
+      ws?.close(code, reason);
+    } catch {
+      // already closed
+    }
+    this.#setState('closed');
+  }
+
+  /** Sends any request with a fresh ref and resolves with its reply. */
+  async request(frame, { timeout = this.options.requestTimeout } = {}) {
+    await this.#whenReady();
+    return this.#request(frame, { timeout });
+  }
+
+  /** Application-level round trip; resolves with the time in ms. */
+  async ping() {
+    const started = Date.now();
+    await this.request({ type: 'ping' });
+    return Date.now() - started;
+  }
+
+  /** Sets the presence of this user on every presence channel it is subscribed to. */
+  setPresence(status, meta) {
+    const request = { type: 'presence', status, ...(meta !== undefined ? { meta } : {}) };
+    this.#presence.clear();
+    this._rememberPresence('', request);
+    return this._sendCounted(request);
+  }
+
+  /**
+   * Admin only: the server's live figures, once a second, as 'stats' events
+   * (docs/PROTOCOL.md, "Stats feed"). Kept across reconnects.
+   */
+  async subscribeStats() {
+    this.#statsWanted = true;
+    return this.request({ type: 'stats_subscribe' });
+  }
+
+  async unsubscribeStats() {
+    this.#statsWanted = false;
+    if (this.#ready) await this.request({ type: 'stats_unsubscribe' });
+  }
+
+  /** Forces a token refresh now (normally automatic before expiry). */
+  async refreshToken() {
+    const token = await this.#token();
+    const reply = await this.request({ type: 'auth', token });
+    this.#authenticated(reply, false);
+    return reply;
+  }
+
+  // ---- the connection
+
+  #setState(state) {
+    if (this.state === state) return;
+    this.state = state;
+    this.emit('state', state);
+  }
+
+  async #token() {
+    const { token } = this.options;
+    return typeof token === 'function' ? await token() : token;
+  }
+
+  async #open() {
+    this.#setState(this.#everConnected || this.#attempt > 0 ? 'reconnecting' : 'connecting');
+    const generation = ++this.#generation;
+    let token;
+    try {
+      token = await this.#token();
+    } catch (error) {
+      if (generation !== this.#generation || this.#closedByUser) return;
+      this.emit('error', new RealtimeError('token_provider', `the token provider failed: ${error?.message ?? error}`));
+      this.#scheduleReconnect();
+      return;
+    }
+    if (generation !== this.#generation || this.#closedByUser) return;
+    let ws;
+    try {
+      ws = new this.WebSocket(this.options.url);
+    } catch (error) {
+      this.emit('error', new RealtimeError('connect_failed', String(error?.message ?? error)));
+      this.#scheduleReconnect();
+      return;
+    }
+    this.#ws = ws;
+    this.#lastFrameAt = Date.now();
+    ws.onopen = () => {
+      if (generation !== this.#generation) return;
+      this.#setState('authenticating');
+      this.#rawSend({ type: 'auth', token, ...(this.options.batch ? { batch: true } : {}), ref: 'auth' });
+      this.#timers.auth = setTimeout(() => this.#abandon(4001, 'no auth_ok in time'), this.options.authTimeout);
+    };
+    ws.onmessage = (message) => {
+      if (generation !== this.#generation) return;
+      this.#lastFrameAt = Date.now();
+      let events;
+      try {
+        events = parseFrame(typeof message.data === 'string' ? message.data : new TextDecoder().decode(message.data));
+      } catch (error) {
+        this.emit('error', new RealtimeError('bad_frame', `unreadable frame: ${error.message}`));
+        return;
+      }
+      for (const event of events) this.#onEvent(event);
+    };
+    ws.onerror = () => {
+      // A close always follows; the close decides what happens.
+    };
+    ws.onclose = (event) => {
+      if (generation !== this.#generation) return;
+      this.#onClose(event.code, event.reason);
+    };
+  }
+
+  // Gives up on the current socket at once (no close handshake wait).
+  #abandon(code, reason) {
+    const ws = this.#ws;
+    this.#generation += 1;
+    try {
+      ws?.close();
+    } catch {
+      // ignore
+    }
+    this.#onClose(code === 4001 ? 4001 : 1006, reason);
+  }
+
+  #detach() {
+    this.#generation += 1;
+    this.#ws = null;
+    this.#ready = false;
+  }
+
+  #onClose(code, reason) {
+    const wasReady = this.#ready;
+    this.#detach();
+    this.#clearTimers();
+    this.#failPending(new RealtimeError('connection_lost', `the connection closed (${code})`));
+    for (const channel of this.#channels.values()) channel._disconnected();
+    for (const send of this.#sends.values()) {
+      clearTimeout(send.timer); // the ack timer counts only while connected
+      send.timer = null;
+    }
+    // Only an established connection is reported; failed attempts are 'reconnecting'.
+    if (wasReady) this.emit('disconnected', { code, reason });
+    if (this.#closedByUser) {
+      this.#setState('closed');
+      return;
+    }
+    if (!this.options.reconnect) {
+      this.#setState('closed');
+      const error = new RealtimeError('closed', `the connection closed (${code}) and reconnect is off`);
+      for (const waiter of this.#connectWaiters.splice(0)) waiter.reject(error);
+      return;
+    }
+    this.#scheduleReconnect();
+  }
+
+  #scheduleReconnect() {
+    const { minReconnectDelay, maxReconnectDelay, reconnectFactor } = this.options;
+    const ceiling = Math.min(maxReconnectDelay, minReconnectDelay * reconnectFactor ** this.#attempt);
+    // "Equal jitter": half fixed, half random, so clients spread out but
+    // never retry at once.
+    const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+    this.#attempt += 1;
+    this.#setState('reconnecting');
+    this.emit('reconnecting', { attempt: this.#attempt, delay });
+    clearTimeout(this.#timers.reconnect);
+    this.#timers.reconnect = setTimeout(() => this.#open(), delay);
+  }
+
+  #clearTimers() {
+    for (const [name, timer] of Object.entries(this.#timers)) {
+      clearTimeout(timer);
+      this.#timers[name] = null;
+    }
+  }
+
+  #failPending(error) {
+    for (const pending of this.#pending.values()) {
+      clearTimeout(pending.timer);
+      pending.reject(error);
+    }
+    this.#pending.clear();
+  }
+
+  #authInfo() {
+    return { userId: this.userId, connectionId: this.connectionId, expiresAt: this.expiresAt };
+  }
+
+  #authenticated(reply, first) {
+    this.userId = reply.user_id;
+    this.connectionId = reply.connection_id;
+    this.expiresAt = reply.expires_at ? Date.parse(reply.expires_at) : null;
+    this.emit('token', { expiresAt: this.expiresAt });
+    clearTimeout(this.#timers.refresh);
+    this.#timers.refresh = null;
+    if (this.expiresAt != null && typeof this.options.token === 'function') {
+      const remaining = this.expiresAt - Date.now();
+      // Refresh `refreshMargin` before expiry, but never later than half-way
+      // through a short-lived token.
+      const delay = Math.max(0, Math.min(remaining - this.options.refreshMargin, remaining / 2));
+      this.#timers.refresh = setTimeout(() => this.#refresh(), Math.max(delay, remaining > 2000 ? 1000 : 0));
+    }
+    if (first) this.#schedulePing();
+  }
+
+  async #refresh() {
+    try {
+      await this.refreshToken();
+    } catch (error) {
+      if (this.#closedByUser || !this.#ready) return; // the reconnect fetches a new token
+      this.emit('error', error instanceof RealtimeError ? error : new RealtimeError('token_provider', String(error?.message ?? error)));
+      // Try again soon; past exp the server closes with 4001 and the
+      // reconnect asks the provider again.
+      this.#timers.refresh = setTimeout(() => this.#refresh(), 2000);
+    }
+  }
+
+  #schedulePing() {
+    const { pingInterval, pongTimeout } = this.options;
+    if (!pingInterval) return;
+    clearTimeout(this.#timers.ping);
+    this.#timers.ping = setTimeout(() => {
+      if (!this.#ws) return;
+      const idle = Date.now() - this.#lastFrameAt;
+      if (idle < pingInterval) {
+        this.#schedulePing();
+        return;
+      }
+      const ref = this.#nextRef();
+      this.#pending.set(ref, {
+        resolve: () => this.#schedulePing(),
+        reject: () => {},
+        parts: {},
+        timer: setTimeout(() => this.#abandon(1006, 'no pong in time'), pongTimeout),
+      });
+      this.#rawSend({ type: 'ping', ref });
+    }, Math.max(1000, pingInterval - (Date.now() - this.#lastFrameAt)));
+  }
+
+  // After auth_ok on a new socket: resubscribe, settle or resend the sends
+  // in flight, flush the queue; then the client is ready.
+  async #resume(reply) {
+    const generation = this.#generation;
+    const resumed = this.#everConnected;
+    this.#attempt = 0;
+    this.#authenticated(reply, true);
+    const channels = [...this.#channels.values()].filter((channel) => channel.wanted);
+    const requests = [];
+    for (const channel of channels) {
+      channel.state = 'subscribing';
+      const since = channel.lastSeq;
+      if (since != null) channel._hold();
+      const frame = { type: 'subscribe', channel: channel.name, ...(since != null ? { since } : channel.options.history ? { history: channel.options.history } : {}) };
+      requests.push(this.#request(frame, { final: since != null || channel.options.history ? 'history' : 'subscribed', defer: true, channel })
+        .then((parts) => ({ channel, parts, since }), (error) => ({ channel, error })));
+    }
+    this.#flushDeferred();
+    const results = await Promise.all(requests);
+    if (generation !== this.#generation) return;
+    for (const { channel, parts, since, error } of results) {
+      if (error) {
+        channel.wanted = error.code === 'connection_lost' ? channel.wanted : false;
+        channel._release();
+        channel.emit('error', error);
+        channel._rejectSubscribe?.(error);
+        continue;
+      }
+      this.#bySlug.set(parts.subscribed.channel, channel);
+      channel._subscribed(parts.subscribed, resumed);
+      const messages = parts.history?.messages ?? [];
+      if (since == null) {
+        channel._markSeen(messages);
+        channel._resolveSubscribe?.({ seq: parts.subscribed.seq, unread: parts.subscribed.unread, messages, hasMore: parts.history?.has_more ?? false });
+      } else {
+        for (const message of messages) channel._message({ type: 'message', channel: parts.subscribed.channel, ...message });
+        if (parts.history?.has_more) await this.#catchUp(channel, parts.subscribed.seq);
+        if (generation !== this.#generation) return;
+        channel._release();
+        channel._resolveSubscribe?.({ seq: parts.subscribed.seq, unread: parts.subscribed.unread, messages: [], hasMore: false });
+      }
+      channel._resolveSubscribe = channel._rejectSubscribe = null;
+    }
+    if (generation !== this.#generation) return;
+    this.#settleInFlight();
+    // Presence set by the application, and the stats feed, survive reconnects.
+    for (const request of this.#presence.values()) this._sendCounted({ ...request });
+    if (this.#statsWanted) this.#request({ type: 'stats_subscribe' }).catch(() => {});
+    this.#ready = true;
+    this.#everConnected = true;
+    this.#setState('connected');
+    this.emit('connected', { ...this.#authInfo(), resumed });
+    for (const waiter of this.#connectWaiters.splice(0)) waiter.resolve(this.#authInfo());
+    this.#flushSends();
+  }
+
+  // More than the server replays for `since` was missed: fetch the rest
+  // through history pages up to `upTo` (live messages after it are delivered
+  // normally and deduplicated).
+  async #catchUp(channel, upTo) {
+    while (channel.lastSeq < upTo) {
+      const before = Math.min(channel.lastSeq + 1001, upTo + 1);
+      const reply = await this.#request({ type: 'history', channel: channel.name, limit: 1000, before });
+      const fresh = reply.messages.filter((message) => message.seq > channel.lastSeq);
+      if (fresh.length === 0) break;
+      for (const message of fresh) channel._message({ type: 'message', channel: reply.channel, ...message });
+    }
+  }
+
+  // Sends that were written but not acked when the connection dropped: the
+  // ones whose message came back (live before the drop, or in the replay)
+  // are resolved with it; the others go out again. Sends to channels that are
+  // not subscribed cannot be checked: they fail with connection_lost.
+  #settleInFlight() {
+    for (const [ref, send] of this.#sends) {
+      if (send.state !== 'inflight') continue;
+      const channel = send.channel;
+      const own = channel.state === 'subscribed' ? channel._takeOwn(send.json, send.afterSeq, this.#acked) : null;
+      if (own) {
+        this.#sends.delete(ref);
+        this.#acked.add(own.id);
+        send.resolve({ id: own.id, seq: own.seq, channel: channel.slug, recovered: true });
+      } else if (channel.state === 'subscribed') {
+        send.state = 'queued';
+      } else {
+        this.#sends.delete(ref);
+        send.reject(new RealtimeError('connection_lost', 'the connection closed before the ack; the message may or may not have been stored'));
+      }
+    }
+  }
+
+  #whenReady() {
+    if (this.#ready) return Promise.resolve();
+    if (this.state === 'closed' || this.#closedByUser) return Promise.reject(new RealtimeError('closed', 'the client is closed'));
+    if (this.state === 'idle') this.connect().catch(() => {});
+    return new Promise((resolve, reject) => this.#connectWaiters.push({ resolve, reject }));
+  }
+
+  #nextRef() {
+    this.#ref += 1;
+    return `r${this.#ref}`;
+  }
+
+  #deferred = [];
+
+  // Sends `frame` with a new ref; resolves with the final reply (its parts
+  // when `final` names a later event of the same ref).
+  #request(frame, { timeout = this.options.requestTimeout, final = null, defer = false, channel = null } = {}) {
+    const ref = this.#nextRef();
+    return new Promise((resolve, reject) => {
+      const pending = {
+        resolve,
+        reject,
+        final,
+        channel,
+        parts: {},
+        timer: setTimeout(() => {
+          this.#pending.delete(ref);
+          reject(new RealtimeError('timeout', `no reply to ${frame.type} within ${timeout} ms`));
+        }, timeout),
+      };
+      this.#pending.set(ref, pending);
+      if (defer) this.#deferred.push({ ...frame, ref });
+      else this.#rawSend({ ...frame, ref });
+    });
+  }
+
+  #flushDeferred() {
+    const frames = this.#deferred.splice(0);
+    for (let i = 0; i < frames.length; i += kMaxBatchRequests) {
+      const chunk = frames.slice(i, i + kMaxBatchRequests);
+      this.#rawSend(chunk.length === 1 ? chunk[0] : chunk);
+    }
+  }
+
+  #rawSend(frame) {
+    if (!this.#ws || this.#ws.readyState !== 1) return false;
+    this.#ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  // ---- events
+
+  #onEvent(event) {
+    this.emit('event', event);
+    const pending = event.ref != null ? this.#pending.get(event.ref) : undefined;
+    switch (event.type) {
+      case 'auth_ok':
+        clearTimeout(this.#timers.auth);
+        if (event.ref === 'auth') {
+          this.#resume(event).catch((error) => this.emit('error', error));
+          return;
+        }
+        break;
+      case 'error': {
+        const error = new RealtimeError(event.code, event.message, event);
+        if (event.ref === 'auth') {
+          this.#authFailed(error);
+          return;
+        }
+        const send = event.ref != null ? this.#sends.get(event.ref) : undefined;
+        if (send) {
+          this.#sendFailed(event.ref, send, error);
+          return;
+        }
+        if (pending) {
+          clearTimeout(pending.timer);
+          this.#pending.delete(event.ref);
+          pending.reject(error);
+          return;
+        }
+        this.emit('error', error);
+        return;
+      }
+      case 'ack': {
+        const send = this.#sends.get(event.ref);
+        if (send) {
+          clearTimeout(send.timer);
+          this.#sends.delete(event.ref);
+          this.#acked.add(event.id);
+          send.resolve({ id: event.id, seq: event.seq, channel: event.channel });
+        }
+        return;
+      }
+      case 'message': {
+        this.#bySlug.get(event.channel)?._live(event);
+        return;
+      }
+      case 'typing':
+        this.#bySlug.get(event.channel)?._typing(event);
+        return;
+      case 'presence_state':
+      case 'presence_join':
+      case 'presence_update':
+      case 'presence_leave':
+        this.#bySlug.get(event.channel)?._presence(event);
+        if (pending) pending.parts.presence = event;
+        return;
+      case 'broadcast':
+        if (this.#broadcasts.has(event.id)) return; // a system announcement replayed on auth
+        this.#broadcasts.add(event.id);
+        if (event.channel) this.#bySlug.get(event.channel)?.emit('broadcast', event);
+        this.emit('broadcast', event);
+        return;
+      case 'channel_deleted':
+        this.#bySlug.get(event.channel)?._deleted(event);
+        return;
+      case 'stats':
+        this.emit('stats', event);
+        return;
+      default:
+        break;
+    }
+    if (!pending) return;
+    // Events name channels by slug: known from here on, before any live message.
+    if (event.type === 'subscribed' && pending.channel) this.#bySlug.set(event.channel, pending.channel);
+    pending.parts[event.type] = event;
+    if (pending.final && pending.final !== event.type) return;
+    clearTimeout(pending.timer);
+    this.#pending.delete(event.ref);
+    pending.resolve(pending.final ? pending.parts : event);
+  }
+
+  #authFailed(error) {
+    this.emit('error', error);
+    // A fixed token that is refused will never work (the server closes with
+    // 4001 next); a provider may do better on the next attempt.
+    if (typeof this.options.token !== 'function') this.#giveUp(error);
+  }
+
+  #giveUp(error) {
+    this.#closedByUser = true;
+    for (const send of this.#sends.values()) {
+      clearTimeout(send.timer);
+      send.reject(error);
+    }
+    this.#sends.clear();
+    for (const waiter of this.#connectWaiters.splice(0)) waiter.reject(error);
+    this.#setState('closed');
+  }
+
+  // ---- subscriptions and sends (called by Channel)
+
+  _subscribe(channel, options) {
+    return new Promise((resolve, reject) => {
+      channel._resolveSubscribe = resolve;
+      channel._rejectSubscribe = reject;
+      if (!this.#ready) {
+        // Subscribed by #resume once connected.
+        if (this.state === 'idle') this.connect().catch(reject);
+        return;
+      }
+      channel.state = 'subscribing';
+      const frame = { type: 'subscribe', channel: channel.name, ...(options.history ? { history: options.history } : {}) };
+      this.#request(frame, { final: options.history ? 'history' : 'subscribed', channel }).then(
+        (parts) => {
+          const subscribed = options.history ? parts.subscribed : parts;
+          const history = options.history ? parts.history : null;
+          this.#bySlug.set(subscribed.channel, channel);
+          channel._subscribed(subscribed, false);
+          channel._markSeen(history?.messages ?? []);
+          channel._resolveSubscribe = channel._rejectSubscribe = null;
+          resolve({ seq: subscribed.seq, unread: subscribed.unread, messages: history?.messages ?? [], hasMore: history?.has_more ?? false });
+        },
+        (error) => {
+          if (error.code === 'connection_lost') return; // resubscribed by #resume
+          channel.state = 'unsubscribed';
+          channel.wanted = false;
+          channel._resolveSubscribe = channel._rejectSubscribe = null;
+          reject(error);
+        },
+      );
+    });
+  }
+
+  _send(channel, content, { timeout = this.options.ackTimeout } = {}) {
+    if (content === undefined || content === null) {
+      return Promise.reject(new RealtimeError('bad_request', 'content must be a JSON value other than null'));
+    }
+    if (this.#closedByUser) return Promise.reject(new RealtimeError('closed', 'the client is closed'));
+    let queued = 0;
+    for (const send of this.#sends.values()) if (send.state === 'queued') queued += 1;
+    if (queued >= this.options.maxQueue) {
+      return Promise.reject(new RealtimeError('queue_full', `${queued} sends are already waiting`));
+    }
+    return new Promise((resolve, reject) => {
+      const ref = this.#nextRef();
+      this.#sends.set(ref, {
+        ref, channel, content, json: JSON.stringify(content), timeout, resolve, reject,
+        state: 'queued', timer: null, retries: 0,
+      });
+      if (this.state === 'idle') this.connect().catch(() => {});
+      this.#flushSends();
+    });
+  }
+
+  // Writes queued sends in order, several per frame (at most 100), within the
+  // client-side rate; what the rate holds back goes out a little later.
+  #flushSends() {
+    if (!this.#ready) return;
+    const frames = [];
+    let waitMs = 0;
+    for (const send of this.#sends.values()) {
+      if (send.state !== 'queued') continue;
+      if (send.notBefore && send.notBefore > Date.now()) {
+        waitMs = Math.max(waitMs, send.notBefore - Date.now());
+        break; // keep the order: nothing overtakes a send waiting for a retry
+      }
+      if (this.#bucket && !this.#bucket.take()) {
+        waitMs = this.#bucket.wait();
+        break;
+      }
+      send.state = 'inflight';
+      send.afterSeq = send.channel.lastSeq;
+      send.timer = setTimeout(() => this.#sendTimedOut(send), send.timeout);
+      frames.push({ type: 'message', channel: send.channel.name, content: send.content, ref: send.ref });
+    }
+    for (let i = 0; i < frames.length; i += kMaxBatchRequests) {
+      const chunk = frames.slice(i, i + kMaxBatchRequests);
+      this.#rawSend(chunk.length === 1 ? chunk[0] : chunk);
+    }
+    if (waitMs > 0 && !this.#timers.flush) {
+      this.#timers.flush = setTimeout(() => {
+        this.#timers.flush = null;
+        this.#flushSends();
+      }, waitMs);
+    }
+  }
+
+  #sendTimedOut(send) {
+    if (!this.#sends.has(send.ref)) return;
+    this.#sends.delete(send.ref);
+    send.reject(new RealtimeError('timeout', `no ack within ${send.timeout} ms`));
+  }
+
+  #sendFailed(ref, send, error) {
+    clearTimeout(send.timer);
+    if (error.code === 'rate_limited' && send.retries < this.options.rateLimitRetries) {
+      // Dropped by the server, not stored: try again a second later.
+      send.retries += 1;
+      send.state = 'queued';
+      send.notBefore = Date.now() + 1000;
+      this.#flushSends();
+      return;
+    }
+    this.#sends.delete(ref);
+    send.reject(error);
+  }
+
+  // Typing and presence: sent now within the rate, or dropped (false).
+  _sendCounted(frame) {
+    if (!this.#ready) return false;
+    if (this.#bucket && !this.#bucket.take()) return false;
+    return this.#rawSend(frame);
+  }
+
+  _sendNow(frame) {
+    return this.#ready ? this.#rawSend(frame) : false;
+  }
+
+  _rememberPresence(key, request) {
+    this.#presence.set(key, request);
+  }
+}
+
+export default RealtimeClient;
