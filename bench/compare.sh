@@ -10,6 +10,7 @@
 # Environment:
 #   COMPARE_QUICK=1          tiny sizes, 1 s runs, --check (the CTest smoke test)
 #   COMPARE_PEERS="uws ws socketio nchan"   the peers to run (nself always runs)
+#   COMPARE_SCENARIOS="idle fanout latency chat churn"   the scenarios to run
 #   COMPARE_SKIP_MISSING="..."  peers to skip when not installed (the smoke test
 #                            only; otherwise a missing peer is an error)
 #   COMPARE_DURATION=10      seconds of each measured phase
@@ -53,6 +54,8 @@ fi
 read -r latency_n latency_rate <<<"$latency"
 read -r chat_channels chat_subscribers <<<"$chat"
 peers=${COMPARE_PEERS:-"uws ws socketio nchan"}
+scenarios=" ${COMPARE_SCENARIOS:-idle fanout latency chat churn} "
+wanted() { [[ "$scenarios" == *" $1 "* ]]; }
 skip_missing=" ${COMPARE_SKIP_MISSING:-} "
 
 for tool in "$bench" "$nself"; do
@@ -166,16 +169,20 @@ run() {
 }
 
 for target in "${targets[@]}"; do
-  run "idle $idle" "$target" idle -n "$idle"
-  for n in $fanout; do
-    run "fanout $n full speed" "$target" fanout -n "$n"
-  done
-  run "fanout $latency_n at $latency_rate/s" "$target" fanout -n "$latency_n" --rate "$latency_rate"
+  wanted idle && run "idle $idle" "$target" idle -n "$idle"
+  if wanted fanout; then
+    for n in $fanout; do
+      run "fanout $n full speed" "$target" fanout -n "$n"
+    done
+  fi
+  wanted latency &&
+    run "fanout $latency_n at $latency_rate/s" "$target" fanout -n "$latency_n" --rate "$latency_rate"
   # nself's chat channels are ephemeral here, like the peers' (no store).
-  [ "$target" != nchan ] &&
+  if wanted chat && [ "$target" != nchan ]; then
     run "chat ${chat_channels}x$chat_subscribers" "$target" chat --channels "$chat_channels" \
       --subscribers "$chat_subscribers" --rate "$chat_rate" --ephemeral
-  run "churn $churn" "$target" churn -n "$churn"
+  fi
+  wanted churn && run "churn $churn" "$target" churn -n "$churn"
 done
 
 echo
