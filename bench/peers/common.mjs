@@ -1,6 +1,5 @@
 // What the peer servers share: the command line and the subset of nself's
-// JSON protocol that nself-bench speaks (see bench/peers/README section of
-// docs/BENCHMARKS.md, "Peers"):
+// JSON protocol that nself-bench speaks (docs/BENCHMARKS.md, "Peers"):
 //   on open (the upgrade carries ?token=..., required non-empty, not verified):
 //                                    -> {"type":"auth_ok"}
 //   {"type":"subscribe","channel":C,"ref":R}
