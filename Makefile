@@ -45,6 +45,14 @@ bench: build
 bench-load: build
 	@scripts/bench-load.sh $(BUILD_DIR)
 
+# nself side by side with its peers (uWebSockets.js, ws, Socket.IO, nginx +
+# nchan) in one run, one table of figures and ratios (bench/compare.sh;
+# COMPARE_QUICK=1 for a short run). Figures go to docs/BENCHMARKS.md, "Peers".
+.PHONY: compare
+compare: build
+	@bench/peers/install.sh
+	@bench/compare.sh $(BUILD_DIR)
+
 install: build
 	@cmake --install $(BUILD_DIR) --prefix /usr/local
 

@@ -19,6 +19,8 @@ packages=(
 install_npm_packages() {
   # npm packages for the tests that use Node clients (ws), from the lockfile.
   scripts/install-test-clients.sh
+  # The peers of bench/compare.sh (its smoke test runs in make test).
+  bench/peers/install.sh
 }
 
 missing=()

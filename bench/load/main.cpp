@@ -176,6 +176,18 @@ int run(Options options) {
   boost::asio::ip::make_address_v4(options.host, bad_host);
   if (bad_host) throw std::runtime_error("--host must be an IPv4 address: " + options.host);
 
+  if (options.target != Target::kNself) {
+    if (options.spawn) {
+      throw std::runtime_error("--spawn runs nself only; start a peer with bench/compare.sh");
+    }
+    if (options.target == Target::kNchan && options.scenario != Scenario::kIdle &&
+        options.scenario != Scenario::kFanout && options.scenario != Scenario::kChurn) {
+      throw std::runtime_error("--target nchan runs idle, fanout and churn only");
+    }
+    // The peers take any non-empty token without verifying it.
+    if (options.jwt_secret.empty()) options.jwt_secret = "peer";
+  }
+
   std::optional<SpawnedServer> server;
   std::string project_dir = options.project_dir;
   if (options.spawn) {
@@ -294,6 +306,7 @@ int run(Options options) {
 
   Report report;
   report.scenario = options.scenario_name;
+  report.target = options.target_name;
   report.target_connections = static_cast<std::uint64_t>(total);
   report.ready = ready;
   report.processes = processes;
@@ -361,6 +374,7 @@ int run(Options options) {
 
 int main(int argc, char** argv) {
   using nself::bench::Scenario;
+  using nself::bench::Target;
   nself::bench::Options options;
   options.nself_path = NSELF_BENCH_DEFAULT_NSELF;
 
@@ -386,6 +400,16 @@ int main(int argc, char** argv) {
       options.scenario_name = name;
     });
   }
+  const std::map<std::string, Target> targets{{"nself", Target::kNself},
+                                              {"uws", Target::kUws},
+                                              {"ws", Target::kWs},
+                                              {"socketio", Target::kSocketIo},
+                                              {"nchan", Target::kNchan}};
+  app.add_option("--target", options.target_name,
+                 "Server kind, so the protocol: nself, or a peer of bench/peers "
+                 "(uws, ws, socketio, nchan)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"nself", "uws", "ws", "socketio", "nchan"}));
   app.add_option("--host", options.host, "Server address (default 127.0.0.1)");
   app.add_option("--port", options.port, "Server port (default 3100)");
   app.add_flag("--spawn", options.spawn,
@@ -458,6 +482,7 @@ int main(int argc, char** argv) {
     return app.exit(error);
   }
   if (!rate_given && options.scenario == Scenario::kChat) options.rate = 1;
+  options.target = targets.at(options.target_name);
   try {
     return nself::bench::run(options);
   } catch (const std::exception& error) {

@@ -10,11 +10,19 @@ namespace nself::bench {
 
 enum class Scenario { kIdle, kFanout, kChat, kChurn, kPersist };
 
+// The server under test and so the protocol adapter (docs/BENCHMARKS.md,
+// "Peers"): nself, or a peer of bench/peers/ that speaks the same JSON
+// subset (uws, ws), the same events in Socket.IO framing (socketio), or
+// nchan (subscribe over WebSocket, publish by HTTP POST).
+enum class Target { kNself, kUws, kWs, kSocketIo, kNchan };
+
 struct Options {
   Scenario scenario = Scenario::kIdle;
   std::string scenario_name = "idle";
 
   // Server under test: an address, or --spawn.
+  Target target = Target::kNself;
+  std::string target_name = "nself";
   std::string host = "127.0.0.1";
   int port = 3100;
   bool spawn = false;

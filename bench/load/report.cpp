@@ -45,6 +45,7 @@ boost::json::object Report::to_json() const {
   const double seconds = duration > 0 ? duration : 1;
   boost::json::object out{
       {"scenario", scenario},
+      {"target", target},
       {"connections_target", target_connections},
       {"connections_ready", ready},
       {"connections_held", held()},
@@ -89,8 +90,10 @@ void Report::print_table(std::ostream& out) const {
   auto row = [&out](const std::string& name, const std::string& value) {
     out << fmt::format("  {:<24} {}\n", name, value);
   };
-  out << fmt::format("nself-bench {}: {} connection(s), {} process(es) x {} thread(s), {:.1f} s\n",
-                     scenario, target_connections, processes, threads, duration);
+  out << fmt::format(
+      "nself-bench {}{}: {} connection(s), {} process(es) x {} thread(s), {:.1f} s\n", scenario,
+      target == "nself" ? "" : " against " + target, target_connections, processes, threads,
+      duration);
   row("connections held", fmt::format("{} of {} (connected in {:.1f} s, {} failed)", held(),
                                       target_connections, connect_seconds, connect_failures));
   if (server_pid > 0) {

@@ -16,6 +16,7 @@ namespace nself::bench {
 
 struct Report {
   std::string scenario;
+  std::string target = "nself";  // --target: nself or a peer
   std::uint64_t target_connections = 0;
   std::uint64_t ready = 0;  // upgraded (and subscribed) in the connect phase
   int processes = 1;

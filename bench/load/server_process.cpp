@@ -177,12 +177,11 @@ void SpawnedServer::start(const std::vector<ChannelSpec>& channels) {
     if (!database_url_.empty()) env << "DATABASE_URL=" << database_url_ << "\n";
   }
   run({"init"});
+  // Channels take at most 100 members by default: a fan-out to 10k needs more.
   for (const auto& channel : channels) {
-    if (channel.ephemeral) {
-      run({"channel", "create", channel.name, "--ephemeral"});
-    } else {
-      run({"channel", "create", channel.name});
-    }
+    std::vector<std::string> args{"channel", "create", channel.name, "--max-members", "1000000"};
+    if (channel.ephemeral) args.emplace_back("--ephemeral");
+    run(args);
   }
   run({"start"});
   started_ = true;

@@ -10,10 +10,12 @@
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -90,7 +92,12 @@ class Connection {
   void read();
   void on_bytes(std::string_view bytes);
   void on_event(const ws::Event& event);
-  void on_text(std::string_view text);
+  void on_frame_text(std::string_view text);   // the target's framing -> on_text
+  void on_text(std::string_view text);         // one event in nself's JSON form
+  void on_http_bytes(std::string_view bytes);  // nchan publisher: HTTP responses
+  // Sends one request of nself's JSON form (`type` is its "type") in the
+  // target's framing: as is, in a Socket.IO event, or as an nchan HTTP POST.
+  void send_request(std::string_view type, std::string_view json);
   void became_ready();
   void fail(const std::string& why);
   void lost(const std::string& why);
@@ -119,6 +126,10 @@ class Connection {
   std::string writing_;
   bool write_in_flight_ = false;
   std::vector<ws::Event> events_;
+  // nchan's publisher is a keep-alive HTTP connection, not a WebSocket.
+  bool http_ = false;
+  std::string http_in_;
+  std::deque<std::string> http_refs_;  // the refs of POSTs not yet answered, in order
   // Publishing.
   int outstanding_ = 0;
   std::int64_t publish_start_ns_ = 0;
@@ -215,8 +226,28 @@ void Connection::start() {
 void Connection::on_connected() {
   boost::system::error_code ignored;
   socket_.set_option(tcp::no_delay(true), ignored);
+  // nchan publishes over HTTP: the publisher's connection is ready at once.
+  if (options_.target == Target::kNchan && role_ == Role::kPublisher) {
+    http_ = true;
+    http_in_.clear();
+    http_refs_.clear();
+    state_ = State::kOpen;
+    read();
+    became_ready();
+    return;
+  }
   state_ = State::kHandshake;
-  std::string request = "GET /?token=" + token_ + " HTTP/1.1\r\nHost: " + options_.host + ":" +
+  std::string target = "/?token=" + token_;
+  if (options_.target == Target::kSocketIo) {
+    target = "/socket.io/?EIO=4&transport=websocket&token=" + token_;
+  } else if (options_.target == Target::kNchan) {
+    // nchan subscribes on upgrade; idle and churn connections take a channel of their own kind.
+    const std::string channel = !channel_.empty()                       ? channel_
+                                : options_.scenario == Scenario::kChurn ? "bench-churn"
+                                                                        : "bench-idle";
+    target = "/sub/" + channel + "?token=" + token_;
+  }
+  std::string request = "GET " + target + " HTTP/1.1\r\nHost: " + options_.host + ":" +
                         std::to_string(options_.port) +
                         "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
@@ -249,6 +280,10 @@ void Connection::read() {
 }
 
 void Connection::on_bytes(std::string_view bytes) {
+  if (http_) {
+    on_http_bytes(bytes);
+    return;
+  }
   if (state_ == State::kHandshake) {
     handshake_.append(bytes);
     const auto end = handshake_.find("\r\n\r\n");
@@ -265,6 +300,11 @@ void Connection::on_bytes(std::string_view bytes) {
     std::string rest = handshake_.substr(end + 4);
     handshake_.clear();
     handshake_.shrink_to_fit();
+    // nchan has no auth event: the upgrade is the authentication (and the subscription).
+    if (options_.target == Target::kNchan) {
+      on_text(R"({"type":"auth_ok"})");
+      if (state_ != State::kOpen && state_ != State::kClosing) return;
+    }
     if (rest.empty()) return;
     on_bytes(rest);
     return;
@@ -282,7 +322,7 @@ void Connection::on_bytes(std::string_view bytes) {
 void Connection::on_event(const ws::Event& event) {
   switch (event.kind) {
     case ws::Event::Kind::kText:
-      on_text(event.payload);
+      on_frame_text(event.payload);
       break;
     case ws::Event::Kind::kPing:
       send_frame(ws::Opcode::kPong, event.payload);
@@ -309,6 +349,121 @@ std::optional<std::int64_t> parse_integer(std::string_view text) {
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (error != std::errc{}) return std::nullopt;
   return value;
+}
+
+// Socket.IO (engine.io v4 over WebSocket): "0{...}" opens the engine.io
+// session, answered with "40" (join the default namespace); "2" is a ping,
+// answered with "3"; "40{...}" confirms the namespace; "42[\"name\",{...}]"
+// is an event whose argument is the JSON object of nself's form that the peer
+// emits (bench/peers/socketio-server.mjs); "44" is a refused connect, "41" a
+// disconnect.
+void Connection::on_frame_text(std::string_view text) {
+  if (options_.target != Target::kSocketIo) {
+    on_text(text);
+    return;
+  }
+  if (text.empty()) return;
+  if (text[0] == '0') {
+    send_text("40");
+    return;
+  }
+  if (text[0] == '2') {
+    send_text("3" + std::string(text.substr(1)));
+    return;
+  }
+  if (text[0] != '4') return;  // pong, noop
+  text.remove_prefix(1);
+  if (text.starts_with("4")) {
+    fail("socket.io connect refused: " + std::string(text.substr(0, 300)));
+    return;
+  }
+  if (text.starts_with("1")) {
+    lost("socket.io disconnect");
+    return;
+  }
+  if (!text.starts_with("2[\"") || !text.ends_with("]")) return;
+  const auto name_end = text.find("\",", 3);
+  if (name_end == std::string_view::npos) return;
+  on_text(text.substr(name_end + 2, text.size() - name_end - 3));
+}
+
+void Connection::send_request(std::string_view type, std::string_view json) {
+  switch (options_.target) {
+    case Target::kNself:
+    case Target::kUws:
+    case Target::kWs:
+      send_text(json);
+      return;
+    case Target::kSocketIo:
+      send_text("42[\"" + std::string(type) + "\"," + std::string(json) + "]");
+      return;
+    case Target::kNchan:
+      if (type == "subscribe") {
+        // The upgrade to /sub/<channel> subscribed already.
+        on_text(R"({"type":"subscribed"})");
+        return;
+      }
+      // The ref (the send time) comes back with the response, which nginx
+      // sends in request order.
+      if (const auto ref = core::protocol::detail::raw_member(json, "ref")) {
+        http_refs_.emplace_back(*ref);
+      }
+      pending_ +=
+          "POST /pub/" + channel_ + " HTTP/1.1\r\nHost: " + options_.host +
+          "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(json.size()) +
+          "\r\n\r\n";
+      pending_ += json;
+      flush();
+      return;
+  }
+}
+
+// nchan's answers to POST /pub/<channel>: 201 (delivered to subscribers) or
+// 202 (queued, no subscriber) with a Content-Length body of channel
+// information. Each one is the ack of the oldest unanswered POST.
+void Connection::on_http_bytes(std::string_view bytes) {
+  http_in_.append(bytes);
+  std::size_t at = 0;
+  while (true) {
+    const auto head_end = http_in_.find("\r\n\r\n", at);
+    if (head_end == std::string::npos) break;
+    const std::string_view head(http_in_.data() + at, head_end - at);
+    std::size_t body = 0;
+    for (std::size_t line = head.find("\r\n"); line != std::string_view::npos;) {
+      const auto next = head.find("\r\n", line + 2);
+      const auto field =
+          head.substr(line + 2, next == std::string_view::npos ? head.npos : next - line - 2);
+      constexpr std::string_view kLength = "content-length:";
+      if (field.size() > kLength.size()) {
+        bool match = true;
+        for (std::size_t i = 0; i < kLength.size() && match; ++i) {
+          match = std::tolower(static_cast<unsigned char>(field[i])) == kLength[i];
+        }
+        if (match) {
+          auto value = field.substr(kLength.size());
+          while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+          std::from_chars(value.data(), value.data() + value.size(), body);
+        }
+      }
+      line = next;
+    }
+    if (http_in_.size() < head_end + 4 + body) break;
+    const bool ok = head.starts_with("HTTP/1.1 201") || head.starts_with("HTTP/1.1 202");
+    const std::string status(head.substr(0, head.find("\r\n")));
+    at = head_end + 4 + body;
+    std::string ref = "0";
+    if (!http_refs_.empty()) {
+      ref = std::move(http_refs_.front());
+      http_refs_.pop_front();
+    }
+    if (ok) {
+      on_text(R"({"type":"ack","ref":)" + ref + "}");
+    } else {
+      on_text(R"({"type":"error","message":")" + status + R"("})");
+    }
+    if (state_ != State::kOpen) return;
+  }
+  http_in_.erase(0, at);
 }
 
 void Connection::on_text(std::string_view text) {
@@ -354,7 +509,8 @@ void Connection::on_text(std::string_view text) {
     if (channel_.empty() || role_ == Role::kPersist || role_ == Role::kPublisher) {
       became_ready();
     } else {
-      send_text(R"({"type":"subscribe","channel":")" + channel_ + R"(","ref":"s"})");
+      send_request("subscribe",
+                   R"({"type":"subscribe","channel":")" + channel_ + R"(","ref":"s"})");
     }
     return;
   }
@@ -451,8 +607,8 @@ void Connection::publish_one() {
   // The content and the ref are the send time: the receiver and the ack
   // both carry it back.
   const std::string stamp = std::to_string(now);
-  send_text(R"({"type":"message","channel":")" + channel_ + R"(","content":)" + stamp +
-            R"(,"ref":)" + stamp + "}");
+  send_request("message", R"({"type":"message","channel":")" + channel_ + R"(","content":)" +
+                              stamp + R"(,"ref":)" + stamp + "}");
   ++outstanding_;
   ++sent_since_start_;
   ++thread_.stats().published;
