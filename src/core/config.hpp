@@ -60,6 +60,11 @@ struct Config {
   int slow_store_batch_ms = 100;  // REALTIME_SLOW_STORE_BATCH_MS (one group commit)
   int slow_fan_out_ms = 50;       // REALTIME_SLOW_FANOUT_MS (one fan-out to all subscribers)
 
+  // Security (docs/SECURITY.md); validated by load_config.
+  std::string allowed_origins;  // REALTIME_ALLOWED_ORIGINS (comma-separated; empty: every origin)
+  std::string encryption_key;   // REALTIME_ENCRYPTION_KEY (64 hex chars; empty: not encrypted)
+  std::string content_filters;  // REALTIME_CONTENT_FILTERS (comma-separated regexes; "\," a comma)
+
   bool is_postgres() const { return !database_url.empty(); }
 };
 
