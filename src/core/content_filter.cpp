@@ -149,8 +149,11 @@ std::optional<std::string> ContentFilter::redact_text(std::string_view text) con
 std::optional<std::string> ContentFilter::redact_json(std::string_view json_text) const {
   if (!patterns_) return std::nullopt;
   boost::system::error_code error;
-  json::value value = json::parse(json_text, error);
-  if (error) return std::nullopt;
+  json::parse_options options;
+  options.max_depth = kMaxFilterJsonDepth;  // Boost.JSON's default (32) is below the protocol's
+  json::value value = json::parse(json_text, error, {}, options);
+  // Content the filters cannot inspect is not let through (fail closed).
+  if (error) return "\"" + std::string(kRedacted) + "\"";
   if (!redact_value(patterns_->regexes, value)) return std::nullopt;
   return json::serialize(value);
 }

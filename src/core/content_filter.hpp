@@ -55,9 +55,13 @@ class ContentFilter {
   // Redacts every string value (not object keys, numbers or literals) inside
   // the JSON value text `json_text`. Returns nullopt when nothing matched, so
   // the caller keeps the bytes exactly as sent; otherwise the value
-  // re-serialized as compact JSON. Text that is not valid JSON returns nullopt
-  // (callers pass the protocol parser's output, which always is).
+  // re-serialized as compact JSON. Text that cannot be inspected (not JSON,
+  // or nested deeper than kMaxFilterJsonDepth) becomes the JSON string
+  // "[redacted]" as a whole (fail closed).
   std::optional<std::string> redact_json(std::string_view json_text) const;
+  // At least the protocol's frame depth (core/protocol kMaxJsonDepth), so any
+  // content a client can send is inspected.
+  static constexpr std::size_t kMaxFilterJsonDepth = 128;
 
  private:
   struct Patterns;

@@ -22,9 +22,24 @@ namespace {
 namespace json = boost::json;
 namespace protocol = nself::core::protocol;
 
+// The parser accepts frames nested up to kMaxJsonDepth (Boost.JSON's default
+// is 32): the checks parse with the same limit.
+json::value parse(std::string_view text, boost::system::error_code& error) {
+  json::parse_options options;
+  options.max_depth = protocol::kMaxJsonDepth;
+  return json::parse(text, error, {}, options);
+}
+
+json::value parse(std::string_view text) {
+  boost::system::error_code error;
+  json::value value = parse(text, error);
+  NSELF_FUZZ_CHECK(!error);
+  return value;
+}
+
 bool is_json(std::string_view text) {
   boost::system::error_code error;
-  json::parse(text, error);
+  parse(text, error);
   return !error;
 }
 
@@ -50,7 +65,7 @@ void check_outcome(const protocol::ParseOutcome& outcome, const json::value* fra
     if (frame != nullptr) {
       const json::value* content = content_of(*frame);
       NSELF_FUZZ_CHECK(content != nullptr);
-      NSELF_FUZZ_CHECK(json::parse(message->content_json) == *content);
+      NSELF_FUZZ_CHECK(parse(message->content_json) == *content);
     }
     protocol::MessageView view{message->channel, "id", 1, "user", message->content_json, at};
     NSELF_FUZZ_CHECK(is_json(protocol::message_event(view)));
@@ -58,7 +73,7 @@ void check_outcome(const protocol::ParseOutcome& outcome, const json::value* fra
   } else if (const auto* presence = std::get_if<protocol::PresenceRequest>(&request)) {
     if (presence->meta_json) {
       NSELF_FUZZ_CHECK(presence->meta_json->size() <= protocol::kMaxMetaBytes);
-      NSELF_FUZZ_CHECK(json::parse(*presence->meta_json).is_object());
+      NSELF_FUZZ_CHECK(parse(*presence->meta_json).is_object());
     }
   } else if (const auto* history = std::get_if<protocol::HistoryRequest>(&request)) {
     NSELF_FUZZ_CHECK(history->limit >= 1 && history->limit <= protocol::kMaxHistory);
@@ -78,7 +93,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   NSELF_FUZZ_CHECK(!parsed.outcomes.empty());
 
   boost::system::error_code error;
-  const json::value whole = json::parse(frame, error);
+  const json::value whole = parse(frame, error);
   if (!parsed.batch) {
     NSELF_FUZZ_CHECK(parsed.outcomes.size() == 1);
     check_outcome(parsed.outcomes.front(), error ? nullptr : &whole);
@@ -98,13 +113,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const auto& member : whole.as_object()) {
       const auto raw = protocol::detail::raw_member(frame, member.key());
       NSELF_FUZZ_CHECK(raw.has_value());
-      NSELF_FUZZ_CHECK(json::parse(*raw) == member.value());
+      NSELF_FUZZ_CHECK(parse(*raw) == member.value());
     }
   } else if (!error && whole.is_array()) {
     const auto elements = protocol::detail::raw_elements(frame);
     NSELF_FUZZ_CHECK(elements.size() == whole.as_array().size());
     for (std::size_t i = 0; i < elements.size(); ++i) {
-      NSELF_FUZZ_CHECK(json::parse(elements[i]) == whole.as_array()[i]);
+      NSELF_FUZZ_CHECK(parse(elements[i]) == whole.as_array()[i]);
     }
   }
   // The single-request entry point agrees with the frame parser on objects.

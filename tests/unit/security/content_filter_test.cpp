@@ -82,8 +82,18 @@ TEST(ContentFilter, BadPatternsAreConfigErrorsWithoutEchoingThem) {
   EXPECT_FALSE(ContentFilter::parse(many).ok());
 }
 
-TEST(ContentFilter, InvalidJsonIsLeftAlone) {
-  EXPECT_EQ(parse_ok("a").redact_json("{not json a"), std::nullopt);
+TEST(ContentFilter, UninspectableContentIsRedactedWhole) {
+  EXPECT_EQ(parse_ok("a").redact_json("{not json a"), "\"[redacted]\"");
+}
+
+// Regression (found while fixing the protocol fuzzer's depth limit): Boost.JSON's
+// default depth of 32 is below the protocol's 64, so content nested 33-64 deep
+// failed to parse in the filter and went through unfiltered.
+TEST(ContentFilter, DeeplyNestedContentIsFiltered) {
+  const std::string deep = std::string(60, '[') + "\"my secret\"" + std::string(60, ']');
+  const auto redacted = parse_ok("secret").redact_json(deep);
+  ASSERT_TRUE(redacted.has_value());
+  EXPECT_EQ(*redacted, std::string(60, '[') + "\"my [redacted]\"" + std::string(60, ']'));
 }
 
 }  // namespace
