@@ -5,7 +5,7 @@ JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 CTEST_ARGS ?=
 
-.PHONY: all deps build run test test-only asan tsan install bench bench-load format clean
+.PHONY: all deps build run test test-only asan tsan fuzz install bench bench-load format clean
 
 all: build
 
@@ -25,6 +25,18 @@ run: build
 # started in a temporary directory by scripts/test-env.sh and removed after.
 test: build
 	@scripts/test-env.sh ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_TEST_SECONDS)
+
+# libFuzzer targets (tests/fuzz) built with clang, ASan and UBSan in build/fuzz,
+# each run for FUZZ_SECONDS from its seed corpus (tests/fuzz/corpus/<target>).
+# `make test` runs them too, for FUZZ_TEST_SECONDS each (two at a time).
+FUZZ_SECONDS      ?= 60
+FUZZ_TEST_SECONDS ?= 45
+fuzz:
+	@CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DNSELF_FUZZ=ON -DNSELF_BUILD_TESTS=OFF -DNSELF_FUZZ_SECONDS=$(FUZZ_SECONDS) >/dev/null
+	@cmake --build build/fuzz -j $(JOBS) --target nself_fuzzers
+	@ctest --test-dir build/fuzz --output-on-failure -j $(JOBS) -L fuzz
 
 # The same suites under AddressSanitizer and UndefinedBehaviorSanitizer.
 asan:

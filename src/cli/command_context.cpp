@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "store/encrypting_store.hpp"
+
 namespace nself::cli {
 
 std::filesystem::path ProjectPaths::pid_file(int port) const {
@@ -58,7 +60,10 @@ store::Store& CommandContext::store(bool require_schema) {
           fmt::format("no database at {}: run `nself realtime init` first", settings.sqlite_path));
     }
     try {
-      store_ = store::open_store(options);
+      // REALTIME_ENCRYPTION_KEY: a wrong or missing key fails here, at start.
+      store_ = store::apply_encryption(store::open_store(options), settings.encryption_key);
+    } catch (const store::EncryptionKeyError& error) {
+      throw CommandError(exit_code::kUsage, "invalid_config", error.what());
     } catch (const store::StoreError& error) {
       throw CommandError(exit_code::kFailed, "unavailable", error.what());
     }

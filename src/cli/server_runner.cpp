@@ -22,6 +22,7 @@
 #include "server/server.hpp"
 #include "server/stats_feed.hpp"
 #include "server/store_worker.hpp"
+#include "store/encrypting_store.hpp"
 
 namespace nself::cli {
 namespace {
@@ -113,6 +114,9 @@ server::RealtimeOptions realtime_options(const core::Config& config) {
   options.max_messages_per_second = config.max_messages_per_second;
   options.max_subscriptions = config.max_subscriptions;
   options.away_after = std::chrono::seconds(config.away_after_seconds);
+  // Security keys, already validated by load_config.
+  options.allowed_origins = *core::OriginPolicy::parse(config.allowed_origins);
+  options.content_filter = *core::ContentFilter::parse(config.content_filters);
   return options;
 }
 
@@ -142,7 +146,10 @@ int run_server_foreground(CommandContext& context, const ServerCommandOptions& o
       spdlog::warn("ignoring an unreadable stored peak connection count: {}", *peak);
     }
   }
-  server::StoreWorker store_worker([store_options] { return store::open_store(store_options); });
+  // REALTIME_ENCRYPTION_KEY: every store the worker opens seals message content.
+  server::StoreWorker store_worker([store_options, key = config.encryption_key] {
+    return store::apply_encryption(store::open_store(store_options), key);
+  });
   store_worker.observe(&metrics, std::chrono::milliseconds(config.slow_store_batch_ms));
   server::RealtimeOptions handler_options = realtime_options(config);
   handler_options.slow_fan_out = std::chrono::milliseconds(config.slow_fan_out_ms);

@@ -5,6 +5,10 @@
 #include <charconv>
 #include <limits>
 
+#include "core/content_filter.hpp"
+#include "core/message_cipher.hpp"
+#include "core/origin_policy.hpp"
+
 namespace nself::core {
 namespace {
 
@@ -34,10 +38,32 @@ class Layers {
   const EnvLookup& environment_;
 };
 
+// `value` for a one-line message: control characters are escaped (\n, \xNN),
+// so a value cannot break or forge lines of the log or the terminal.
+std::string printable(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (byte < 0x20 || byte == 0x7f) {
+      out += fmt::format("\\x{:02x}", byte);
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 Error bad_value(std::string_view key, std::string_view where, std::string_view value,
                 std::string_view expected) {
   return Error{"invalid_config",
-               fmt::format("{} ({}): \"{}\" is not {}", key, where, value, expected)};
+               fmt::format("{} ({}): \"{}\" is not {}", key, where, printable(value), expected)};
 }
 
 std::optional<long long> parse_integer(std::string_view text) {
@@ -206,6 +232,28 @@ Result<Config> load_config(const EnvFile& file, const EnvLookup& environment,
     return Error{"invalid_config",
                  "WEBSOCKET_SSL_CERT and WEBSOCKET_SSL_KEY must be set together (TLS needs both)"};
   }
+  // Security keys (docs/SECURITY.md): parsed here so that a mistake fails at
+  // start. The encryption key is never echoed.
+  {
+    (void)read_string(layers, "REALTIME_ALLOWED_ORIGINS", config.allowed_origins);
+    (void)read_string(layers, "REALTIME_ENCRYPTION_KEY", config.encryption_key);
+    (void)read_string(layers, "REALTIME_CONTENT_FILTERS", config.content_filters);
+    const auto invalid = [&](std::string_view key, const Error& cause) {
+      layers.get(key, where);
+      return Error{"invalid_config", fmt::format("{} ({}): {}", key, where, cause.message)};
+    };
+    if (auto origins = OriginPolicy::parse(config.allowed_origins); !origins) {
+      return invalid("REALTIME_ALLOWED_ORIGINS", origins.error());
+    }
+    if (!config.encryption_key.empty()) {
+      if (auto cipher = MessageCipher::from_hex_key(config.encryption_key); !cipher) {
+        return invalid("REALTIME_ENCRYPTION_KEY", cipher.error());
+      }
+    }
+    if (auto filters = ContentFilter::parse(config.content_filters); !filters) {
+      return invalid("REALTIME_CONTENT_FILTERS", filters.error());
+    }
+  }
   if (overrides.port) {
     const auto value = parse_integer(*overrides.port);
     if (!value || *value < 1 || *value > 65535) {
@@ -228,6 +276,9 @@ const std::vector<ConfigKey>& config_keys() {
       {"REALTIME_MAX_SUBSCRIPTIONS", "50", "Max channels subscribed per connection"},
       {"REALTIME_MAX_MESSAGE_BYTES", "65536", "Largest message accepted (bytes)"},
       {"REALTIME_MESSAGE_RETENTION_DAYS", "0", "Delete messages older than this (0: keep)"},
+      {"REALTIME_ALLOWED_ORIGINS", "", "Browser origins allowed to connect (empty: all)"},
+      {"REALTIME_ENCRYPTION_KEY", "", "64 hex chars: encrypt stored messages (AES-256-GCM)"},
+      {"REALTIME_CONTENT_FILTERS", "", "Regexes redacted from messages (comma-separated)"},
   };
   return keys;
 }

@@ -69,6 +69,10 @@ struct Config {
   // Development mode: the web console may mint tokens (POST /console/token).
   // Never enable it on a server others can reach.
   bool dev_mode = false;  // REALTIME_DEV_MODE (true/false)
+  // Security (docs/SECURITY.md); validated by load_config.
+  std::string allowed_origins;  // REALTIME_ALLOWED_ORIGINS (comma-separated; empty: every origin)
+  std::string encryption_key;   // REALTIME_ENCRYPTION_KEY (64 hex chars; empty: not encrypted)
+  std::string content_filters;  // REALTIME_CONTENT_FILTERS (comma-separated regexes; "\," a comma)
 
   bool is_postgres() const { return !database_url.empty(); }
 };

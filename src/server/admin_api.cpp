@@ -764,14 +764,24 @@ void AdminApi::State::add_member(const std::string& actor, const std::string& ch
 
 void AdminApi::State::remove_member(const std::string& actor, const std::string& channel_name,
                                     const std::string& user_id, Responder respond) {
+  // Once removed, the user's live subscriptions to the channel (when private)
+  // end too (loop thread), so that it stops receiving what it may not read.
+  auto removed_from = std::make_shared<std::string>();
+  std::weak_ptr<State> weak = shared_from_this();
+  Responder revoke = [weak, removed_from, user_id, respond](HttpResponse response) {
+    auto self = weak.lock();
+    if (self && !removed_from->empty()) self->handler.revoke_member(*removed_from, user_id);
+    respond(std::move(response));
+  };
   with_channel(
-      channel_name, std::move(respond), [=](store::Store& store, const store::Channel& channel) {
+      channel_name, std::move(revoke), [=](store::Store& store, const store::Channel& channel) {
         if (!store.remove_member(channel.id, user_id)) {
           return error_reply(http::status::not_found, "not_found",
                              "\"" + user_id + "\" is not a member of " + channel.slug);
         }
         store.append_audit(store::AuditEntry{0, now_ms(), actor, "member.remove", channel.id,
                                              json::serialize(json::object{{"user_id", user_id}})});
+        *removed_from = channel.id;
         return json_reply(http::status::ok,
                           json::object{{"channel", channel.slug}, {"removed", user_id}});
       });

@@ -120,6 +120,12 @@ RealtimeHandler::RealtimeHandler(const core::auth::JwtVerifier& verifier, StoreW
     : verifier_(verifier), store_(store), options_(std::move(options)) {}
 
 std::optional<HttpResponse> RealtimeHandler::check_upgrade(const HttpRequest& request) {
+  // ---- origin (REALTIME_ALLOWED_ORIGINS): a browser page that is not listed
+  if (const auto origin = request.find(http::field::origin);
+      origin != request.end() && !options_.allowed_origins.allows(origin->value())) {
+    return error_response(http::status::forbidden, "origin_not_allowed",
+                          "this origin may not connect (REALTIME_ALLOWED_ORIGINS)", &request);
+  }
   auto token = upgrade_token(request[http::field::authorization], request.target());
   if (!token) return std::nullopt;  // must authenticate with a first message
   auto claims = verifier_.verify(*token, now_ms());
@@ -451,6 +457,10 @@ void RealtimeHandler::handle_message(WsSession& session, Client& client, const p
 
 void RealtimeHandler::send_message(WsSession& session, Client& client, const protocol::Ref& ref,
                                    const ChannelRef& channel, std::string content_json) {
+  // ---- content filters: matches are redacted before storing and delivering
+  if (auto redacted = options_.content_filter.redact_json(content_json)) {
+    content_json = std::move(*redacted);
+  }
   // ---- send permission: archived channels are read-only; can_send
   const bool archived = channel.archived || archived_channels_.contains(channel.id);
   if (archived || !channel.can_send) {
@@ -1007,6 +1017,41 @@ RealtimeHandler::ConnectionInfo RealtimeHandler::describe(const WsSession& sessi
     std::sort(info.subscriptions.begin(), info.subscriptions.end());
   }
   return info;
+}
+
+std::size_t RealtimeHandler::revoke_member(const std::string& channel_id,
+                                           const std::string& user_id) {
+  std::lock_guard lock(mutex_);
+  const auto found = hub_.find(channel_id);
+  if (found == hub_.end()) return 0;
+  std::vector<WsSession*> sessions;
+  for (WsSession* session : found->second.sessions) {
+    const auto* client = static_cast<const Client*>(session->context());
+    if (client != nullptr && client->claims.user_id == user_id && !client->claims.is_admin) {
+      sessions.push_back(session);
+    }
+  }
+  std::size_t revoked = 0;
+  for (WsSession* session : sessions) {
+    auto& client = *static_cast<Client*>(session->context());
+    const auto subscription = client.subscriptions.find(channel_id);
+    if (subscription == client.subscriptions.end() ||
+        subscription->second.type != core::ChannelType::kPrivate) {
+      continue;
+    }
+    // What the client's own unsubscribe does (hub, presence, rows), with the
+    // reply sent on the session's own loop.
+    const ChannelRef channel = subscription->second;
+    remove_from_hub(*session, channel_id);
+    leave_channel(client, channel);
+    client.subscriptions.erase(channel_id);
+    store_.submit([connection_id = session->id(), channel_id](store::Store* store) {
+      if (store) store->remove_subscription(connection_id, channel_id);
+    });
+    send_later(session->weak_from_this(), protocol::unsubscribed_event({}, channel.slug));
+    ++revoked;
+  }
+  return revoked;
 }
 
 void RealtimeHandler::drop_channel_subscribers(const std::string& channel_id) {

@@ -47,6 +47,8 @@
 
 #include "core/auth/jwt_verifier.hpp"
 #include "core/channel.hpp"
+#include "core/content_filter.hpp"
+#include "core/origin_policy.hpp"
 #include "core/presence_tracker.hpp"
 #include "core/protocol/requests.hpp"
 #include "core/rate_limit.hpp"
@@ -92,6 +94,14 @@ struct RealtimeOptions {
   // deletes rows not written for this long: those of a server that died (or
   // of users long gone offline). Must exceed heartbeat_interval.
   std::chrono::milliseconds stale_presence_after{90'000};
+
+  // ---- security (docs/SECURITY.md)
+  // Browser origins allowed to upgrade (REALTIME_ALLOWED_ORIGINS); an upgrade
+  // with another Origin gets 403. Requests without Origin are not browsers.
+  core::OriginPolicy allowed_origins;
+  // Patterns redacted from message content (WebSocket and API) before it is
+  // stored and delivered (REALTIME_CONTENT_FILTERS).
+  core::ContentFilter content_filter;
 };
 
 class RealtimeHandler final : public SessionHandler {
@@ -147,6 +157,10 @@ class RealtimeHandler final : public SessionHandler {
   // The channel was deleted: every subscriber gets {"type":"channel_deleted",
   // "channel":slug} and loses the subscription. Returns how many were told.
   std::size_t notify_channel_deleted(const std::string& channel_id, const std::string& slug);
+  // `user_id` is no longer a member of the channel: when it is private, the
+  // user's sessions (admins excepted) are unsubscribed from it and told with
+  // {"type":"unsubscribed","channel":slug}. Returns how many sessions.
+  std::size_t revoke_member(const std::string& channel_id, const std::string& user_id);
   // The channel was archived: it is read-only from now on (sends get forbidden).
   void notify_channel_archived(const std::string& channel_id);
   bool is_archived(const std::string& channel_id) const {

@@ -51,6 +51,10 @@ std::optional<RealtimeHandler::ConnectionInfo> RealtimeHandler::disconnect(const
 void RealtimeHandler::publish(const PublishTarget& channel, std::string user_id,
                               std::string content_json, boost::asio::any_io_executor executor,
                               std::function<void(std::optional<store::StoredMessage>)> done) {
+  // ---- content filters: matches are redacted before storing and delivering
+  if (auto redacted = options_.content_filter.redact_json(content_json)) {
+    content_json = std::move(*redacted);
+  }
   const auto started = std::chrono::steady_clock::now();
   const std::string type(core::to_string(channel.type));
   if (metrics_ != nullptr) metrics_->message_in(type);

@@ -172,6 +172,51 @@ TEST_F(ConfigFixture, SlowOperationThresholds) {
   EXPECT_FALSE(load("REALTIME_SLOW_STORE_BATCH_MS=fast\n").ok());
 }
 
+// Regression (fuzz_config): a value holding a newline was echoed as is, so an
+// error message could span lines and forge log lines.
+TEST_F(ConfigFixture, ErrorsEscapeControlCharactersOfTheValue) {
+  auto config = load("WEBSOCKET_PORT=\"31\\n[info] forged\"\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error().message.find('\n'), std::string::npos);
+  EXPECT_NE(config.error().message.find(R"("31\n[info] forged")"), std::string::npos)
+      << config.error().message;
+  config = load("", ConfigOverrides{std::string("1\r\x01\t2")});
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.error().message.find(R"("1\r\x01\t2")"), std::string::npos)
+      << config.error().message;
+}
+
+TEST_F(ConfigFixture, SecurityKeysAreValidatedWithoutEchoingTheKey) {
+  const std::string key(64, 'a');
+  auto config = load(
+      "REALTIME_ALLOWED_ORIGINS=https://a.example, http://localhost:3000\n"
+      "REALTIME_ENCRYPTION_KEY=" +
+      key +
+      "\n"
+      "REALTIME_CONTENT_FILTERS=\\d{16}\n");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->allowed_origins, "https://a.example, http://localhost:3000");
+  EXPECT_EQ(config->encryption_key, key);
+  EXPECT_EQ(config->content_filters, "\\d{16}");
+
+  const std::string short_key(40, 'b');
+  config = load("REALTIME_ENCRYPTION_KEY=" + short_key + "\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.error().message.find("REALTIME_ENCRYPTION_KEY (.env line 1)"), std::string::npos)
+      << config.error().message;
+  EXPECT_EQ(config.error().message.find(short_key), std::string::npos);
+
+  config = load("REALTIME_ALLOWED_ORIGINS=app.example.com\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.error().message.find("REALTIME_ALLOWED_ORIGINS (.env line 1)"),
+            std::string::npos);
+  config = load("REALTIME_CONTENT_FILTERS=(unclosed\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.error().message.find("REALTIME_CONTENT_FILTERS (.env line 1): pattern 1"),
+            std::string::npos)
+      << config.error().message;
+}
+
 TEST(ConfigKeys, ListsTheManualsKeysWithDefaults) {
   const auto& keys = config_keys();
   ASSERT_GE(keys.size(), 5u);
