@@ -28,9 +28,19 @@ void key(std::string& out, std::string_view name) {
   out.append("\":");
 }
 
+// Raw JSON (content, meta, payload) goes out as the client sent it, except
+// that a line break becomes a space: in valid JSON a line break can only be
+// whitespace between tokens, and every event must be one line so that batch
+// mode can join events with "\n" (docs/PROTOCOL.md, "Batching").
 void append_raw_json(std::string& out, std::string_view json) {
   assert(!json.empty());
-  out.append(json.empty() ? std::string_view("null") : json);
+  if (json.empty()) json = "null";
+  const std::size_t at = out.size();
+  out.append(json);
+  if (json.find_first_of("\r\n") == std::string_view::npos) return;
+  for (std::size_t i = at; i < out.size(); ++i) {
+    if (out[i] == '\n' || out[i] == '\r') out[i] = ' ';
+  }
 }
 
 void append_optional_timestamp(std::string& out, const std::optional<Timestamp>& time) {

@@ -119,6 +119,22 @@ TEST(Events, SubscribedAndUnsubscribed) {
   EXPECT_EQ(event.at("type"), "unsubscribed");
 }
 
+TEST(Events, LineBreaksInRawJsonBecomeSpacesSoEveryEventIsOneLine) {
+  // Pretty-printed content: line breaks between tokens, an escaped one inside a string.
+  const std::string content = "{\r\n  \"text\": \"a\\nb\",\n  \"list\": [1,\n2]\n}";
+  const MessageView message{"general", "id-1", 1, "alice", content, kTime};
+  const std::string text = message_event(message);
+  EXPECT_EQ(text.find_first_of("\r\n"), std::string::npos) << text;
+  const auto event = parse(text);
+  EXPECT_EQ(event.at("content").at("text"), "a\nb");  // the escape is kept
+  EXPECT_EQ(event.at("content").at("list").at(1), 2);
+  // Presence metadata and broadcast payloads go through the same writer.
+  const std::string meta = "{\n\"x\": 1\n}";
+  const std::string join = presence_join_event("room", PresenceView{"bob", "online", meta, kTime});
+  EXPECT_EQ(join.find('\n'), std::string::npos) << join;
+  EXPECT_EQ(parse(join).at("type"), "presence_join");
+}
+
 TEST(Events, MessageEmbedsContentVerbatim) {
   const std::string content = R"({"text":"hi \"there\"","n":0.1,"list":[1,null,{"x":true}]})";
   const MessageView message{"general",        "123e4567-e89b-12d3-a456-426614174000",
