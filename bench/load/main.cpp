@@ -292,8 +292,11 @@ int run(Options options) {
     (void)written;
   }
   long rss_peak = rss_ready;
-  const auto results =
-      collect(workers, "result", [&] { rss_peak = std::max(rss_peak, read_rss_kib(server_pid)); });
+  long rss_held = rss_ready;  // the last sample while the connections are held
+  const auto results = collect(workers, "result", [&] {
+    rss_held = read_rss_kib(server_pid);
+    rss_peak = std::max(rss_peak, rss_held);
+  });
   const double server_cpu_at_end = read_cpu_seconds(server_pid);
   const double run_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - go_time).count();
@@ -318,6 +321,7 @@ int run(Options options) {
   report.rss_baseline_kib = rss_baseline;
   report.rss_ready_kib = rss_ready;
   report.rss_peak_kib = rss_peak;
+  report.rss_held_kib = rss_held;
   report.run_seconds = run_seconds;
   if (server_cpu_at_go >= 0 && server_cpu_at_end >= 0) {
     report.server_cpu_seconds = server_cpu_at_end - server_cpu_at_go;

@@ -41,6 +41,11 @@ double Report::rss_per_connection_bytes() const {
          static_cast<double>(ready);
 }
 
+double Report::rss_per_held_connection_bytes() const {
+  if (rss_held_kib <= 0 || rss_baseline_kib <= 0 || ready == 0) return 0;
+  return static_cast<double>(rss_held_kib - rss_baseline_kib) * 1024.0 / static_cast<double>(ready);
+}
+
 boost::json::object Report::to_json() const {
   const double seconds = duration > 0 ? duration : 1;
   boost::json::object out{
@@ -59,11 +64,14 @@ boost::json::object Report::to_json() const {
       {"unexpected_closes", unexpected_closes},
       {"worker_failures", worker_failures},
       {"first_error", first_error},
-      {"server", boost::json::object{{"pid", server_pid},
-                                     {"rss_baseline_kib", rss_baseline_kib},
-                                     {"rss_ready_kib", rss_ready_kib},
-                                     {"rss_peak_kib", rss_peak_kib},
-                                     {"rss_per_connection_bytes", rss_per_connection_bytes()}}},
+      {"server",
+       boost::json::object{{"pid", server_pid},
+                           {"rss_baseline_kib", rss_baseline_kib},
+                           {"rss_ready_kib", rss_ready_kib},
+                           {"rss_peak_kib", rss_peak_kib},
+                           {"rss_per_connection_bytes", rss_per_connection_bytes()},
+                           {"rss_held_kib", rss_held_kib},
+                           {"rss_per_held_connection_bytes", rss_per_held_connection_bytes()}}},
       {"run_seconds", run_seconds},
       {"server_cpu_seconds", server_cpu_seconds},
       {"bench_cpu_seconds", bench_cpu_seconds},
@@ -103,6 +111,8 @@ void Report::print_table(std::ostream& out) const {
     if (scenario != "churn") {
       row("RSS per connection", fmt::format("{:.1f} KiB (connected - before, over {} connections)",
                                             rss_per_connection_bytes() / 1024.0, ready));
+      row("RSS per held connection", fmt::format("{:.2f} KiB (at the end of the run - before)",
+                                                 rss_per_held_connection_bytes() / 1024.0));
     }
   } else {
     row("server RSS", "unknown (no --server-pid, --project or --spawn)");

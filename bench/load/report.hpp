@@ -28,6 +28,7 @@ struct Report {
   long rss_baseline_kib = 0;       // before connecting
   long rss_ready_kib = 0;          // every connection up, before the measured phase
   long rss_peak_kib = 0;           // highest seen during the run
+  long rss_held_kib = 0;           // the last sample of the run (connections still held)
   double run_seconds = 0;          // measured phase plus drain, wall clock
   double server_cpu_seconds = -1;  // server CPU time over run_seconds (-1: unknown)
   double bench_cpu_seconds = 0;    // the workers' CPU time over the same phase
@@ -51,6 +52,9 @@ struct Report {
   std::uint64_t held() const;
   // Bytes of server RSS per held connection (ready - baseline), 0 when unknown.
   double rss_per_connection_bytes() const;
+  // The same from rss_held_kib: the steady state after the connect burst
+  // (what an idle connection costs once the server has settled).
+  double rss_per_held_connection_bytes() const;
 
   boost::json::object to_json() const;
   void print_table(std::ostream& out) const;

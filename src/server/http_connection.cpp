@@ -114,16 +114,16 @@ void HttpConnection::upgrade(const HttpRequest& request, std::string accept_key)
     info.remote_address = remote.address().to_string();
     info.remote_port = remote.port();
   }
-  info.user_agent = std::string(request[http::field::user_agent]);
-  info.target = std::string(request.target());
-  info.authorization = std::string(request[http::field::authorization]);
+  UpgradeRequest upgrade{std::string(request.target()),
+                         std::string(request[http::field::authorization]),
+                         std::string(request[http::field::user_agent])};
   info.connected_at = std::chrono::system_clock::now();
   // Bytes the client sent after its request (frames pipelined with the handshake).
   std::string leftover(asio::buffers_begin(buffer_.data()), asio::buffers_end(buffer_.data()));
   buffer_.consume(buffer_.size());
   finished_ = true;
-  loop_.start_session(std::move(socket_), std::move(info), switching_protocols_response(accept_key),
-                      std::move(leftover));
+  loop_.start_session(std::move(socket_), std::move(info), std::move(upgrade),
+                      switching_protocols_response(accept_key), std::move(leftover));
   loop_.http_finished(key_);
 }
 

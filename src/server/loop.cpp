@@ -74,7 +74,16 @@ void Loop::drain() {
     draining_.swap(mailbox_);
     drain_posted_ = false;
   }
-  for (const HubCommand& command : draining_) hub_.apply(command);
+  for (const HubCommand& command : draining_) {
+    if (command.kind == HubCommand::Kind::kDeliverAll) {
+      // System announcements: every session that authenticated.
+      for (const auto& [key, session] : sessions_) {
+        if (session->wants_announcements()) session->send_frame(command.frame);
+      }
+      continue;
+    }
+    hub_.apply(command);
+  }
   draining_.clear();
 }
 
@@ -102,10 +111,11 @@ bool Loop::has_capacity() const {
          open_sessions_.load(std::memory_order_relaxed) < options_.max_connections;
 }
 
-void Loop::start_session(asio::ip::tcp::socket socket, SessionInfo info,
+void Loop::start_session(asio::ip::tcp::socket socket, SessionInfo info, UpgradeRequest upgrade,
                          std::string handshake_response, std::string leftover) {
-  auto session = std::make_shared<WsSession>(*this, std::move(socket), std::move(info));
-  sessions_.emplace(session->id(), session);
+  auto session =
+      std::make_shared<WsSession>(*this, std::move(socket), std::move(info), std::move(upgrade));
+  sessions_.emplace(session.get(), session);
   open_sessions_.fetch_add(1, std::memory_order_relaxed);
   session_count_.store(sessions_.size(), std::memory_order_relaxed);
   spdlog::debug("connection {} opened from {} ({} open)", session->id(),
@@ -114,7 +124,7 @@ void Loop::start_session(asio::ip::tcp::socket socket, SessionInfo info,
 }
 
 void Loop::session_finished(WsSession& session) {
-  auto found = sessions_.find(session.id());
+  auto found = sessions_.find(&session);
   if (found == sessions_.end()) return;
   // Keep the session alive until the end of this call: the map held the last
   // reference when the sweep (rather than an I/O completion) closed it.
@@ -179,11 +189,6 @@ void Loop::abort_all() {
   std::vector<std::shared_ptr<HttpConnection>> connections;
   for (const auto& [key, connection] : http_connections_) connections.push_back(connection);
   for (const auto& connection : connections) connection->abort();
-}
-
-WsSession* Loop::find_session(const std::string& id) const {
-  auto found = sessions_.find(id);
-  return found == sessions_.end() ? nullptr : found->second.get();
 }
 
 std::string Loop::next_session_id() {

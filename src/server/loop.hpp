@@ -94,7 +94,7 @@ class Loop {
   // shutting down).
   bool has_capacity() const;
   // Starts a WebSocket session on an upgraded socket.
-  void start_session(boost::asio::ip::tcp::socket socket, SessionInfo info,
+  void start_session(boost::asio::ip::tcp::socket socket, SessionInfo info, UpgradeRequest upgrade,
                      std::string handshake_response, std::string leftover);
   // Called by a session (exactly once) when its socket is closed.
   void session_finished(WsSession& session);
@@ -111,16 +111,12 @@ class Loop {
   void abort_all();
 
   std::size_t session_count() const { return sessions_.size(); }
+  // Scratch space for the events decoded from one read (every session of the
+  // loop uses the same vector, so an idle session holds none).
+  std::vector<core::ws::Event>& event_scratch() { return event_scratch_; }
   // Readable from any thread.
   std::size_t session_count_relaxed() const {
     return session_count_.load(std::memory_order_relaxed);
-  }
-  // The session with `id`, or nullptr.
-  WsSession* find_session(const std::string& id) const;
-  // Every open session (for fan-out to all and for status).
-  template <class Fn>
-  void for_each_session(Fn&& fn) const {
-    for (const auto& [id, session] : sessions_) fn(*session);
   }
   // A new session id (random UUID form, unique per run).
   std::string next_session_id();
@@ -148,7 +144,8 @@ class Loop {
   std::vector<HubCommand> mailbox_;   // guarded by mailbox_mutex_
   bool drain_posted_ = false;         // guarded by mailbox_mutex_
   std::vector<HubCommand> draining_;  // loop thread
-  std::unordered_map<std::string, std::shared_ptr<WsSession>> sessions_;
+  std::unordered_map<WsSession*, std::shared_ptr<WsSession>> sessions_;
+  std::vector<core::ws::Event> event_scratch_;
   std::unordered_map<std::uint64_t, std::shared_ptr<HttpConnection>> http_connections_;
   std::uint64_t next_http_key_ = 1;
   std::mt19937_64 random_;

@@ -32,15 +32,8 @@ std::uint64_t LoopHub::apply(const HubCommand& command) {
       }
       return delivered;
     }
-    case Kind::kAuthenticated:
-      authenticated_.insert(command.session);
-      return 0;
-    case Kind::kClosed:
-      authenticated_.erase(command.session);
-      return 0;
     case Kind::kDeliverAll:
-      for (WsSession* session : authenticated_) session->send_frame(command.frame);
-      return authenticated_.size();
+      return 0;  // Loop::drain delivers these (it knows its sessions)
   }
   return 0;
 }

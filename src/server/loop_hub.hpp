@@ -1,8 +1,7 @@
 #pragma once
 
 // One loop's share of the fan-out hub: which of ITS sessions are subscribed to
-// each channel, and which are authenticated (system announcements go to all of
-// them). Only the loop's own thread touches a LoopHub. Other threads reach it
+// each channel. Only the loop's own thread touches a LoopHub. Other threads reach it
 // through Loop::push(), a mailbox of HubCommands applied on the loop thread in
 // the order they were pushed; the protocol layer pushes them while holding its
 // own lock, so every loop sees one channel's events in the same order.
@@ -15,7 +14,6 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 
 namespace nself::server {
 
@@ -23,13 +21,11 @@ class WsSession;
 
 struct HubCommand {
   enum class Kind : std::uint8_t {
-    kSubscribe,      // session joins channel_id's local subscribers (user_id: its user)
-    kUnsubscribe,    // session leaves channel_id
-    kDropChannel,    // every local subscriber of channel_id leaves it (channel deleted)
-    kDeliver,        // frame to channel_id's subscribers, except user_id's ("" skips none)
-    kAuthenticated,  // session joins the authenticated sessions
-    kClosed,         // session leaves the authenticated sessions (it is closing)
-    kDeliverAll,     // frame to every authenticated session
+    kSubscribe,    // session joins channel_id's local subscribers (user_id: its user)
+    kUnsubscribe,  // session leaves channel_id
+    kDropChannel,  // every local subscriber of channel_id leaves it (channel deleted)
+    kDeliver,      // frame to channel_id's subscribers, except user_id's ("" skips none)
+    kDeliverAll,   // frame to every session that wants_announcements() (Loop::drain)
   };
   Kind kind = Kind::kDeliver;
   std::string channel_id;
@@ -50,7 +46,6 @@ class LoopHub {
  private:
   // channel id -> subscribed session -> its user id
   std::unordered_map<std::string, std::unordered_map<WsSession*, std::string>> channels_;
-  std::unordered_set<WsSession*> authenticated_;
 };
 
 }  // namespace nself::server

@@ -100,6 +100,9 @@ struct RealtimeHandler::Client : SessionContext {
   Claims claims;
   std::chrono::steady_clock::time_point auth_deadline;
   std::unordered_map<std::string, ChannelRef> subscriptions;  // channel id -> channel
+  // The upgrade's User-Agent, kept until authentication writes it to
+  // realtime.connections (an idle authenticated connection keeps none).
+  std::unique_ptr<std::string> user_agent;
   // ---- limits
   bool counted = false;        // counted in users_ (released on close)
   int pending_subscribes = 0;  // subscribes sent to the store, not answered yet
@@ -154,13 +157,16 @@ void RealtimeHandler::on_open(WsSession& session) {
   client->auth_deadline = std::chrono::steady_clock::now() + options_.auth_timeout;
   client->flood = core::FloodGuard(options_.flood);
   Client& state = *client;
+  if (!session.upgrade().user_agent.empty()) {
+    state.user_agent = std::make_unique<std::string>(session.upgrade().user_agent);
+  }
   session.set_context(std::move(client));
   // Batch mode (docs/PROTOCOL.md "Batching"): ?batch=1 on the upgrade URL.
-  if (auto batch = query_param(split_target(session.info().target).query, "batch");
+  if (auto batch = query_param(split_target(session.upgrade().target).query, "batch");
       batch && (*batch == "1" || *batch == "true")) {
     session.set_batching(true);
   }
-  auto token = upgrade_token(session.info().authorization, session.info().target);
+  auto token = upgrade_token(session.upgrade().authorization, session.upgrade().target);
   if (!token) return;
   auto claims = verifier_.verify(*token, now_ms());
   if (!claims) {
@@ -273,7 +279,9 @@ void RealtimeHandler::authenticate(WsSession& session, Client& client, const pro
   record.connection_id = session.id();
   record.user_id = client.claims.user_id;
   record.client_ip = session.info().remote_address;
-  record.user_agent = session.info().user_agent;
+  // Kept from the upgrade only until now (see on_open).
+  if (client.user_agent) record.user_agent = std::move(*client.user_agent);
+  client.user_agent.reset();
   record.node_id = options_.node_id;
   record.connected_at =
       std::chrono::time_point_cast<std::chrono::milliseconds>(session.info().connected_at);

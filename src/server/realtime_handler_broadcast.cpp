@@ -51,10 +51,7 @@ void RealtimeHandler::set_announcements(std::vector<store::Broadcast> announceme
 
 void RealtimeHandler::broadcasts_on_authenticated(WsSession& session) {
   ++authenticated_count_;
-  HubCommand command;
-  command.kind = HubCommand::Kind::kAuthenticated;
-  command.session = &session;
-  session.loop().push(std::move(command));
+  session.set_wants_announcements(true);
   const auto now =
       std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   for (const store::Broadcast& announcement : announcements_) {
@@ -66,10 +63,7 @@ void RealtimeHandler::broadcasts_on_authenticated(WsSession& session) {
 
 void RealtimeHandler::broadcasts_on_closed(WsSession& session) {
   --authenticated_count_;
-  HubCommand command;
-  command.kind = HubCommand::Kind::kClosed;
-  command.session = &session;
-  session.loop().push(std::move(command));
+  session.set_wants_announcements(false);
 }
 
 }  // namespace nself::server

@@ -1,5 +1,6 @@
 #include "server/server.hpp"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -162,6 +163,7 @@ void Server::schedule_tick() {
       return;
     }
     handler_.on_sweep(now);
+    release_free_memory(now);
     for (auto& loop : loops_) {
       if (loop->on_this_thread()) {
         loop->tick(now);
@@ -193,6 +195,24 @@ void Server::begin_shutdown() {
     } else {
       asio::post(loop->io(), [&loop = *loop, drained] { loop.begin_shutdown(drained); });
     }
+  }
+}
+
+void Server::release_free_memory(std::chrono::steady_clock::time_point now) {
+  // A burst of connections leaves the memory of their handshakes (HTTP
+  // parsers, buffers) free inside the allocator; glibc keeps it, so the
+  // process looks as if each idle connection cost that much. Once the
+  // connection count has settled after a change of 1024 or more (or every
+  // minute), give free pages back to the system.
+  const std::size_t sessions = session_count();
+  const std::size_t change = sessions > trimmed_at_sessions_ ? sessions - trimmed_at_sessions_
+                                                             : trimmed_at_sessions_ - sessions;
+  const bool settled = sessions == sessions_last_tick_;
+  sessions_last_tick_ = sessions;
+  if ((settled && change >= 1024) || now - last_trim_ >= std::chrono::minutes(1)) {
+    ::malloc_trim(0);
+    last_trim_ = now;
+    trimmed_at_sessions_ = sessions;
   }
 }
 

@@ -73,6 +73,12 @@ class Server {
   void accept();
   void schedule_tick();
   void begin_shutdown();
+  // Control loop, each tick: returns free allocator memory to the system
+  // after the connection count settles from a large change.
+  void release_free_memory(std::chrono::steady_clock::time_point now);
+  std::size_t trimmed_at_sessions_ = 0;
+  std::size_t sessions_last_tick_ = 0;
+  std::chrono::steady_clock::time_point last_trim_{};
   // Control loop: one loop finished draining its sessions.
   void loop_drained();
   // Control loop: stops every loop (run() then joins their threads).

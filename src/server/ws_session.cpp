@@ -30,11 +30,13 @@ bool is_text_frame(const std::string& frame) {
 
 }  // namespace
 
-WsSession::WsSession(Loop& loop, asio::ip::tcp::socket socket, SessionInfo info)
+WsSession::WsSession(Loop& loop, asio::ip::tcp::socket socket, SessionInfo info,
+                     UpgradeRequest upgrade)
     : loop_(loop),
       socket_(std::move(socket)),
       info_(std::move(info)),
-      decoder_(ws::DecoderLimits{loop.options().max_message_bytes, true}) {
+      decoder_(ws::DecoderLimits{loop.options().max_message_bytes, true}),
+      upgrade_(std::make_unique<UpgradeRequest>(std::move(upgrade))) {
   auto now = std::chrono::steady_clock::now();
   last_received_ = now.time_since_epoch().count();
   last_ping_sent_ = now;
@@ -46,6 +48,7 @@ void WsSession::start(std::string handshake_response, std::string leftover) {
   socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
   enqueue(std::make_shared<const std::string>(std::move(handshake_response)), true);
   loop_.handler().on_open(*this);
+  upgrade_.reset();
   if (!leftover.empty()) process(leftover);
   if (state_ != State::kClosed) wait_readable();
 }
@@ -60,6 +63,11 @@ void WsSession::send_frame(std::shared_ptr<const std::string> frame) {
   if (close_sent_ || state_ == State::kClosed) return;
   const bool event = is_text_frame(*frame);
   enqueue(std::move(frame), false, event);
+}
+
+const UpgradeRequest& WsSession::upgrade() const {
+  static const UpgradeRequest kNone;
+  return upgrade_ ? *upgrade_ : kNone;
 }
 
 std::size_t WsSession::cost(const Queued& queued) {
@@ -127,20 +135,22 @@ void WsSession::flush_delayed() {
 
 void WsSession::flush() {
   if (writing_ || pending_.empty() || state_ == State::kClosed) return;
-  in_flight_.swap(pending_);
+  if (!in_flight_) in_flight_ = std::make_unique<InFlight>();
+  in_flight_->frames.swap(pending_);
   pending_events_ = 0;
-  buffers_.clear();
-  buffers_.reserve(in_flight_.size());
+  auto& buffers = in_flight_->buffers;
+  buffers.clear();
+  buffers.reserve(in_flight_->frames.size());
   if (batching_) {
     gather_batches();
   } else {
-    for (const auto& queued : in_flight_) {
-      buffers_.emplace_back(queued.bytes->data(), queued.bytes->size());
+    for (const auto& queued : in_flight_->frames) {
+      buffers.emplace_back(queued.bytes->data(), queued.bytes->size());
     }
   }
   close_in_flight_ = close_sent_ && !close_written_;
   writing_ = true;
-  asio::async_write(socket_, buffers_,
+  asio::async_write(socket_, buffers,
                     [self = shared_from_this()](const error_code& error, std::size_t) {
                       self->on_written(error);
                     });
@@ -148,33 +158,36 @@ void WsSession::flush() {
 
 void WsSession::gather_batches() {
   const std::size_t limit = std::max<std::size_t>(loop_.options().batch_size, 1);
-  batch_headers_.clear();
-  // Never reallocated below: buffers_ point into these strings.
-  batch_headers_.reserve(in_flight_.size());
+  const std::vector<Queued>& frames = in_flight_->frames;
+  auto& buffers = in_flight_->buffers;
+  auto& headers = in_flight_->batch_headers;
+  headers.clear();
+  // Never reallocated below: buffers point into these strings.
+  headers.reserve(frames.size());
   std::size_t index = 0;
-  while (index < in_flight_.size()) {
+  while (index < frames.size()) {
     std::size_t end = index;
     std::size_t payload = 0;
-    while (end < in_flight_.size() && in_flight_[end].event && end - index < limit) {
-      const std::string& frame = *in_flight_[end].bytes;
+    while (end < frames.size() && frames[end].event && end - index < limit) {
+      const std::string& frame = *frames[end].bytes;
       payload += frame.size() - ws::unmasked_header_size(frame);
       ++end;
     }
     if (end - index <= 1) {  // a lone event or a control frame: as it is
-      const std::string& frame = *in_flight_[index].bytes;
-      buffers_.emplace_back(frame.data(), frame.size());
+      const std::string& frame = *frames[index].bytes;
+      buffers.emplace_back(frame.data(), frame.size());
       ++index;
       continue;
     }
     payload += end - index - 1;  // the separators
-    batch_headers_.emplace_back();
-    ws::append_frame_header(batch_headers_.back(), ws::Opcode::kText, payload);
-    buffers_.emplace_back(batch_headers_.back().data(), batch_headers_.back().size());
+    headers.emplace_back();
+    ws::append_frame_header(headers.back(), ws::Opcode::kText, payload);
+    buffers.emplace_back(headers.back().data(), headers.back().size());
     for (std::size_t at = index; at < end; ++at) {
-      const std::string& frame = *in_flight_[at].bytes;
+      const std::string& frame = *frames[at].bytes;
       const std::size_t header = ws::unmasked_header_size(frame);
-      if (at > index) buffers_.emplace_back(kBatchSeparator, 1);
-      buffers_.emplace_back(frame.data() + header, frame.size() - header);
+      if (at > index) buffers.emplace_back(kBatchSeparator, 1);
+      buffers.emplace_back(frame.data() + header, frame.size() - header);
     }
     index = end;
   }
@@ -182,9 +195,14 @@ void WsSession::gather_batches() {
 
 void WsSession::on_written(const error_code& error) {
   writing_ = false;
-  release(in_flight_);
-  buffers_.clear();
-  batch_headers_.clear();
+  release(in_flight_->frames);
+  if (pending_.empty()) {
+    // Nothing more to write: an idle connection keeps no write buffers.
+    in_flight_.reset();
+    std::vector<Queued>().swap(pending_);
+  } else {
+    in_flight_->batch_headers.clear();
+  }
   if (state_ == State::kClosed) return;
   if (error) {
     spdlog::debug("connection {}: write failed: {}", info_.id, error.message());
@@ -271,9 +289,11 @@ void WsSession::process(std::string_view bytes) {
   last_received_.store(std::chrono::steady_clock::now().time_since_epoch().count(),
                        std::memory_order_relaxed);
   if (decoder_failed_) return;  // waiting for EOF after a protocol violation
-  events_.clear();
-  std::optional<ws::Violation> violation = decoder_.feed(bytes, events_);
-  for (auto& event : events_) {
+  // The loop's scratch vector: nothing in handle() reads another session.
+  std::vector<ws::Event>& events = loop_.event_scratch();
+  events.clear();
+  std::optional<ws::Violation> violation = decoder_.feed(bytes, events);
+  for (auto& event : events) {
     handle(event);
     if (state_ == State::kClosed) return;
   }

@@ -46,10 +46,15 @@ struct SessionInfo {
   std::string id;              // unique per server run (UUID form)
   std::string remote_address;  // ip of the peer
   std::uint16_t remote_port = 0;
-  std::string user_agent;
+  std::chrono::system_clock::time_point connected_at;
+};
+
+// What the protocol layer may need from the upgrade request, during on_open
+// only (a token may be in either; an idle connection keeps neither).
+struct UpgradeRequest {
   std::string target;         // request target of the upgrade (path and query)
   std::string authorization;  // the Authorization header, verbatim ("" when absent)
-  std::chrono::system_clock::time_point connected_at;
+  std::string user_agent;     // the User-Agent header ("" when absent)
 };
 
 // Per-session state owned by the application layer (see SessionHandler).
@@ -63,7 +68,8 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   using SteadyTime = std::chrono::steady_clock::time_point;
   enum class State { kOpen, kClosing, kClosed };
 
-  WsSession(Loop& loop, boost::asio::ip::tcp::socket socket, SessionInfo info);
+  WsSession(Loop& loop, boost::asio::ip::tcp::socket socket, SessionInfo info,
+            UpgradeRequest upgrade = {});
   WsSession(const WsSession&) = delete;
   WsSession& operator=(const WsSession&) = delete;
 
@@ -87,6 +93,10 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   bool batching() const { return batching_; }
   // Loop: the batch delay is over; writes what is queued.
   void flush_delayed();
+  // Set by the protocol layer on authentication: the session receives system
+  // announcements (HubCommand::kDeliverAll). Loop thread.
+  void set_wants_announcements(bool on) { wants_announcements_ = on; }
+  bool wants_announcements() const { return wants_announcements_; }
 
   // The sweep: sends pings, closes idle sessions, enforces the close timeout.
   void on_tick(SteadyTime now);
@@ -97,6 +107,8 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 
   Loop& loop() const { return loop_; }
   const SessionInfo& info() const { return info_; }
+  // The upgrade request: during SessionHandler::on_open only (empty after).
+  const UpgradeRequest& upgrade() const;
   const std::string& id() const { return info_.id; }
   State state() const { return state_; }
   bool is_open() const { return state_ == State::kOpen; }
@@ -136,18 +148,23 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   boost::asio::ip::tcp::socket socket_;
   SessionInfo info_;
   core::ws::FrameDecoder decoder_;
-  std::vector<core::ws::Event> events_;  // reused between reads
 
-  std::vector<Queued> pending_;                     // waiting for a flush
-  std::vector<Queued> in_flight_;                   // being written
-  std::vector<boost::asio::const_buffer> buffers_;  // views of in_flight_ (and headers_)
-  std::vector<std::string> batch_headers_;          // batch mode: headers of joined frames
-  std::size_t queued_bytes_ = 0;                    // cost of pending + in flight
+  std::unique_ptr<UpgradeRequest> upgrade_;  // until on_open returns
+  std::vector<Queued> pending_;              // waiting for a flush
+  // The write in progress; allocated for a write, released when idle.
+  struct InFlight {
+    std::vector<Queued> frames;
+    std::vector<boost::asio::const_buffer> buffers;  // views of frames (and batch_headers)
+    std::vector<std::string> batch_headers;          // batch mode: headers of joined frames
+  };
+  std::unique_ptr<InFlight> in_flight_;
+  std::size_t queued_bytes_ = 0;  // cost of pending + in flight
   std::size_t pending_events_ = 0;
   bool writing_ = false;
   bool flush_posted_ = false;
   bool flush_delayed_ = false;  // waiting in the loop's batch-delay list
   bool batching_ = false;
+  bool wants_announcements_ = false;
 
   State state_ = State::kOpen;
   bool close_sent_ = false;       // a close frame is queued or written

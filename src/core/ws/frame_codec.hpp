@@ -8,6 +8,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -137,7 +138,9 @@ class FrameDecoder {
   Opcode message_opcode_ = Opcode::kText;
   std::uint32_t utf8_state_ = 0;  // incremental UTF-8 validator state (0: at a boundary)
   bool closed_ = false;
-  std::optional<Violation> violation_;  // set once; the decoder is then failed
+  // Set once; the decoder is then failed. A pointer: most decoders never fail,
+  // and an idle connection should not carry the space.
+  std::unique_ptr<Violation> violation_;
 };
 
 // ---- encoding

@@ -63,12 +63,12 @@ std::uint64_t payload_length(const std::uint8_t* header) {
 FrameDecoder::FrameDecoder(DecoderLimits limits) : limits_(limits) {}
 
 std::optional<Violation> FrameDecoder::fail(std::uint16_t code, std::string reason) {
-  violation_ = Violation{code, std::move(reason)};
-  return violation_;
+  violation_ = std::make_unique<Violation>(Violation{code, std::move(reason)});
+  return *violation_;
 }
 
 std::optional<Violation> FrameDecoder::feed(std::string_view bytes, std::vector<Event>& out) {
-  if (violation_) return violation_;
+  if (violation_) return *violation_;
   const auto* data = reinterpret_cast<const std::uint8_t*>(bytes.data());
   const std::size_t size = bytes.size();
   std::size_t pos = 0;
