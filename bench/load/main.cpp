@@ -191,7 +191,8 @@ int run(Options options) {
   std::optional<SpawnedServer> server;
   std::string project_dir = options.project_dir;
   if (options.spawn) {
-    server.emplace(options.nself_path, options.database_url, options.keep_project);
+    server.emplace(options.nself_path, options.database_url, options.keep_project,
+                   options.server_env);
     std::vector<ChannelSpec> channels;
     for (const auto& name : options.channel_names()) {
       bool ephemeral = options.ephemeral;
@@ -423,6 +424,9 @@ int main(int argc, char** argv) {
   app.add_option("--database-url", options.database_url,
                  "--spawn: DATABASE_URL (PostgreSQL); default the embedded SQLite");
   app.add_flag("--keep", options.keep_project, "--spawn: keep the temporary project directory");
+  app.add_option("--server-env", options.server_env,
+                 "--spawn: a KEY=VALUE line for the server's .env (repeatable), e.g. "
+                 "REALTIME_THREADS=1");
   app.add_option("--project", options.project_dir,
                  "Project directory of a running server (its .env and pid file)");
   app.add_option("--server-pid", options.server_pid, "Server process for RSS (/proc/PID/status)");

@@ -28,6 +28,7 @@ struct Options {
   bool spawn = false;
   std::string nself_path;     // --spawn: the nself binary
   std::string database_url;   // --spawn: PostgreSQL instead of SQLite
+  std::vector<std::string> server_env;  // --spawn: extra .env lines (--server-env)
   bool keep_project = false;  // --spawn: keep the temp project directory
   std::string project_dir;    // --project: pid file and .env of a running server
   long server_pid = 0;        // --server-pid

@@ -102,10 +102,12 @@ std::string read_env_value(const std::string& env_path, const std::string& key) 
   return entry == nullptr ? "" : entry->value;
 }
 
-SpawnedServer::SpawnedServer(std::string nself_path, std::string database_url, bool keep)
+SpawnedServer::SpawnedServer(std::string nself_path, std::string database_url, bool keep,
+                             std::vector<std::string> settings)
     : nself_(fs::absolute(nself_path).string()),  // the commands run in the project directory
       database_url_(std::move(database_url)),
-      keep_(keep) {}
+      keep_(keep),
+      settings_(std::move(settings)) {}
 
 SpawnedServer::~SpawnedServer() {
   try {
@@ -175,6 +177,7 @@ void SpawnedServer::start(const std::vector<ChannelSpec>& channels) {
         << "REALTIME_MAX_MESSAGES_PER_SECOND=1000000\n"
         << "REALTIME_LOG_LEVEL=warn\n";
     if (!database_url_.empty()) env << "DATABASE_URL=" << database_url_ << "\n";
+    for (const auto& setting : settings_) env << setting << "\n";  // later lines win
   }
   run({"init"});
   // Channels take at most 100 members by default: a fan-out to 10k needs more.

@@ -18,7 +18,9 @@ struct ChannelSpec {
 
 class SpawnedServer {
  public:
-  SpawnedServer(std::string nself_path, std::string database_url, bool keep);
+  // `settings`: extra KEY=VALUE lines for the project's .env (--server-env).
+  SpawnedServer(std::string nself_path, std::string database_url, bool keep,
+                std::vector<std::string> settings = {});
   ~SpawnedServer();
   SpawnedServer(const SpawnedServer&) = delete;
   SpawnedServer& operator=(const SpawnedServer&) = delete;
@@ -39,6 +41,7 @@ class SpawnedServer {
   std::string nself_;
   std::string database_url_;
   bool keep_;
+  std::vector<std::string> settings_;
   std::string dir_;
   std::string secret_;
   int port_ = 0;
