@@ -5,6 +5,8 @@
 #include <charconv>
 #include <limits>
 
+#include "core/redis_url.hpp"
+
 namespace nself::core {
 namespace {
 
@@ -144,6 +146,7 @@ Result<Config> load_config(const EnvFile& file, const EnvLookup& environment,
       read_int(layers, "REALTIME_SLOW_STORE_BATCH_MS", config.slow_store_batch_ms, 0, kIntMax,
                kNonNegative),
       read_int(layers, "REALTIME_SLOW_FANOUT_MS", config.slow_fan_out_ms, 0, kIntMax, kNonNegative),
+      read_string(layers, "REDIS_URL", config.redis_url),
   };
   for (const auto& error : errors) {
     if (error) return *error;
@@ -166,6 +169,12 @@ Result<Config> load_config(const EnvFile& file, const EnvLookup& environment,
                              "postgres://user:password@host:port/dbname, or leave it unset for "
                              "the embedded SQLite store",
                              where)};
+  }
+  if (!config.redis_url.empty()) {
+    if (auto parsed = parse_redis_url(config.redis_url); !parsed) {
+      layers.get("REDIS_URL", where);  // the message never holds the password
+      return Error{"invalid_config", fmt::format("{} (from {})", parsed.error().message, where)};
+    }
   }
   if (config.log_level != "trace" && config.log_level != "debug" && config.log_level != "info" &&
       config.log_level != "warn" && config.log_level != "error") {

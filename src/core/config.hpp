@@ -60,6 +60,9 @@ struct Config {
   int slow_store_batch_ms = 100;  // REALTIME_SLOW_STORE_BATCH_MS (one group commit)
   int slow_fan_out_ms = 50;       // REALTIME_SLOW_FANOUT_MS (one fan-out to all subscribers)
 
+  // Cluster (docs/SCALING.md): redis://[:password@]host:port[/db]; empty: one node alone.
+  std::string redis_url;  // REDIS_URL
+
   bool is_postgres() const { return !database_url.empty(); }
 };
 
