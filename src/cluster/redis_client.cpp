@@ -205,6 +205,7 @@ void RedisClient::run() {
   std::mt19937_64 random(std::random_device{}());
   std::uniform_real_distribution<double> jitter(0.0, 1.0);
   auto retry_at = std::chrono::steady_clock::time_point::min();
+  auto last_command = std::chrono::steady_clock::now();
 
   for (;;) {
     if (!connection_ && std::chrono::steady_clock::now() >= retry_at) {
@@ -220,6 +221,7 @@ void RedisClient::run() {
       std::unique_lock lock(mutex_);
       auto deadline = next_periodic();
       if (!connection_) deadline = std::min(deadline, retry_at);
+      if (connection_) deadline = std::min(deadline, last_command + options_.idle_ping);
       wake_.wait_until(lock, deadline, [&] { return stopping_ || !queue_.empty(); });
       if (stopping_) break;
       while (!queue_.empty() && batch.size() < options_.max_batch) {
@@ -227,7 +229,14 @@ void RedisClient::run() {
         queue_.pop_front();
       }
     }
+    if (batch.empty() && connection_ &&
+        std::chrono::steady_clock::now() - last_command >= options_.idle_ping) {
+      // An idle connection is probed, so a Redis that went away is reported
+      // degraded without waiting for the next command.
+      batch.push_back(Pending{{"PING"}, {}, nullptr});
+    }
     if (!batch.empty()) {
+      last_command = std::chrono::steady_clock::now();
       if (connection_) {
         execute(batch);
       } else {

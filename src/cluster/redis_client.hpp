@@ -74,6 +74,9 @@ struct RedisClientOptions {
   std::chrono::milliseconds backoff_max{5000};
   // At most this many commands go out in one pipelined round trip.
   std::size_t max_batch = 512;
+  // A connection without commands for this long is sent a PING, so that a
+  // lost Redis shows as degraded within about idle_ping + command_timeout.
+  std::chrono::milliseconds idle_ping{1000};
 };
 
 // The reply, or Error{"unavailable", why} when Redis could not be asked, or

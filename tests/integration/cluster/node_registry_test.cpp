@@ -50,6 +50,8 @@ struct Member {
         presence(client, id, prefix) {
     client.start();
   }
+  // The registry's callbacks use it: no callback may run once it is gone.
+  ~Member() { client.stop(); }
   std::vector<DeadNode> dead() {
     std::lock_guard lock(mutex);
     return dead_nodes;

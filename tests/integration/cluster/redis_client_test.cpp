@@ -151,6 +151,25 @@ TEST(RedisClient, ReconnectsAfterRedisIsKilledAndStartedAgain) {
                                                         RedisState::Link::kConnected}));
 }
 
+TEST(RedisClient, AnIdleClientNoticesThatRedisWentAway) {
+  nself::test::RedisServer server;
+  auto options = fast_options();
+  options.idle_ping = 50ms;
+  RedisClient client(parse(server.url()), options);
+  std::atomic<bool> degraded{false};
+  client.on_state([&](const RedisState& state) {
+    if (state.link == RedisState::Link::kDegraded) degraded = true;
+  });
+  client.start();
+  ASSERT_TRUE(eventually([&] { return client.state().connected(); }));
+  server.kill();
+  // No command is submitted: the idle PING finds out.
+  EXPECT_TRUE(eventually([&] { return degraded.load(); }, 5s));
+  EXPECT_FALSE(client.state().last_error.empty());
+  server.start();
+  EXPECT_TRUE(eventually([&] { return client.state().connected(); }));
+}
+
 TEST(RedisClient, PeriodicTasksRunOnTheCommandThread) {
   core::RedisUrl url;
   NSELF_TEST_USE_SHARED_REDIS(url);
