@@ -75,7 +75,10 @@ void RedisServer::start() {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  // Nothing inherited: a server left behind by a crashed test must not hold
+  // the test's output pipes open.
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
   pid_t pid = 0;
   const int spawned = posix_spawnp(&pid, "redis-server", &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);

@@ -57,6 +57,11 @@ struct Node {
     client.start();
     bus.start();
   }
+  // The callbacks use the members below: stop the threads first.
+  ~Node() {
+    bus.stop();
+    client.stop();
+  }
   std::vector<core::ClusterEnvelope> snapshot() {
     std::lock_guard lock(mutex);
     return received;
