@@ -75,6 +75,17 @@ RedisConnection::RedisConnection(const core::RedisUrl& url, RedisConnectOptions 
   context_ =
       redisConnectWithTimeout(url.host.c_str(), url.port, to_timeval(options.connect_timeout));
   if (context_ == nullptr) throw RedisUnavailable("Redis " + description_ + ": out of memory");
+  try {
+    set_up(url, options);
+  } catch (...) {
+    // The destructor does not run for a constructor that throws.
+    redisFree(context_);
+    context_ = nullptr;
+    throw;
+  }
+}
+
+void RedisConnection::set_up(const core::RedisUrl& url, RedisConnectOptions options) {
   if (context_->err != 0) fail("cannot connect");
   if (redisSetTimeout(context_, to_timeval(options.command_timeout)) != REDIS_OK) {
     fail("cannot set the socket timeout");

@@ -81,6 +81,9 @@ class RedisConnection {
   const std::string& description() const { return description_; }
 
  private:
+  // Connect timeout checked, AUTH, SELECT (the constructor frees the context
+  // when this throws).
+  void set_up(const core::RedisUrl& url, RedisConnectOptions options);
   [[noreturn]] void fail(std::string_view what);
 
   redisContext* context_ = nullptr;
