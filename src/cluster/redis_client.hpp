@@ -21,6 +21,10 @@
 // Scripts (RedisScript): sent as EVALSHA, and as EVAL once when Redis answers
 // NOSCRIPT (after a restart Redis has forgotten them).
 //
+// Order: commands run on Redis in submission order (one connection), and
+// their callbacks run in that order; a presence script queued before a
+// PUBLISH has run when the PUBLISH runs.
+//
 // Thread safety: submit(), eval(), every(), state(), stop() may be called from
 // any thread. Callbacks run on the command thread, one at a time, never inline
 // in submit(): they must be short and must not block (post the result to your
@@ -100,7 +104,8 @@ class RedisClient {
   void stop();
 
   void submit(RedisArgv argv, ReplyCallback done = {});
-  // EVALSHA script (NOSCRIPT -> EVAL) with `keys` then `args`.
+  // EVALSHA script (NOSCRIPT -> EVAL) with `keys` then `args`. `script` must
+  // outlive the call (the cluster's scripts are function statics).
   void eval(const RedisScript& script, std::vector<std::string> keys, std::vector<std::string> args,
             ReplyCallback done = {});
   // Runs `task` on the command thread every `interval` (first run after one

@@ -38,7 +38,7 @@ struct TestNode {
     options.subscriber.backoff_max = 200ms;
     options.subscriber.ping_interval = 200ms;
     options.registry.heartbeat_interval = 100ms;
-    options.registry.ttl = 400ms;
+    options.registry.ttl = 1000ms;
     options.registry.reap_interval = 100ms;
     ClusterCallbacks callbacks;
     callbacks.on_event = [this](core::ClusterEnvelope envelope) {

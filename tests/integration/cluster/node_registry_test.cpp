@@ -21,7 +21,7 @@ NodeRegistryOptions fast_registry(const std::string& prefix) {
   NodeRegistryOptions options;
   options.prefix = prefix;
   options.heartbeat_interval = 100ms;
-  options.ttl = 400ms;
+  options.ttl = 1000ms;
   options.reap_interval = 100ms;
   return options;
 }
@@ -174,7 +174,7 @@ TEST_F(NodeRegistryTest, LeaveRemovesTheNodeAndReportsItsMembers) {
   const auto nodes = list(a.registry);
   ASSERT_EQ(nodes.size(), 1u);
   EXPECT_EQ(nodes[0].id, "node-a");
-  std::this_thread::sleep_for(600ms);
+  std::this_thread::sleep_for(1300ms);  // past the TTL
   EXPECT_TRUE(a.dead().empty()) << "a node that left is not reported dead";
 }
 
