@@ -38,14 +38,17 @@ Status ClusterBus::publish(core::ClusterEnvelope envelope, Callback<std::int64_t
   envelope.node_id = options_.node_id;
   auto bytes = core::encode_envelope(envelope);
   if (!bytes) return bytes.error();
-  client_.submit({"PUBLISH", channel_, std::move(*bytes)},
-                 [done = std::move(done)](Result<RedisReply> reply) {
-                   if (!reply) return detail::finish(done, Result<std::int64_t>(reply.error()));
-                   const auto count = detail::as_integer(*reply);
-                   if (!count)
-                     return detail::finish<std::int64_t>(done, detail::bad_reply("PUBLISH"));
-                   detail::finish<std::int64_t>(done, *count);
-                 });
+  RedisArgv argv;  // built by moves: the payload is not copied
+  argv.reserve(3);
+  argv.emplace_back("PUBLISH");
+  argv.push_back(channel_);
+  argv.push_back(std::move(*bytes));
+  client_.submit(std::move(argv), [done = std::move(done)](Result<RedisReply> reply) {
+    if (!reply) return detail::finish(done, Result<std::int64_t>(reply.error()));
+    const auto count = detail::as_integer(*reply);
+    if (!count) return detail::finish<std::int64_t>(done, detail::bad_reply("PUBLISH"));
+    detail::finish<std::int64_t>(done, *count);
+  });
   return Ok{};
 }
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <random>
 
 #include "core/backoff.hpp"
@@ -92,6 +93,12 @@ void RedisClient::eval(const RedisScript& script, std::vector<std::string> keys,
   RedisArgv argv;
   argv.reserve(3 + keys.size() + args.size());
   argv.push_back("EVALSHA");
+  {
+    std::lock_guard lock(mutex_);
+    if (std::find(scripts_.begin(), scripts_.end(), &script) == scripts_.end()) {
+      scripts_.push_back(&script);
+    }
+  }
   argv.push_back(script.sha1());
   argv.push_back(std::to_string(keys.size()));
   for (auto& key : keys) argv.push_back(std::move(key));
@@ -136,6 +143,22 @@ void RedisClient::set_link(RedisState::Link link, const std::string& error) {
 bool RedisClient::try_connect() {
   try {
     connection_ = std::make_unique<RedisConnection>(url_, options_.connect);
+    // Every script used so far is loaded before any command runs, so that a
+    // Redis restarted empty answers EVALSHA at once and commands keep their
+    // order (a NOSCRIPT retry would run after the commands queued behind it).
+    std::vector<const RedisScript*> scripts;
+    {
+      std::lock_guard lock(mutex_);
+      scripts = scripts_;
+    }
+    for (const auto* script : scripts) connection_->append({"SCRIPT", "LOAD", script->source()});
+    for (std::size_t index = 0; index < scripts.size(); ++index) {
+      const auto reply = connection_->read_reply();
+      if (reply.is_error()) {
+        throw RedisUnavailable("Redis " + connection_->description() +
+                               ": SCRIPT LOAD failed: " + reply.text);
+      }
+    }
     set_link(RedisState::Link::kConnected, "");
     return true;
   } catch (const RedisUnavailable& error) {
@@ -151,17 +174,21 @@ void RedisClient::fail_all(std::deque<Pending>& batch, const std::string& why) {
 }
 
 void RedisClient::execute(std::deque<Pending>& batch) {
-  std::vector<RedisArgv> commands;
-  commands.reserve(batch.size());
-  for (const auto& pending : batch) commands.push_back(pending.argv);
   std::size_t delivered = 0;  // callbacks that ran
   try {
-    auto replies = connection_->pipeline(commands);
+    // One round trip: everything is written before the first reply is read.
+    for (const auto& pending : batch) connection_->append(pending.argv);
+    std::vector<RedisReply> replies;
+    replies.reserve(batch.size());
+    for (std::size_t index = 0; index < batch.size(); ++index) {
+      replies.push_back(connection_->read_reply());
+    }
     for (; delivered < batch.size(); ++delivered) {
       auto& pending = batch[delivered];
       auto& reply = replies[delivered];
       if (pending.script != nullptr && reply.is_error() && reply.text.starts_with("NOSCRIPT")) {
-        // Redis forgot the script (restarted, or SCRIPT FLUSH): send it whole.
+        // Redis forgot the script although it was loaded at connect (SCRIPT
+        // FLUSH): send it whole. It then runs after the rest of the batch.
         RedisArgv argv = pending.argv;
         argv[0] = "EVAL";
         argv[1] = pending.script->source();

@@ -18,8 +18,10 @@
 // outcome. A command that was sent when the connection broke gets
 // "unavailable" too although it may have run.
 //
-// Scripts (RedisScript): sent as EVALSHA, and as EVAL once when Redis answers
-// NOSCRIPT (after a restart Redis has forgotten them).
+// Scripts (RedisScript): sent as EVALSHA. Every script used once is loaded
+// (SCRIPT LOAD) at each reconnection, before any queued command, since a
+// restarted Redis has forgotten them; a NOSCRIPT answer all the same (SCRIPT
+// FLUSH on a live connection) is retried once as EVAL.
 //
 // Order: commands run on Redis in submission order (one connection), and
 // their callbacks run in that order; a presence script queued before a
@@ -143,6 +145,7 @@ class RedisClient {
   std::condition_variable wake_;
   std::deque<Pending> queue_;
   std::vector<Periodic> periodics_;
+  std::vector<const RedisScript*> scripts_;  // used so far: loaded at every connect
   bool stopping_ = false;
   RedisState state_;
   std::thread thread_;

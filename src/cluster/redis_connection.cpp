@@ -129,21 +129,25 @@ RedisReply RedisConnection::command(const RedisArgv& argv) {
 }
 
 std::vector<RedisReply> RedisConnection::pipeline(const std::vector<RedisArgv>& commands) {
-  for (const auto& argv : commands) {
-    ArgvView view(argv);
-    if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()), view.pointers.data(),
-                               view.lengths.data()) != REDIS_OK) {
-      fail("cannot queue a command");
-    }
-  }
+  for (const auto& argv : commands) append(argv);
   std::vector<RedisReply> replies;
   replies.reserve(commands.size());
-  for (std::size_t index = 0; index < commands.size(); ++index) {
-    void* raw = nullptr;
-    if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) fail("command failed");
-    replies.push_back(take(raw));
-  }
+  for (std::size_t index = 0; index < commands.size(); ++index) replies.push_back(read_reply());
   return replies;
+}
+
+void RedisConnection::append(const RedisArgv& argv) {
+  ArgvView view(argv);
+  if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()), view.pointers.data(),
+                             view.lengths.data()) != REDIS_OK) {
+    fail("cannot queue a command");
+  }
+}
+
+RedisReply RedisConnection::read_reply() {
+  void* raw = nullptr;
+  if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) fail("command failed");
+  return take(raw);
 }
 
 int RedisConnection::fd() const {
@@ -151,11 +155,7 @@ int RedisConnection::fd() const {
 }
 
 void RedisConnection::send(const RedisArgv& argv) {
-  ArgvView view(argv);
-  if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()), view.pointers.data(),
-                             view.lengths.data()) != REDIS_OK) {
-    fail("cannot queue a command");
-  }
+  append(argv);
   int done = 0;
   while (done == 0) {
     if (redisBufferWrite(context_, &done) != REDIS_OK) fail("write failed");

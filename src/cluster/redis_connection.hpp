@@ -68,6 +68,11 @@ class RedisConnection {
   // RedisUnavailable; commands before the failure may have run.
   std::vector<RedisReply> pipeline(const std::vector<RedisArgv>& commands);
 
+  // Queues a command without sending it; read_reply() sends what is queued
+  // and reads one reply (blocking). Throws RedisUnavailable.
+  void append(const RedisArgv& argv);
+  RedisReply read_reply();
+
   // ---- non-blocking use (the subscriber)
   int fd() const;
   // Queues a command and writes everything queued. Throws RedisUnavailable.

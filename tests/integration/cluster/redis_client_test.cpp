@@ -92,6 +92,29 @@ TEST(RedisClient, ScriptsSurviveAScriptFlush) {
   EXPECT_EQ(second->text, "hello!");
 }
 
+TEST(RedisClient, ScriptsAreLoadedAgainAtReconnectSoCommandsKeepTheirOrder) {
+  nself::test::RedisServer server;
+  RedisClient client(parse(server.url()), fast_options());
+  client.start();
+  const RedisScript set("redis.call('SET', ARGV[1], ARGV[2]) return 1");
+  ASSERT_TRUE(await<RedisReply>([&](Callback<RedisReply> done) {
+                client.eval(set, {}, {"k", "before"}, done);
+              }).ok());
+  server.kill();
+  EXPECT_FALSE(run(client, {"PING"}).ok());
+  server.start();  // empty: no scripts
+  ASSERT_TRUE(eventually([&] { return client.state().connected(); }));
+  // The script and a GET queued together: the GET must see the script's write.
+  std::promise<Result<RedisReply>> got;
+  client.eval(set, {}, {"k", "after"});
+  client.submit({"GET", "k"}, [&](Result<RedisReply> reply) { got.set_value(std::move(reply)); });
+  auto future = got.get_future();
+  ASSERT_EQ(future.wait_for(10s), std::future_status::ready);
+  const auto value = future.get();
+  ASSERT_TRUE(value.ok()) << value.error().message;
+  EXPECT_EQ(value->text, "after");
+}
+
 TEST(RedisClient, DownFromTheStartFailsFastAndReportsDegraded) {
   const int port = nself::test::free_port();
   RedisClient client(parse("redis://127.0.0.1:" + std::to_string(port)), fast_options());
