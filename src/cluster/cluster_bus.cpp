@@ -12,8 +12,8 @@ ClusterBus::ClusterBus(RedisClient& client, ClusterBusOptions options, EventCall
       on_event_(std::move(on_event)) {
   subscriber_ = std::make_unique<RedisSubscriber>(
       client_.url(), std::vector<std::string>{channel_},
-      [this](const std::string& channel, std::string payload) {
-        on_message(channel, std::move(payload));
+      [this](const std::string& channel, const std::string& payload) {
+        on_message(channel, payload);
       },
       std::move(on_state), options_.subscriber);
 }
@@ -52,7 +52,7 @@ Status ClusterBus::publish(core::ClusterEnvelope envelope, Callback<std::int64_t
   return Ok{};
 }
 
-void ClusterBus::on_message(const std::string& channel, std::string payload) {
+void ClusterBus::on_message(const std::string& channel, const std::string& payload) {
   if (channel != channel_) return;
   auto envelope = core::decode_envelope(payload);
   if (!envelope) {

@@ -73,7 +73,7 @@ class ClusterBus {
   const std::string& channel() const { return channel_; }
 
  private:
-  void on_message(const std::string& channel, std::string payload);
+  void on_message(const std::string& channel, const std::string& payload);
 
   RedisClient& client_;
   const ClusterBusOptions options_;

@@ -56,7 +56,7 @@ void ClusterLimits::sync_node(const std::vector<std::pair<std::string, int>>& co
     args.push_back(std::to_string(count));
   }
   client_.eval(scripts::limits_sync_node(), {}, std::move(args),
-               [done = std::move(done)](Result<RedisReply> reply) {
+               [done = std::move(done)](const Result<RedisReply>& reply) {
                  if (!reply) return finish(done, Result<bool>(reply.error()));
                  finish<bool>(done, true);
                });
