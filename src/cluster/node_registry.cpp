@@ -98,7 +98,7 @@ void NodeRegistry::heartbeat(Callback<bool> done) {
 }
 
 void NodeRegistry::reap(Callback<std::vector<DeadNode>> done) {
-  client_.eval(scripts::reap_dead_nodes(), {}, {options_.prefix},
+  client_.eval(scripts::reap_dead_nodes(), {}, {options_.prefix, self_.id},
                [this, done = std::move(done)](Result<RedisReply> reply) {
                  using Value = std::vector<DeadNode>;
                  if (!reply) return finish(done, Result<Value>(reply.error()));

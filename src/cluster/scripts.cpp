@@ -194,10 +194,10 @@ return remove_node(p, node)
 
 const RedisScript& reap_dead_nodes() {
   static const RedisScript script(std::string(kRemoveNodeFunction) + R"lua(
-local p = ARGV[1]
+local p, self = ARGV[1], ARGV[2]
 local out = {}
 for _, node in ipairs(redis.call('SMEMBERS', p .. 'nodes')) do
-  if redis.call('EXISTS', p .. 'node:' .. node) == 0 then
+  if node ~= self and redis.call('EXISTS', p .. 'node:' .. node) == 0 then
     redis.call('SREM', p .. 'nodes', node)
     local left = remove_node(p, node)
     table.insert(out, node)

@@ -39,9 +39,10 @@ const RedisScript& presence_sync_node();
 // ARGV: P, node -> flat (channel, user) of the members that left; also drops
 // the node's connection counts (limits) and its registration.
 const RedisScript& remove_node();
-// ARGV: P -> flat: for each node whose heartbeat key expired, its id and the
-// number of (channel, user) pairs that follow, then those pairs. Each dead
-// node is reported to exactly one caller (SREM decides).
+// ARGV: P, self -> flat: for each node but `self` whose heartbeat key
+// expired, its id and the number of (channel, user) pairs that follow, then
+// those pairs. Each dead node is reported to exactly one caller (SREM
+// decides). A node never reaps itself: its late heartbeat repairs its key.
 const RedisScript& reap_dead_nodes();
 // ARGV: P, node, json, ttl_ms -> 1 when the node was (re)added to P nodes.
 const RedisScript& heartbeat();

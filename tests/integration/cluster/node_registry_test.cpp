@@ -155,6 +155,31 @@ TEST_F(NodeRegistryTest, ANodeMissingFromRedisRejoinsAndSaysSo) {
   EXPECT_EQ(a.rejoined.load(), 1);
 }
 
+TEST_F(NodeRegistryTest, ANodeNeverReapsItself) {
+  Member a(url, prefix, "node-a", 1);
+  ASSERT_TRUE(await<bool>([&](auto done) { a.registry.heartbeat(done); }).ok());
+  ASSERT_TRUE(await<PresenceJoin>([&](auto done) {
+                a.presence.join("room", "xia", "online", "null", done);
+              }).ok());
+  // Its key expired (its heartbeats were late), its entry in the set is there.
+  ASSERT_TRUE(await<RedisReply>([&](auto done) {
+                a.client.submit({"DEL", prefix + "node:node-a"}, done);
+              }).ok());
+  const auto reaped = await<std::vector<DeadNode>>([&](auto done) { a.registry.reap(done); });
+  ASSERT_TRUE(reaped.ok()) << reaped.error().message;
+  EXPECT_TRUE(reaped->empty());
+  const auto members =
+      await<std::vector<ClusterMember>>([&](auto done) { a.presence.members("room", done); });
+  ASSERT_TRUE(members.ok());
+  EXPECT_EQ(members->size(), 1u);
+  // Another node does reap it.
+  Member b(url, prefix, "node-b", 2);
+  const auto by_b = await<std::vector<DeadNode>>([&](auto done) { b.registry.reap(done); });
+  ASSERT_TRUE(by_b.ok());
+  ASSERT_EQ(by_b->size(), 1u);
+  EXPECT_EQ((*by_b)[0].id, "node-a");
+}
+
 TEST_F(NodeRegistryTest, LeaveRemovesTheNodeAndReportsItsMembers) {
   Member a(url, prefix, "node-a", 1);
   Member b(url, prefix, "node-b", 2);
