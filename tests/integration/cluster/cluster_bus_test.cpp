@@ -140,6 +140,19 @@ TEST_F(ClusterBusTest, OnePublishersEventsArriveInPublishOrder) {
   for (int index = 0; index < kCount; ++index) ASSERT_EQ(got[index].seq, index + 1);
 }
 
+TEST_F(ClusterBusTest, LargeAndBinaryPayloadsArriveIntact) {
+  Node a(url, "node-a", prefix);
+  Node b(url, "node-b", prefix);
+  ASSERT_TRUE(eventually([&] { return b.bus.state().connected(); }));
+  std::string payload(4 * 1024 * 1024, 'x');  // far above REALTIME_MAX_MESSAGE_BYTES
+  for (std::size_t index = 0; index < payload.size(); index += 997) {
+    payload[index] = static_cast<char>(index % 256);  // NUL, newlines, invalid UTF-8
+  }
+  ASSERT_TRUE(a.bus.publish({"message", "", "c", 1, payload}).ok());
+  ASSERT_TRUE(eventually([&] { return b.count() == 1; }));
+  EXPECT_TRUE(b.snapshot()[0].payload == payload);
+}
+
 TEST_F(ClusterBusTest, InvalidEnvelopesAreRefusedAtOnce) {
   Node a(url, "node-a", prefix);
   auto bad = message("chan with spaces", 1);
