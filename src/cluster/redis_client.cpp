@@ -80,12 +80,30 @@ void RedisClient::stop() {
   fail_all(left, "the cluster client is stopped");
 }
 
-void RedisClient::submit(RedisArgv argv, ReplyCallback done) {
+void RedisClient::enqueue(Pending pending) {
   {
     std::lock_guard lock(mutex_);
-    queue_.push_back(Pending{std::move(argv), std::move(done), nullptr});
+    if (queue_.size() >= options_.max_queued) {
+      pending.argv.clear();
+      pending.overflow = true;
+    }
+    queue_.push_back(std::move(pending));
   }
   wake_.notify_one();
+}
+
+void RedisClient::submit(RedisArgv argv, ReplyCallback done) {
+  enqueue(Pending{std::move(argv), std::move(done), nullptr});
+}
+
+RedisClient::Stats RedisClient::stats() const {
+  Stats stats;
+  stats.commands = commands_.load();
+  stats.failed = failed_.load();
+  stats.batches = batches_.load();
+  std::lock_guard lock(mutex_);
+  stats.queued = queue_.size();
+  return stats;
 }
 
 void RedisClient::eval(const RedisScript& script, std::vector<std::string> keys,
@@ -103,11 +121,7 @@ void RedisClient::eval(const RedisScript& script, std::vector<std::string> keys,
   argv.push_back(std::to_string(keys.size()));
   for (auto& key : keys) argv.push_back(std::move(key));
   for (auto& arg : args) argv.push_back(std::move(arg));
-  {
-    std::lock_guard lock(mutex_);
-    queue_.push_back(Pending{std::move(argv), std::move(done), &script});
-  }
-  wake_.notify_one();
+  enqueue(Pending{std::move(argv), std::move(done), &script});
 }
 
 void RedisClient::every(std::chrono::milliseconds interval, std::function<void()> task) {
@@ -169,11 +183,34 @@ bool RedisClient::try_connect() {
 }
 
 void RedisClient::fail_all(std::deque<Pending>& batch, const std::string& why) {
+  failed_ += batch.size();
   for (auto& pending : batch) deliver(pending.done, Error{"unavailable", why});
   batch.clear();
 }
 
 void RedisClient::execute(std::deque<Pending>& batch) {
+  // Runs of commands refused at submission are answered in their place, so
+  // callbacks keep the submission order.
+  while (!batch.empty()) {
+    std::deque<Pending> run;
+    const bool overflow = batch.front().overflow;
+    while (!batch.empty() && batch.front().overflow == overflow) {
+      run.push_back(std::move(batch.front()));
+      batch.pop_front();
+    }
+    if (overflow) {
+      fail_all(run, "the cluster command queue is full (Redis too slow)");
+    } else if (connection_) {
+      execute_run(run);
+    } else {
+      fail_all(run, "the connection to Redis broke");
+    }
+  }
+}
+
+void RedisClient::execute_run(std::deque<Pending>& batch) {
+  ++batches_;
+  commands_ += batch.size();
   std::size_t delivered = 0;  // callbacks that ran
   try {
     // One round trip: everything is written before the first reply is read.

@@ -83,6 +83,9 @@ struct RedisClientOptions {
   // A connection without commands for this long is sent a PING, so that a
   // lost Redis shows as degraded within about idle_ping + command_timeout.
   std::chrono::milliseconds idle_ping{1000};
+  // Commands waiting beyond this are refused ("unavailable", queue full)
+  // instead of growing memory while Redis is slow.
+  std::size_t max_queued = 100'000;
 };
 
 // The reply, or Error{"unavailable", why} when Redis could not be asked, or
@@ -115,6 +118,15 @@ class RedisClient {
   void every(std::chrono::milliseconds interval, std::function<void()> task);
 
   RedisState state() const;
+
+  // Counters for metrics (any thread).
+  struct Stats {
+    std::uint64_t commands = 0;  // sent to Redis
+    std::uint64_t failed = 0;    // answered "unavailable" (down, broken, queue full)
+    std::uint64_t batches = 0;   // round trips
+    std::size_t queued = 0;      // waiting now
+  };
+  Stats stats() const;
   const core::RedisUrl& url() const { return url_; }
 
  private:
@@ -122,7 +134,10 @@ class RedisClient {
     RedisArgv argv;
     ReplyCallback done;
     const RedisScript* script = nullptr;  // for the NOSCRIPT retry
+    bool overflow = false;                // refused: the queue was full
   };
+  // Queues `pending` (as an overflow when the queue is full). Takes the lock.
+  void enqueue(Pending pending);
   struct Periodic {
     std::chrono::milliseconds interval;
     std::function<void()> task;
@@ -132,6 +147,7 @@ class RedisClient {
   void run();
   bool try_connect();
   void execute(std::deque<Pending>& batch);
+  void execute_run(std::deque<Pending>& batch);  // no overflow entries
   void fail_all(std::deque<Pending>& batch, const std::string& why);
   void set_link(RedisState::Link link, const std::string& error);
   void run_due_periodics();
@@ -148,6 +164,9 @@ class RedisClient {
   std::vector<const RedisScript*> scripts_;  // used so far: loaded at every connect
   bool stopping_ = false;
   RedisState state_;
+  std::atomic<std::uint64_t> commands_{0};
+  std::atomic<std::uint64_t> failed_{0};
+  std::atomic<std::uint64_t> batches_{0};
   std::thread thread_;
 
   std::unique_ptr<RedisConnection> connection_;  // command thread only

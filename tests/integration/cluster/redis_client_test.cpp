@@ -193,6 +193,42 @@ TEST(RedisClient, AnIdleClientNoticesThatRedisWentAway) {
   EXPECT_TRUE(eventually([&] { return client.state().connected(); }));
 }
 
+TEST(RedisClient, AFullQueueRefusesInsteadOfGrowingAndKeepsOrder) {
+  core::RedisUrl url;
+  NSELF_TEST_USE_SHARED_REDIS(url);
+  auto options = fast_options();
+  options.max_queued = 10;
+  RedisClient client(url, options);  // not started: everything stays queued
+  std::mutex mutex;
+  std::vector<std::string> outcomes;
+  for (int index = 0; index < 15; ++index) {
+    client.submit({"PING"}, [&, index](Result<RedisReply> reply) {
+      std::lock_guard lock(mutex);
+      outcomes.push_back(std::to_string(index) + (reply ? ":ok" : ":" + reply.error().message));
+    });
+  }
+  EXPECT_EQ(client.stats().queued, 15u);
+  client.start();
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lock(mutex);
+    return outcomes.size() == 15;
+  }));
+  std::lock_guard lock(mutex);
+  for (int index = 0; index < 15; ++index) {
+    const auto& outcome = outcomes[static_cast<std::size_t>(index)];
+    EXPECT_EQ(outcome.substr(0, outcome.find(':')), std::to_string(index)) << "in order";
+    if (index < 10) {
+      EXPECT_EQ(outcome, std::to_string(index) + ":ok");
+    } else {
+      EXPECT_NE(outcome.find("queue is full"), std::string::npos) << outcome;
+    }
+  }
+  const auto stats = client.stats();
+  EXPECT_EQ(stats.failed, 5u);
+  EXPECT_GE(stats.commands, 10u);
+  EXPECT_EQ(stats.queued, 0u);
+}
+
 TEST(RedisClient, PeriodicTasksRunOnTheCommandThread) {
   core::RedisUrl url;
   NSELF_TEST_USE_SHARED_REDIS(url);
