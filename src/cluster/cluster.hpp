@@ -60,8 +60,10 @@ struct ClusterHealth {
 struct ClusterCallbacks {
   ClusterBus::EventCallback on_event;                   // subscriber thread
   std::function<void(const ClusterHealth&)> on_health;  // at every change of either link
-  // The bus (re)subscribed, or the registry found this node missing: events
-  // may have been missed and Redis may have lost this node's entries.
+  // The bus subscribed (the first time too) or resubscribed, or the registry
+  // found this node missing: events may have been missed and Redis may have
+  // lost this node's entries. Idempotent work: sync_node() and a look at the
+  // store for the tracked persistent channels.
   std::function<void()> on_resync;
   std::function<void(DeadNode)> on_node_dead;  // command thread, once cluster-wide
 };
