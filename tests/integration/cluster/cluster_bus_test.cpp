@@ -22,8 +22,8 @@ using test::parse;
 
 RedisSubscriberOptions fast_subscriber() {
   RedisSubscriberOptions options;
-  options.connect.connect_timeout = 500ms;
-  options.connect.command_timeout = 1000ms;
+  options.connect.connect_timeout = 2000ms;
+  options.connect.command_timeout = 3000ms;
   options.backoff_initial = 20ms;
   options.backoff_max = 200ms;
   options.ping_interval = 200ms;
@@ -32,8 +32,8 @@ RedisSubscriberOptions fast_subscriber() {
 
 RedisClientOptions fast_client() {
   RedisClientOptions options;
-  options.connect.connect_timeout = 500ms;
-  options.connect.command_timeout = 1000ms;
+  options.connect.connect_timeout = 2000ms;
+  options.connect.command_timeout = 3000ms;
   options.backoff_initial = 20ms;
   options.backoff_max = 200ms;
   return options;
@@ -56,6 +56,8 @@ struct Node {
             }) {
     client.start();
     bus.start();
+    // Tests that need both fail later without them.
+    test::eventually([this] { return client.state().connected() && bus.state().connected(); });
   }
   // The callbacks use the members below: stop the threads first.
   ~Node() {
@@ -166,7 +168,7 @@ TEST_F(ClusterBusTest, MalformedMessagesOnTheChannelAreCountedAndDropped) {
   Node b(url, "node-b", prefix);
   ASSERT_TRUE(eventually([&] { return b.bus.state().connected(); }));
   RedisClient raw(url, fast_client());
-  raw.start();
+  ASSERT_TRUE(test::start_and_wait(raw));
   for (const char* junk : {"", "hello", "nself1\nmessage\nn\nc\nNaN\n{}", "nself1\n\n\n\n\n"}) {
     ASSERT_TRUE(await<RedisReply>([&](Callback<RedisReply> done) {
                   raw.submit({"PUBLISH", b.bus.channel(), junk}, done);
@@ -179,8 +181,8 @@ TEST_F(ClusterBusTest, MalformedMessagesOnTheChannelAreCountedAndDropped) {
 TEST_F(ClusterBusTest, EphemeralSeqIsGapFreeAcrossNodes) {
   RedisClient first(url, fast_client());
   RedisClient second(url, fast_client());
-  first.start();
-  second.start();
+  ASSERT_TRUE(test::start_and_wait(first));
+  ASSERT_TRUE(test::start_and_wait(second));
   EphemeralSeq seq_a(first, prefix);
   EphemeralSeq seq_b(second, prefix);
   std::mutex mutex;
@@ -206,7 +208,7 @@ TEST_F(ClusterBusTest, EphemeralSeqIsGapFreeAcrossNodes) {
 
 TEST_F(ClusterBusTest, EphemeralSeqNeverGoesBelowTheFloor) {
   RedisClient client(url, fast_client());
-  client.start();
+  ASSERT_TRUE(test::start_and_wait(client));
   EphemeralSeq seq(client, prefix);
   EXPECT_EQ(*await<std::int64_t>([&](auto done) { seq.next("c", 0, done); }), 1);
   // This node had numbered up to 40 alone (Redis was down, or restarted empty).

@@ -22,8 +22,8 @@ struct PresenceTest : ::testing::Test {
     NSELF_TEST_USE_SHARED_REDIS(url);
     client_a = std::make_unique<RedisClient>(url);
     client_b = std::make_unique<RedisClient>(url);
-    client_a->start();
-    client_b->start();
+    ASSERT_TRUE(test::start_and_wait(*client_a));
+    ASSERT_TRUE(test::start_and_wait(*client_b));
     a = std::make_unique<ClusterPresence>(*client_a, "node-a", prefix);
     b = std::make_unique<ClusterPresence>(*client_b, "node-b", prefix);
     limits_a = std::make_unique<ClusterLimits>(*client_a, "node-a", prefix);

@@ -29,8 +29,8 @@ struct TestNode {
     options.self.port = 3100;
     options.self.started_at = std::chrono::system_clock::now();
     options.prefix = prefix;
-    options.client.connect.connect_timeout = 500ms;
-    options.client.connect.command_timeout = 1000ms;
+    options.client.connect.connect_timeout = 2000ms;
+    options.client.connect.command_timeout = 3000ms;
     options.client.backoff_initial = 20ms;
     options.client.backoff_max = 200ms;
     options.subscriber.connect = options.client.connect;
@@ -56,6 +56,8 @@ struct TestNode {
     };
     cluster = std::make_unique<Cluster>(std::move(options), std::move(callbacks));
     cluster->start();
+    // Tests that need the link fail later without it.
+    test::eventually([this] { return cluster->health().healthy(); });
   }
   std::size_t event_count() {
     std::lock_guard lock(mutex);

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "cluster/callback.hpp"
+#include "cluster/redis_client.hpp"
 #include "core/redis_url.hpp"
 #include "support/postgres_database.hpp"
 #include "support/redis_server.hpp"
@@ -44,6 +45,14 @@ inline bool eventually(const std::function<bool()>& condition,
     std::this_thread::sleep_for(10ms);
   }
   return condition();
+}
+
+// Starts the client and waits until it is connected: a first connect that
+// fails on a loaded machine would fail the first commands (by design), which
+// is not what these tests are about.
+inline bool start_and_wait(RedisClient& client) {
+  client.start();
+  return eventually([&] { return client.state().connected(); });
 }
 
 // A prefix no other test uses, so tests share one Redis without interfering.

@@ -48,7 +48,7 @@ struct Member {
             },
             [this] { ++rejoined; }),
         presence(client, id, prefix) {
-    client.start();
+    test::start_and_wait(client);  // a test that needs it fails later
   }
   // The registry's callbacks use it: no callback may run once it is gone.
   ~Member() { client.stop(); }
@@ -191,7 +191,7 @@ TEST_F(NodeRegistryTest, LeaveRemovesTheNodeAndReportsItsMembers) {
   ASSERT_TRUE(eventually([&] { return list(a.registry).size() == 2; }));
   b.client.stop();  // no more heartbeats from b ...
   RedisClient last_words(url);
-  last_words.start();
+  ASSERT_TRUE(test::start_and_wait(last_words));
   NodeRegistry leaving(last_words, node("node-b", 2), fast_registry(prefix), {});
   const auto left = await<std::vector<PresenceLeft>>([&](auto done) { leaving.leave(done); });
   ASSERT_TRUE(left.ok()) << left.error().message;

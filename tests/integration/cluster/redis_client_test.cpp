@@ -23,8 +23,8 @@ using test::parse;
 
 RedisClientOptions fast_options() {
   RedisClientOptions options;
-  options.connect.connect_timeout = 500ms;
-  options.connect.command_timeout = 1000ms;
+  options.connect.connect_timeout = 2000ms;
+  options.connect.command_timeout = 3000ms;
   options.backoff_initial = 20ms;
   options.backoff_max = 200ms;
   return options;
@@ -38,7 +38,7 @@ TEST(RedisClient, RepliesArriveOnTheCommandThreadInSubmissionOrder) {
   core::RedisUrl url;
   NSELF_TEST_USE_SHARED_REDIS(url);
   RedisClient client(url, fast_options());
-  client.start();
+  ASSERT_TRUE(test::start_and_wait(client));
   const auto key = test::unique_prefix() + "counter";
   std::mutex mutex;
   std::vector<std::int64_t> seen;
@@ -66,7 +66,7 @@ TEST(RedisClient, ErrorRepliesAreRedisErrors) {
   core::RedisUrl url;
   NSELF_TEST_USE_SHARED_REDIS(url);
   RedisClient client(url, fast_options());
-  client.start();
+  ASSERT_TRUE(test::start_and_wait(client));
   const auto reply = run(client, {"NOT-A-COMMAND"});
   ASSERT_FALSE(reply.ok());
   EXPECT_EQ(reply.error().code, "redis_error");
@@ -77,7 +77,7 @@ TEST(RedisClient, ScriptsSurviveAScriptFlush) {
   core::RedisUrl url;
   NSELF_TEST_USE_SHARED_REDIS(url);
   RedisClient client(url, fast_options());
-  client.start();
+  ASSERT_TRUE(test::start_and_wait(client));
   const RedisScript script("return ARGV[1] .. '!'");
   auto eval = [&] {
     return await<RedisReply>(
@@ -95,7 +95,7 @@ TEST(RedisClient, ScriptsSurviveAScriptFlush) {
 TEST(RedisClient, ScriptsAreLoadedAgainAtReconnectSoCommandsKeepTheirOrder) {
   nself::test::RedisServer server;
   RedisClient client(parse(server.url()), fast_options());
-  client.start();
+  ASSERT_TRUE(test::start_and_wait(client));
   const RedisScript set("redis.call('SET', ARGV[1], ARGV[2]) return 1");
   ASSERT_TRUE(await<RedisReply>([&](Callback<RedisReply> done) {
                 client.eval(set, {}, {"k", "before"}, done);
@@ -144,7 +144,7 @@ TEST(RedisClient, ReconnectsAfterRedisIsKilledAndStartedAgain) {
     std::lock_guard lock(mutex);
     transitions.push_back(state.link);
   });
-  client.start();
+  ASSERT_TRUE(test::start_and_wait(client));
   ASSERT_TRUE(run(client, {"SET", "k", "v"}).ok());
 
   server.kill();
