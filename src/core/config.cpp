@@ -8,6 +8,7 @@
 #include "core/content_filter.hpp"
 #include "core/message_cipher.hpp"
 #include "core/origin_policy.hpp"
+#include "core/redis_url.hpp"
 
 namespace nself::core {
 namespace {
@@ -199,6 +200,7 @@ Result<Config> load_config(const EnvFile& file, const EnvLookup& environment,
       read_int(layers, "REALTIME_MAX_QUEUED_TOTAL_MB", config.max_queued_total_mb, 1, 1024 * 1024,
                "a size in MiB (1 to 1048576)"),
       read_bool(layers, "REALTIME_DEV_MODE", config.dev_mode),
+      read_string(layers, "REDIS_URL", config.redis_url),
   };
   for (const auto& error : errors) {
     if (error) return *error;
@@ -221,6 +223,12 @@ Result<Config> load_config(const EnvFile& file, const EnvLookup& environment,
                              "postgres://user:password@host:port/dbname, or leave it unset for "
                              "the embedded SQLite store",
                              where)};
+  }
+  if (!config.redis_url.empty()) {
+    if (auto parsed = parse_redis_url(config.redis_url); !parsed) {
+      layers.get("REDIS_URL", where);  // the message never holds the password
+      return Error{"invalid_config", fmt::format("{} (from {})", parsed.error().message, where)};
+    }
   }
   if (config.log_level != "trace" && config.log_level != "debug" && config.log_level != "info" &&
       config.log_level != "warn" && config.log_level != "error") {

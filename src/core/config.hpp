@@ -73,6 +73,8 @@ struct Config {
   std::string allowed_origins;  // REALTIME_ALLOWED_ORIGINS (comma-separated; empty: every origin)
   std::string encryption_key;   // REALTIME_ENCRYPTION_KEY (64 hex chars; empty: not encrypted)
   std::string content_filters;  // REALTIME_CONTENT_FILTERS (comma-separated regexes; "\," a comma)
+  // Cluster (docs/SCALING.md): redis://[:password@]host:port[/db]; empty: one node alone.
+  std::string redis_url;  // REDIS_URL
 
   bool is_postgres() const { return !database_url.empty(); }
 };
