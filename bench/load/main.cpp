@@ -423,6 +423,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--database-url", options.database_url,
                  "--spawn: DATABASE_URL (PostgreSQL); default the embedded SQLite");
+  app.add_flag("--batch", options.batch,
+               "nself: batch mode (?batch=1): several events per frame, one per line");
   app.add_flag("--keep", options.keep_project, "--spawn: keep the temporary project directory");
   app.add_option("--server-env", options.server_env,
                  "--spawn: a KEY=VALUE line for the server's .env (repeatable), e.g. "

@@ -53,6 +53,7 @@ struct Options {
   int source_addresses = 16;      // 127.0.0.1 .. 127.0.0.N
   int connect_concurrency = 256;  // handshakes in flight per process
 
+  bool batch = false;  // nself: ask for batch mode (?batch=1, "\n"-joined events)
   bool json = false;
   bool check = false;
 

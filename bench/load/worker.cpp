@@ -237,7 +237,7 @@ void Connection::on_connected() {
     return;
   }
   state_ = State::kHandshake;
-  std::string target = "/?token=" + token_;
+  std::string target = "/?token=" + token_ + (options_.batch ? "&batch=1" : "");
   if (options_.target == Target::kSocketIo) {
     target = "/socket.io/?EIO=4&transport=websocket&token=" + token_;
   } else if (options_.target == Target::kNchan) {
@@ -359,7 +359,16 @@ std::optional<std::int64_t> parse_integer(std::string_view text) {
 // disconnect.
 void Connection::on_frame_text(std::string_view text) {
   if (options_.target != Target::kSocketIo) {
-    on_text(text);
+    if (!options_.batch) {
+      on_text(text);
+      return;
+    }
+    // Batch mode: one event per line.
+    while (!text.empty()) {
+      const std::size_t end = std::min(text.find('\n'), text.size());
+      on_text(text.substr(0, end));
+      text.remove_prefix(std::min(end + 1, text.size()));
+    }
     return;
   }
   if (text.empty()) return;
