@@ -144,6 +144,8 @@ Result<Config> load_config(const EnvFile& file, const EnvLookup& environment,
       read_int(layers, "REALTIME_SLOW_STORE_BATCH_MS", config.slow_store_batch_ms, 0, kIntMax,
                kNonNegative),
       read_int(layers, "REALTIME_SLOW_FANOUT_MS", config.slow_fan_out_ms, 0, kIntMax, kNonNegative),
+      read_int(layers, "REALTIME_STORE_QUEUE_MAX", config.store_queue_max, 1, 10'000'000,
+               "a number of messages (1-10000000)"),
   };
   for (const auto& error : errors) {
     if (error) return *error;

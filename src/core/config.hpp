@@ -60,6 +60,9 @@ struct Config {
   int slow_store_batch_ms = 100;  // REALTIME_SLOW_STORE_BATCH_MS (one group commit)
   int slow_fan_out_ms = 50;       // REALTIME_SLOW_FANOUT_MS (one fan-out to all subscribers)
 
+  // Messages waiting to be stored; past it a message gets `overloaded`.
+  int store_queue_max = 50000;  // REALTIME_STORE_QUEUE_MAX
+
   bool is_postgres() const { return !database_url.empty(); }
 };
 

@@ -457,10 +457,10 @@ void RealtimeHandler::send_message(WsSession& session, Client& client, const pro
   std::weak_ptr<WsSession> weak = session.shared_from_this();
   store_.append(std::move(message), session.executor(),
                 [this, weak, ref, slug = channel.slug, type = channel.type,
-                 started](std::optional<store::StoredMessage> stored) {
-                  if (!stored) {
+                 started](Result<store::StoredMessage> stored) {
+                  if (!stored) {  // unavailable or overloaded: neither stored nor delivered
                     if (auto session = weak.lock(); session && session->is_open()) {
-                      session->send_text(error_frame(ref, unavailable_error()));
+                      session->send_text(error_frame(ref, stored.error()));
                     }
                     return;
                   }

@@ -63,18 +63,17 @@ void RealtimeHandler::publish(const PublishTarget& channel, std::string user_id,
   // The completion runs on the loop (the handler's thread); `done` is then posted to `executor`.
   store_.append(std::move(message), executor,
                 [this, slug = channel.slug, type, started,
-                 done = std::move(done)](std::optional<store::StoredMessage> stored) mutable {
-                  if (stored) {
-                    fan_out(stored->channel_id,
-                            core::protocol::message_event(core::protocol::MessageView{
-                                slug, stored->id, stored->seq, stored->user_id, stored->content,
-                                stored->sent_at}));
-                    if (metrics_ != nullptr) {
-                      metrics_->message_out(type);
-                      metrics_->observe_delivery(std::chrono::steady_clock::now() - started);
-                    }
+                 done = std::move(done)](Result<store::StoredMessage> stored) mutable {
+                  if (!stored) return done(std::nullopt);  // unavailable or overloaded
+                  fan_out(stored->channel_id,
+                          core::protocol::message_event(core::protocol::MessageView{
+                              slug, stored->id, stored->seq, stored->user_id, stored->content,
+                              stored->sent_at}));
+                  if (metrics_ != nullptr) {
+                    metrics_->message_out(type);
+                    metrics_->observe_delivery(std::chrono::steady_clock::now() - started);
                   }
-                  done(std::move(stored));
+                  done(std::move(*stored));
                 });
 }
 
