@@ -14,6 +14,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/json/fwd.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -51,6 +52,11 @@ class Server {
   void on_listening(std::function<void(std::uint16_t port)> callback) {
     on_listening_ = std::move(callback);
   }
+  // Adds fields to each /health body on the loop thread (the database state);
+  // it may set "status" to "degraded". Set before run().
+  void on_health(std::function<void(boost::json::object& body)> probe) {
+    health_probe_ = std::move(probe);
+  }
   // The loop, for the application layer (same thread as the handler calls).
   Loop& loop() { return *loop_; }
   boost::asio::io_context& io_context() { return io_; }
@@ -74,6 +80,7 @@ class Server {
   std::unique_ptr<Loop> loop_;
   std::uint16_t port_ = 0;
   std::function<void(std::uint16_t)> on_listening_;
+  std::function<void(boost::json::object&)> health_probe_;
   std::chrono::steady_clock::time_point started_at_;
   std::chrono::steady_clock::time_point shutdown_deadline_{};
   bool shutting_down_ = false;
