@@ -199,6 +199,11 @@ void StoreWorker::run() {
       store::Store* store = usable_store();
       try {
         job(store);
+        // A job that caught the StoreUnavailable itself still left a broken connection.
+        if (store != nullptr && store->connection_lost()) {
+          throw store::StoreUnavailable("lost the connection to the database (" +
+                                        store->describe() + ")");
+        }
       } catch (const store::StoreUnavailable& error) {
         mark_unavailable(error);
       } catch (const std::exception& error) {

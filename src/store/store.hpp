@@ -187,6 +187,11 @@ class Store {
 
   // "sqlite" or "postgres".
   virtual std::string_view backend() const = 0;
+  // True when the last operation found the database unreachable and nothing
+  // has reconnected since (PostgreSQL: the connection is broken), also when
+  // the caller caught the StoreUnavailable: lets the owner notice an outage
+  // that a caller swallowed. An embedded store is never disconnected.
+  virtual bool connection_lost() const { return false; }
   // Where the data lives, for messages: a file path, or host:port/dbname (never a password).
   virtual std::string describe() const = 0;
 

@@ -267,6 +267,7 @@ class PostgresStore final : public Store {
   ~PostgresStore() override { PQfinish(conn_); }
 
   std::string_view backend() const override { return "postgres"; }
+  bool connection_lost() const override { return PQstatus(conn_) == CONNECTION_BAD; }
   std::string describe() const override { return fmt::format("{}:{}/{}", host_, port_, database_); }
 
   // ---- schema
@@ -856,16 +857,21 @@ class PostgresStore final : public Store {
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return;
     const std::string message =
         first_line(raw != nullptr ? PQresultErrorMessage(raw) : PQerrorMessage(conn_));
-    if (PQstatus(conn_) == CONNECTION_BAD) {
+    const char* sqlstate = raw != nullptr ? PQresultErrorField(raw, PG_DIAG_SQLSTATE) : nullptr;
+    const std::string_view code = sqlstate != nullptr ? sqlstate : "";
+    // Class 08 (connection exception) and 57P01-57P03 (the server shutting
+    // down, crashed, or not accepting connections yet) are outages too, also
+    // before libpq has seen the connection close.
+    if (PQstatus(conn_) == CONNECTION_BAD || code.starts_with("08") || code == "57P01" ||
+        code == "57P02" || code == "57P03") {
       throw StoreUnavailable(fmt::format(
           "lost the connection to PostgreSQL at {}:{} (database \"{}\"): {}. Check that the "
           "server is running",
           host_, port_, database_, redact(message, secrets_)));
     }
-    const char* state = raw != nullptr ? PQresultErrorField(raw, PG_DIAG_SQLSTATE) : nullptr;
     std::string where(context.substr(0, 120));
     throw StoreError(fmt::format("PostgreSQL: {} [SQLSTATE {}] in: {}", redact(message, secrets_),
-                                 state != nullptr ? state : "?", where));
+                                 code.empty() ? "?" : code, where));
   }
 
   // Runs the statement `sql`, prepared once per connection under `name`

@@ -149,6 +149,7 @@ test('PostgreSQL stopped mid-traffic and started again: degraded, unavailable, r
     databaseUrl: pg.url,
     env: { REALTIME_MAX_MESSAGES_PER_SECOND: '1000000' },
   });
+  let sender = null;
   try {
     await project.mustRealtime(['init']);
     await project.mustRealtime(['channel', 'create', 'fault']);
@@ -158,7 +159,7 @@ test('PostgreSQL stopped mid-traffic and started again: degraded, unavailable, r
 
     const client = await Client.connect(project.url(`?token=${project.token('writer')}`));
     await client.next('auth_ok');
-    const sender = new Sender(client, 'fault');
+    sender = new Sender(client, 'fault');
 
     for (const mode of ['fast', 'immediate']) {
       const before = sender.acked.size;
@@ -219,6 +220,11 @@ test('PostgreSQL stopped mid-traffic and started again: degraded, unavailable, r
     assert.match(log, /database unavailable/);
     assert.match(log, /database available again/);
   } finally {
+    if (sender) {
+      sender.running = false;
+      sender.done.catch(() => {});
+      sender.client.ws.terminate();
+    }
     await project.cleanup();
     await pg.destroy();
   }

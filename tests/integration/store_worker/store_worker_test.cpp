@@ -289,6 +289,7 @@ class FailingStore final : public store::Store {
   explicit FailingStore(std::unique_ptr<store::Store> inner, std::atomic<bool>& failing)
       : inner_(std::move(inner)), failing_(failing) {}
   std::string_view backend() const override { return inner_->backend(); }
+  bool connection_lost() const override { return lost_; }
   std::string describe() const override { return inner_->describe(); }
   store::MigrationReport migrate() override { return inner_->migrate(); }
   int schema_version() override {
@@ -397,10 +398,13 @@ class FailingStore final : public store::Store {
 
  private:
   void check() {
-    if (failing_) throw store::StoreUnavailable("test: lost the connection");
+    if (!failing_) return;
+    lost_ = true;
+    throw store::StoreUnavailable("test: lost the connection");
   }
   std::unique_ptr<store::Store> inner_;
   std::atomic<bool>& failing_;
+  bool lost_ = false;
 };
 
 TEST_F(StoreWorkerTest, AConnectionLostWhileIdleIsNoticedByThePing) {
@@ -428,6 +432,32 @@ TEST_F(StoreWorkerTest, AConnectionLostWhileIdleIsNoticedByThePing) {
     std::this_thread::sleep_for(10ms);
   }
   EXPECT_TRUE(worker.health().available);
+  EXPECT_EQ(worker.health().outages, 1u);
+}
+
+TEST_F(StoreWorkerTest, AnOutageAJobSwallowedIsStillNoticed) {
+  std::atomic<bool> failing{false};
+  StoreWorkerOptions options;
+  options.retry_interval = 1h;
+  options.ping_interval = 0ms;
+  StoreWorker worker(
+      [&] { return std::make_unique<FailingStore>(store::open_store(options_), failing); },
+      options);
+  failing = true;
+  std::promise<void> ran;
+  worker.submit([&](store::Store* store) {
+    try {
+      store->schema_version();
+    } catch (const store::StoreError&) {
+      // Answered "unavailable" to its own caller, as the handler's jobs do.
+    }
+    ran.set_value();
+  });
+  ran.get_future().wait();
+  std::promise<bool> next_store;
+  worker.submit([&](store::Store* store) { next_store.set_value(store != nullptr); });
+  EXPECT_FALSE(next_store.get_future().get());
+  EXPECT_FALSE(worker.health().available);
   EXPECT_EQ(worker.health().outages, 1u);
 }
 
