@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <limits>
 #include <map>
-#include <set>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -447,7 +446,7 @@ class PostgresStore final : public Store {
       increments.push_back(std::to_string(count));
     }
     // One statement, so one round trip, atomic without BEGIN/COMMIT, parsed
-    // and planned once (prepared): it adds each channel's message count to
+    // and planned once (exec prepares it): it adds each channel's message count to
     // its last_seq (locking the channel row until the commit, so concurrent
     // writers take turns and seqs stay gap-free), inserts every message with
     // seq = the old last_seq + its place in the channel, and returns the old
@@ -475,7 +474,7 @@ class PostgresStore final : public Store {
                         array_literal(increments), now);
     std::optional<PgResult> result;
     try {
-      result.emplace(exec_prepared("nself_append_messages", kAppendSql, params));
+      result.emplace(exec(kAppendSql, params));
     } catch (const StoreUnavailable&) {
       throw;
     } catch (const StoreError& error) {
@@ -841,12 +840,26 @@ class PostgresStore final : public Store {
     bool done_ = false;
   };
 
-  // Runs one parameterised statement; throws unless it succeeded.
+  // Runs one statement; throws unless it succeeded. A statement with
+  // parameters is prepared once per connection (parsed and planned once,
+  // then only executed: one round trip either way).
   PgResult exec(const std::string& sql, const Params& params = Params()) {
     ensure_connected();
     const auto values = params.pointers();
-    PgResult result(PQexecParams(conn_, sql.c_str(), params.size(), nullptr, values.data(), nullptr,
-                                 nullptr, 0));
+    if (params.size() == 0) {
+      PgResult result(PQexecParams(conn_, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0));
+      check(result, sql);
+      return result;
+    }
+    auto found = prepared_.find(sql);
+    if (found == prepared_.end()) {
+      std::string name = "nself_" + std::to_string(prepared_.size() + 1);
+      PgResult prepared(PQprepare(conn_, name.c_str(), sql.c_str(), params.size(), nullptr));
+      check(prepared, sql);
+      found = prepared_.emplace(sql, std::move(name)).first;
+    }
+    PgResult result(PQexecPrepared(conn_, found->second.c_str(), params.size(), values.data(),
+                                   nullptr, nullptr, 0));
     check(result, sql);
     return result;
   }
@@ -872,21 +885,6 @@ class PostgresStore final : public Store {
     std::string where(context.substr(0, 120));
     throw StoreError(fmt::format("PostgreSQL: {} [SQLSTATE {}] in: {}", redact(message, secrets_),
                                  code.empty() ? "?" : code, where));
-  }
-
-  // Runs the statement `sql`, prepared once per connection under `name`
-  // (parsed and planned once, not per call); throws unless it succeeded.
-  PgResult exec_prepared(const char* name, const char* sql, const Params& params) {
-    ensure_connected();
-    if (!prepared_.contains(name)) {
-      PgResult prepared(PQprepare(conn_, name, sql, params.size(), nullptr));
-      check(prepared, sql);
-      prepared_.insert(name);
-    }
-    const auto values = params.pointers();
-    PgResult result(PQexecPrepared(conn_, name, params.size(), values.data(), nullptr, nullptr, 0));
-    check(result, sql);
-    return result;
   }
 
   // A connection lost since the last call is re-established once.
@@ -978,7 +976,8 @@ class PostgresStore final : public Store {
   }
 
   PGconn* conn_ = nullptr;
-  std::set<std::string, std::less<>> prepared_;  // statements prepared on this connection
+  // SQL text -> name of the statement prepared for it on this connection.
+  std::unordered_map<std::string, std::string> prepared_;
   std::string host_;
   std::string port_;
   std::string user_;
