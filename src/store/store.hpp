@@ -190,8 +190,9 @@ class Store {
   // True when the last operation found the database unreachable and nothing
   // has reconnected since (PostgreSQL: the connection is broken), also when
   // the caller caught the StoreUnavailable: lets the owner notice an outage
-  // that a caller swallowed. An embedded store is never disconnected.
-  virtual bool connection_lost() const { return false; }
+  // that a caller swallowed. An embedded store is never disconnected. Pure,
+  // so that a decorating store cannot forget to forward it.
+  virtual bool connection_lost() const = 0;
   // Where the data lives, for messages: a file path, or host:port/dbname (never a password).
   virtual std::string describe() const = 0;
 

@@ -218,6 +218,7 @@ class SqliteStore final : public Store {
   };
 
   std::string_view backend() const override { return "sqlite"; }
+  bool connection_lost() const override { return false; }  // a file: nothing to lose
   std::string describe() const override { return path_.string(); }
 
   // ---- schema
