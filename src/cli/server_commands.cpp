@@ -227,6 +227,14 @@ int run_status(CommandContext& context) {
     return error ? 0 : number;
   };
   const std::string state = health ? "running" : "running (not answering on its port)";
+  // The store's state from /health: "ok", or "unavailable" while the server
+  // cannot reach its database (it is then "degraded").
+  std::string database = "unknown";
+  if (const auto* db = health ? health->if_contains("database") : nullptr; db && db->is_object()) {
+    if (const auto* status = db->as_object().if_contains("status"); status && status->is_string()) {
+      database = std::string(status->as_string());
+    }
+  }
   if (context.json()) {
     boost::json::object result{{"running", true},
                                {"answering", health.has_value()},
@@ -236,15 +244,20 @@ int run_status(CommandContext& context) {
                                {"port", config.port},
                                {"uptime_seconds", number("uptime_seconds")},
                                {"connections", number("connections")},
+                               {"database", database},
                                {"version", NSELF_VERSION}};
     print_json(context.out(), result);
   } else {
-    print_fields(context.out(), {{"Status", state},
-                                 {"PID", std::to_string(*pid)},
-                                 {"Address", public_url(config)},
-                                 {"Uptime", format_duration(number("uptime_seconds"))},
-                                 {"Connections", with_thousands_separators(number("connections"))},
-                                 {"Version", NSELF_VERSION}});
+    print_fields(context.out(),
+                 {{"Status", state},
+                  {"PID", std::to_string(*pid)},
+                  {"Address", public_url(config)},
+                  {"Uptime", format_duration(number("uptime_seconds"))},
+                  {"Connections", with_thousands_separators(number("connections"))},
+                  {"Database", database == "unavailable" ? "unavailable (degraded: messages to "
+                                                           "persistent channels are refused)"
+                                                         : database},
+                  {"Version", NSELF_VERSION}});
   }
   return exit_code::kOk;
 }

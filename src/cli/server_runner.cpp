@@ -147,9 +147,13 @@ int run_server_foreground(CommandContext& context, const ServerCommandOptions& o
     }
   }
   // REALTIME_ENCRYPTION_KEY: every store the worker opens seals message content.
-  server::StoreWorker store_worker([store_options, key = config.encryption_key] {
-    return store::apply_encryption(store::open_store(store_options), key);
-  });
+  server::StoreWorkerOptions store_worker_options;
+  store_worker_options.queue_max = static_cast<std::size_t>(config.store_queue_max);
+  server::StoreWorker store_worker(
+      [store_options, key = config.encryption_key] {
+        return store::apply_encryption(store::open_store(store_options), key);
+      },
+      store_worker_options);
   store_worker.observe(&metrics, std::chrono::milliseconds(config.slow_store_batch_ms));
   server::RealtimeOptions handler_options = realtime_options(config);
   handler_options.slow_fan_out = std::chrono::milliseconds(config.slow_fan_out_ms);
@@ -194,6 +198,9 @@ int run_server_foreground(CommandContext& context, const ServerCommandOptions& o
         "never use it on a server others can reach");
   }
 
+  server->on_health([&store_worker](boost::json::object& body) {
+    server::add_store_health(store_worker.health(), std::chrono::system_clock::now(), body);
+  });
   const PidFile pid_file(paths.pid_file(config.port));
   const pid_t pid = ::getpid();
   server->on_listening([&](std::uint16_t port) {

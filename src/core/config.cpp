@@ -201,6 +201,8 @@ Result<Config> load_config(const EnvFile& file, const EnvLookup& environment,
                "a size in MiB (1 to 1048576)"),
       read_bool(layers, "REALTIME_DEV_MODE", config.dev_mode),
       read_string(layers, "REDIS_URL", config.redis_url),
+      read_int(layers, "REALTIME_STORE_QUEUE_MAX", config.store_queue_max, 1, 10'000'000,
+               "a number of messages (1-10000000)"),
   };
   for (const auto& error : errors) {
     if (error) return *error;

@@ -75,6 +75,8 @@ struct Config {
   std::string content_filters;  // REALTIME_CONTENT_FILTERS (comma-separated regexes; "\," a comma)
   // Cluster (docs/SCALING.md): redis://[:password@]host:port[/db]; empty: one node alone.
   std::string redis_url;  // REDIS_URL
+  // Messages waiting to be stored; past it a message gets `overloaded`.
+  int store_queue_max = 50000;  // REALTIME_STORE_QUEUE_MAX
 
   bool is_postgres() const { return !database_url.empty(); }
 };

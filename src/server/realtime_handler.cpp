@@ -504,12 +504,12 @@ void RealtimeHandler::send_message(WsSession& session, Client& client, const pro
   // sender's loop after the fan-out was pushed there.
   store_.append(std::move(message), control_executor(),
                 [this, weak, ref, slug = channel.slug, type = channel.type,
-                 started](std::optional<store::StoredMessage> stored) {
+                 started](Result<store::StoredMessage> stored) {
                   std::string reply;
                   {
                     std::lock_guard lock(mutex_);
-                    if (!stored) {
-                      reply = error_frame(ref, unavailable_error());
+                    if (!stored) {  // unavailable or overloaded: neither stored nor delivered
+                      reply = error_frame(ref, stored.error());
                     } else {
                       // Committed: deliver to every subscriber, then ack the sender.
                       fan_out(stored->channel_id, protocol::message_event(view_of(*stored, slug)));

@@ -88,8 +88,9 @@ void RealtimeHandler::publish(const PublishTarget& channel, std::string user_id,
   // The completion runs on the loop (the handler's thread); `done` is then posted to `executor`.
   store_.append(std::move(message), executor,
                 [this, slug = channel.slug, type, started,
-                 done = std::move(done)](std::optional<store::StoredMessage> stored) mutable {
-                  if (stored) {
+                 done = std::move(done)](Result<store::StoredMessage> stored) mutable {
+                  if (!stored) return done(std::nullopt);  // unavailable or overloaded
+                  {
                     std::lock_guard lock(mutex_);
                     fan_out(stored->channel_id,
                             core::protocol::message_event(core::protocol::MessageView{
@@ -100,7 +101,7 @@ void RealtimeHandler::publish(const PublishTarget& channel, std::string user_id,
                       metrics_->observe_delivery(std::chrono::steady_clock::now() - started);
                     }
                   }
-                  done(std::move(stored));
+                  done(std::move(*stored));
                 });
 }
 

@@ -71,6 +71,7 @@ Server::Server(ServerOptions options, SessionHandler& handler)
     body["uptime_seconds"] = std::chrono::duration_cast<std::chrono::seconds>(
                                  std::chrono::steady_clock::now() - started_at_)
                                  .count();
+    if (health_probe_ && !shutting_down_) health_probe_(body);
     return json_response(shutting_down_ ? http::status::service_unavailable : http::status::ok,
                          boost::json::serialize(body), &request);
   });

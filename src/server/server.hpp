@@ -18,6 +18,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/json/fwd.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -56,6 +57,11 @@ class Server {
   // Called from run() on the loop thread once the server accepts connections.
   void on_listening(std::function<void(std::uint16_t port)> callback) {
     on_listening_ = std::move(callback);
+  }
+  // Adds fields to each /health body on the control loop (the database
+  // state); it may set "status" to "degraded". Set before run().
+  void on_health(std::function<void(boost::json::object& body)> probe) {
+    health_probe_ = std::move(probe);
   }
   // The control loop's io_context (loop 0; run() runs it on its caller's thread).
   boost::asio::io_context& io_context() { return io_; }
@@ -102,6 +108,7 @@ class Server {
   std::size_t loops_draining_ = 0;
   std::uint16_t port_ = 0;
   std::function<void(std::uint16_t)> on_listening_;
+  std::function<void(boost::json::object&)> health_probe_;
   std::chrono::steady_clock::time_point started_at_;
   std::chrono::steady_clock::time_point shutdown_deadline_{};
   bool shutting_down_ = false;

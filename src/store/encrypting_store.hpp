@@ -49,6 +49,7 @@ class EncryptingStore final : public Store {
 
   std::string_view backend() const override { return inner_->backend(); }
   std::string describe() const override { return inner_->describe(); }
+  bool connection_lost() const override { return inner_->connection_lost(); }
 
   MigrationReport migrate() override;
   int schema_version() override { return inner_->schema_version(); }

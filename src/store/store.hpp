@@ -13,7 +13,9 @@
 // Time is passed in (`now`) rather than read from a clock, so behaviour is
 // testable; all timestamps are UTC with millisecond precision.
 //
-// Ids: every id is a v4 UUID made by the store (store/uuid.hpp). An id passed
+// Ids: every id is a UUID made by the store (store/uuid.hpp): version 7
+// (time-ordered, so the message id index grows at its end) for messages,
+// version 4 (random) for everything else. An id passed
 // in is matched case-insensitively; text that is not a UUID names nothing (a
 // read finds nothing, a delete returns false, a write that needs the channel
 // throws StoreError).
@@ -185,6 +187,12 @@ class Store {
 
   // "sqlite" or "postgres".
   virtual std::string_view backend() const = 0;
+  // True when the last operation found the database unreachable and nothing
+  // has reconnected since (PostgreSQL: the connection is broken), also when
+  // the caller caught the StoreUnavailable: lets the owner notice an outage
+  // that a caller swallowed. An embedded store is never disconnected. Pure,
+  // so that a decorating store cannot forget to forward it.
+  virtual bool connection_lost() const = 0;
   // Where the data lives, for messages: a file path, or host:port/dbname (never a password).
   virtual std::string describe() const = 0;
 

@@ -79,6 +79,21 @@ class Params {
   std::vector<std::optional<std::string>> values_;
 };
 
+// Appends `value` to `out` as a quoted element of an array literal.
+void append_array_element(std::string& out, std::string_view value) {
+  out.push_back('"');
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    if (value[i] == '"' || value[i] == '\\') {
+      out.append(value, start, i - start);
+      out.push_back('\\');
+      start = i;
+    }
+  }
+  out.append(value, start, value.size() - start);
+  out.push_back('"');
+}
+
 // Text form of a PostgreSQL array literal, every element quoted.
 template <class Range>
 std::string array_literal(const Range& values) {
@@ -87,12 +102,23 @@ std::string array_literal(const Range& values) {
   for (const auto& value : values) {
     if (!first) out.push_back(',');
     first = false;
-    out.push_back('"');
-    for (const char c : std::string_view(value)) {
-      if (c == '"' || c == '\\') out.push_back('\\');
-      out.push_back(c);
-    }
-    out.push_back('"');
+    append_array_element(out, std::string_view(value));
+  }
+  out.push_back('}');
+  return out;
+}
+
+// The array literal of one string field of every row.
+template <class Row>
+std::string array_literal(const std::vector<Row>& rows, std::string Row::*field) {
+  std::size_t size = 2;
+  for (const Row& row : rows) size += (row.*field).size() + 3;
+  std::string out;
+  out.reserve(size + size / 16);
+  out.push_back('{');
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    append_array_element(out, rows[i].*field);
   }
   out.push_back('}');
   return out;
@@ -240,6 +266,7 @@ class PostgresStore final : public Store {
   ~PostgresStore() override { PQfinish(conn_); }
 
   std::string_view backend() const override { return "postgres"; }
+  bool connection_lost() const override { return PQstatus(conn_) == CONNECTION_BAD; }
   std::string describe() const override { return fmt::format("{}:{}/{}", host_, port_, database_); }
 
   // ---- schema
@@ -395,20 +422,22 @@ class PostgresStore final : public Store {
   std::vector<StoredMessage> append_messages(std::span<const NewMessage> messages,
                                              Timestamp now) override {
     if (messages.empty()) return {};
-    std::vector<StoredMessage> stored;
-    stored.reserve(messages.size());
-    std::map<std::string, std::int64_t> counts;  // ordered: rows locked in one order
-    for (const NewMessage& message : messages) {
-      StoredMessage out;
-      out.id = new_uuid();
+    std::vector<StoredMessage> stored(messages.size());
+    // Per channel: how many messages, and each message's place among them (1, 2, ...).
+    std::map<std::string, std::int64_t> counts;  // ordered: rows updated in one order
+    std::vector<std::string> places;
+    places.reserve(messages.size());
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+      const NewMessage& message = messages[i];
+      StoredMessage& out = stored[i];
+      out.id = new_message_uuid(now);
       out.channel_id = require_channel_id(message.channel_id);
       out.user_id = message.user_id;
       out.content = message.content;
       out.message_type = message.message_type;
       out.metadata = message.metadata;
       out.sent_at = now;
-      ++counts[out.channel_id];
-      stored.push_back(std::move(out));
+      places.push_back(std::to_string(++counts[out.channel_id]));
     }
     std::vector<std::string> channel_ids;
     std::vector<std::string> increments;
@@ -416,44 +445,62 @@ class PostgresStore final : public Store {
       channel_ids.push_back(channel_id);
       increments.push_back(std::to_string(count));
     }
-
-    Transaction transaction(*this);
-    const auto updated = exec(
-        "UPDATE realtime.channels c SET last_seq = c.last_seq + v.k "
-        "FROM unnest($1::uuid[], $2::bigint[]) AS v(id, k) WHERE c.id = v.id "
-        "RETURNING c.id::text, c.last_seq",
-        Params(array_literal(channel_ids), array_literal(increments)));
-    std::unordered_map<std::string, std::int64_t> next_seq;
-    for (int i = 0; i < updated.rows(); ++i) {
-      const std::string id = updated.text(i, 0);
-      next_seq[id] = updated.integer(i, 1) - counts[id] + 1;
-    }
-    for (const auto& [channel_id, count] : counts) {
-      if (!next_seq.count(channel_id)) {
-        throw StoreError("append_messages: no channel with id " + channel_id);
+    // One statement, so one round trip, atomic without BEGIN/COMMIT, parsed
+    // and planned once (exec prepares it): it adds each channel's message count to
+    // its last_seq (locking the channel row until the commit, so concurrent
+    // writers take turns and seqs stay gap-free), inserts every message with
+    // seq = the old last_seq + its place in the channel, and returns the old
+    // last_seq of each channel. A message whose channel does not exist gets
+    // a NULL seq, which fails the whole statement (said plainly below).
+    static constexpr const char* kAppendSql =
+        "WITH input AS (SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], "
+        "$5::text[], $6::text[], $7::text[]) AS t(id, channel_id, place, user_id, content, "
+        "message_type, metadata)), "
+        "bumped AS (UPDATE realtime.channels c SET last_seq = c.last_seq + v.k "
+        "FROM unnest($8::uuid[], $9::bigint[]) AS v(id, k) WHERE c.id = v.id "
+        "RETURNING c.id, c.last_seq - v.k AS base), "
+        "inserted AS (INSERT INTO realtime.messages (id, channel_id, seq, user_id, content, "
+        "message_type, metadata, sent_at) SELECT input.id, input.channel_id, bumped.base + "
+        "input.place, input.user_id, input.content::jsonb, input.message_type, "
+        "input.metadata::jsonb, $10::timestamptz FROM input LEFT JOIN bumped ON bumped.id = "
+        "input.channel_id RETURNING 1) "
+        "SELECT bumped.id::text, bumped.base, (SELECT count(*) FROM inserted) FROM bumped";
+    const Params params(array_literal(stored, &StoredMessage::id),
+                        array_literal(stored, &StoredMessage::channel_id), array_literal(places),
+                        array_literal(stored, &StoredMessage::user_id),
+                        array_literal(stored, &StoredMessage::content),
+                        array_literal(stored, &StoredMessage::message_type),
+                        array_literal(stored, &StoredMessage::metadata), array_literal(channel_ids),
+                        array_literal(increments), now);
+    std::optional<PgResult> result;
+    try {
+      result.emplace(exec(kAppendSql, params));
+    } catch (const StoreUnavailable&) {
+      throw;
+    } catch (const StoreError& error) {
+      // The NULL seq of a message to a missing channel (23502), said plainly.
+      if (std::string_view(error.what()).find("SQLSTATE 23502") == std::string_view::npos) throw;
+      for (const std::string& channel_id : channel_ids) {
+        if (exec("SELECT 1 FROM realtime.channels WHERE id = $1::uuid", Params(channel_id))
+                .rows() == 0) {
+          throw StoreError("append_messages: no channel with id " + channel_id);
+        }
       }
+      throw;
     }
-    std::vector<std::string> ids, channels, seqs, users, contents, types, metadata;
-    for (StoredMessage& message : stored) {
-      message.seq = next_seq[message.channel_id]++;
-      ids.push_back(message.id);
-      channels.push_back(message.channel_id);
-      seqs.push_back(std::to_string(message.seq));
-      users.push_back(message.user_id);
-      contents.push_back(message.content);
-      types.push_back(message.message_type);
-      metadata.push_back(message.metadata);
+    if (result->rows() != static_cast<int>(channel_ids.size()) ||
+        result->integer(0, 2) != static_cast<std::int64_t>(stored.size())) {
+      throw StoreError(fmt::format("append_messages: {} channels and {} rows stored for {} and {}",
+                                   result->rows(), result->rows() > 0 ? result->integer(0, 2) : 0,
+                                   channel_ids.size(), stored.size()));
     }
-    exec(
-        "INSERT INTO realtime.messages (id, channel_id, seq, user_id, content, message_type, "
-        "metadata, sent_at) SELECT t.id, t.channel_id, t.seq, t.user_id, t.content::jsonb, "
-        "t.message_type, t.metadata::jsonb, $8::timestamptz FROM unnest($1::uuid[], $2::uuid[], "
-        "$3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[]) "
-        "AS t(id, channel_id, seq, user_id, content, message_type, metadata)",
-        Params(array_literal(ids), array_literal(channels), array_literal(seqs),
-               array_literal(users), array_literal(contents), array_literal(types),
-               array_literal(metadata), now));
-    transaction.commit();
+    std::unordered_map<std::string, std::int64_t> base;
+    for (int row = 0; row < result->rows(); ++row) {
+      base[result->text(row, 0)] = result->integer(row, 1);
+    }
+    for (std::size_t i = 0; i < stored.size(); ++i) {
+      stored[i].seq = base.at(stored[i].channel_id) + std::stoll(places[i]);
+    }
     return stored;
   }
 
@@ -793,12 +840,26 @@ class PostgresStore final : public Store {
     bool done_ = false;
   };
 
-  // Runs one parameterised statement; throws unless it succeeded.
+  // Runs one statement; throws unless it succeeded. A statement with
+  // parameters is prepared once per connection (parsed and planned once,
+  // then only executed: one round trip either way).
   PgResult exec(const std::string& sql, const Params& params = Params()) {
     ensure_connected();
     const auto values = params.pointers();
-    PgResult result(PQexecParams(conn_, sql.c_str(), params.size(), nullptr, values.data(), nullptr,
-                                 nullptr, 0));
+    if (params.size() == 0) {
+      PgResult result(PQexecParams(conn_, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0));
+      check(result, sql);
+      return result;
+    }
+    auto found = prepared_.find(sql);
+    if (found == prepared_.end()) {
+      std::string name = "nself_" + std::to_string(prepared_.size() + 1);
+      PgResult prepared(PQprepare(conn_, name.c_str(), sql.c_str(), params.size(), nullptr));
+      check(prepared, sql);
+      found = prepared_.emplace(sql, std::move(name)).first;
+    }
+    PgResult result(PQexecPrepared(conn_, found->second.c_str(), params.size(), values.data(),
+                                   nullptr, nullptr, 0));
     check(result, sql);
     return result;
   }
@@ -809,21 +870,27 @@ class PostgresStore final : public Store {
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return;
     const std::string message =
         first_line(raw != nullptr ? PQresultErrorMessage(raw) : PQerrorMessage(conn_));
-    if (PQstatus(conn_) == CONNECTION_BAD) {
+    const char* sqlstate = raw != nullptr ? PQresultErrorField(raw, PG_DIAG_SQLSTATE) : nullptr;
+    const std::string_view code = sqlstate != nullptr ? sqlstate : "";
+    // Class 08 (connection exception) and 57P01-57P03 (the server shutting
+    // down, crashed, or not accepting connections yet) are outages too, also
+    // before libpq has seen the connection close.
+    if (PQstatus(conn_) == CONNECTION_BAD || code.starts_with("08") || code == "57P01" ||
+        code == "57P02" || code == "57P03") {
       throw StoreUnavailable(fmt::format(
           "lost the connection to PostgreSQL at {}:{} (database \"{}\"): {}. Check that the "
           "server is running",
           host_, port_, database_, redact(message, secrets_)));
     }
-    const char* state = raw != nullptr ? PQresultErrorField(raw, PG_DIAG_SQLSTATE) : nullptr;
     std::string where(context.substr(0, 120));
     throw StoreError(fmt::format("PostgreSQL: {} [SQLSTATE {}] in: {}", redact(message, secrets_),
-                                 state != nullptr ? state : "?", where));
+                                 code.empty() ? "?" : code, where));
   }
 
   // A connection lost since the last call is re-established once.
   void ensure_connected() {
     if (PQstatus(conn_) == CONNECTION_OK) return;
+    prepared_.clear();  // a new session has none of them
     PQreset(conn_);
     if (PQstatus(conn_) != CONNECTION_OK) {
       throw StoreUnavailable(fmt::format(
@@ -909,6 +976,8 @@ class PostgresStore final : public Store {
   }
 
   PGconn* conn_ = nullptr;
+  // SQL text -> name of the statement prepared for it on this connection.
+  std::unordered_map<std::string, std::string> prepared_;
   std::string host_;
   std::string port_;
   std::string user_;

@@ -646,7 +646,7 @@ TEST(StoreWorkerObservability, SlowBatchesAreLoggedAndTimed) {
     message.content = "1";
     bool stored = false;
     worker.append(message, io.get_executor(),
-                  [&](std::optional<store::StoredMessage> result) { stored = result.has_value(); });
+                  [&](Result<store::StoredMessage> result) { stored = result.ok(); });
     auto deadline = std::chrono::steady_clock::now() + 5s;
     while (!stored && std::chrono::steady_clock::now() < deadline) {
       io.restart();

@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -408,7 +410,7 @@ TEST_P(StoreTest, SequencesAreGapFreePerChannelAcrossBatches) {
       EXPECT_EQ(stored[i].content, messages[i].content);
       EXPECT_EQ(stored[i].sent_at, kT0 + std::chrono::seconds(batch));
       EXPECT_TRUE(core::looks_like_uuid(stored[i].id));
-      EXPECT_EQ(stored[i].id[14], '4');  // version 4
+      EXPECT_EQ(stored[i].id[14], '7');  // version 7: time-ordered (store/uuid.hpp)
       ids.insert(stored[i].id);
       (stored[i].channel_id == a.id ? seq_a : seq_b).push_back(stored[i].seq);
     }
@@ -421,6 +423,58 @@ TEST_P(StoreTest, SequencesAreGapFreePerChannelAcrossBatches) {
   EXPECT_EQ(store_->find_channel(a.id)->last_seq, 12);
   EXPECT_EQ(store_->find_channel(b.id)->last_seq, 8);
   EXPECT_TRUE(store_->append_messages({}, kT0).empty());
+}
+
+TEST_P(StoreTest, BatchesOfEverySizeGetGapFreeSeqsInInputOrder) {
+  // Sizes around the backends' chunking (SQLite inserts 64, 32, ... rows per statement).
+  const Channel a = make_channel("sizes-a");
+  const Channel b = make_channel("sizes-b");
+  const Channel c = make_channel("sizes-c");
+  std::map<std::string, std::int64_t> expected{{a.id, 0}, {b.id, 0}, {c.id, 0}};
+  std::set<std::string> ids;
+  int n = 0;
+  for (const int size : {1, 2, 63, 64, 65, 127, 200}) {
+    std::vector<NewMessage> messages;
+    for (int i = 0; i < size; ++i, ++n) {
+      const Channel& channel = n % 5 == 0 ? a : (n % 5 < 3 ? b : c);
+      messages.push_back(new_message(channel.id, "{\"n\":" + std::to_string(n) + "}"));
+    }
+    const auto stored = store_->append_messages(messages, kT0 + std::chrono::milliseconds(n));
+    ASSERT_EQ(stored.size(), messages.size());
+    for (std::size_t i = 0; i < stored.size(); ++i) {
+      EXPECT_EQ(stored[i].channel_id, messages[i].channel_id);
+      EXPECT_EQ(json(stored[i].content), json(messages[i].content));
+      EXPECT_EQ(stored[i].seq, ++expected[stored[i].channel_id]);
+      ids.insert(stored[i].id);
+    }
+  }
+  EXPECT_EQ(ids.size(), static_cast<std::size_t>(n));
+  for (const auto& [channel_id, last] : expected) {
+    EXPECT_EQ(store_->find_channel(channel_id)->last_seq, last);
+    // What was returned is what is stored: the same seq for the same content.
+    const auto history = store_->history(channel_id, std::nullopt, 1000);
+    ASSERT_EQ(static_cast<std::int64_t>(history.size()), last);
+    for (std::size_t i = 0; i < history.size(); ++i) {
+      EXPECT_EQ(history[i].seq, static_cast<std::int64_t>(i) + 1);
+    }
+  }
+}
+
+TEST_P(StoreTest, MessageIdsAreTimeOrdered) {
+  const Channel channel = make_channel("ordered");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    const auto stored = store_->append_messages(std::vector{new_message(channel.id, "1")},
+                                                kT0 + std::chrono::milliseconds(i));
+    ids.push_back(stored.at(0).id);
+    // The first 48 bits are the send time in Unix milliseconds.
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        (kT0 + std::chrono::milliseconds(i)).time_since_epoch())
+                        .count();
+    const std::string hex = ids.back().substr(0, 8) + ids.back().substr(9, 4);
+    EXPECT_EQ(std::stoll(hex, nullptr, 16), ms);
+  }
+  EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
 }
 
 TEST_P(StoreTest, HistoryAndMessagesSince) {
