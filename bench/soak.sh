@@ -28,7 +28,7 @@
 set -uo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
-build_dir=${1:-$root/build/release}
+build_dir=$(cd "${1:-$root/build/release}" && pwd) || exit 2
 nself="$build_dir/nself"
 [ -x "$nself" ] || nself="$build_dir/src/nself"
 bench="$build_dir/bench/nself-bench"
@@ -145,8 +145,10 @@ for line in open(sys.argv[1]):
     name = run.get("scenario", "?")
     totals.setdefault(name, []).append(run)
 for name, runs in totals.items():
-    keys = [k for k, v in runs[0].items() if isinstance(v, (int, float))]
-    print(f"soak: {name}: {len(runs)} runs; " + ", ".join(f"{k} {sum(r.get(k, 0) for r in runs) / len(runs):.6g}" for k in keys[:8]) + " (mean per run)")
+    numeric = [k for k, v in runs[0].items() if isinstance(v, (int, float))]
+    wanted = ("per_s", "p50", "p99", "fail", "error", "lost")
+    keys = [k for k in numeric if any(w in k for w in wanted)] or numeric[:8]
+    print(f"soak: {name}: {len(runs)} runs; " + ", ".join(f"{k} {sum(r.get(k, 0) for r in runs) / len(runs):.6g}" for k in keys[:10]) + " (mean per run)")
 EOF
 
 echo "soak: RSS $rss_min..$rss_max MB, slope (second half) $rss_slope MB/h (limit $max_rss_slope); fds slope $fd_slope/h (limit $max_fd_slope)"
