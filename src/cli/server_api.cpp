@@ -43,7 +43,7 @@ boost::json::value call_server_api(CommandContext& context, std::string_view met
     headers.emplace_back("Content-Type", "application/json");
   }
   const auto response = http_request(connect_host(config.host), config.port, std::string(method),
-                                     target, text, headers, timeout);
+                                     target, text, headers, timeout, config.ssl_cert);
   if (!response) {
     throw CommandError(exit_code::kFailed, "unavailable",
                        fmt::format("the server on port {} does not answer (see: nself realtime "

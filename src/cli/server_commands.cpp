@@ -40,8 +40,8 @@ std::vector<std::string> tail_lines(const std::filesystem::path& path, int count
 
 std::optional<boost::json::object> fetch_health(const core::Config& config,
                                                 std::chrono::milliseconds timeout = 3s) {
-  const auto response =
-      http_request(connect_host(config.host), config.port, "GET", "/health", {}, {}, timeout);
+  const auto response = http_request(connect_host(config.host), config.port, "GET", "/health", {},
+                                     {}, timeout, config.ssl_cert);
   if (!response || response->status != 200) return std::nullopt;
   boost::json::error_code error;
   auto value = boost::json::parse(response->body, error);

@@ -104,6 +104,8 @@ server::ServerOptions server_options(const core::Config& config) {
   options.batch_delay = std::chrono::milliseconds(config.batch_delay_ms);
   options.max_queued_bytes = static_cast<std::size_t>(config.max_queued_kb) * 1024;
   options.max_queued_bytes_total = static_cast<std::size_t>(config.max_queued_total_mb) << 20;
+  options.tls_cert_file = config.ssl_cert;
+  options.tls_key_file = config.ssl_key;
   return options;
 }
 

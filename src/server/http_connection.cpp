@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/buffers_iterator.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
@@ -15,11 +17,69 @@ namespace nself::server {
 namespace asio = boost::asio;
 using boost::system::error_code;
 
-HttpConnection::HttpConnection(Loop& loop, asio::ip::tcp::socket socket, std::uint64_t key)
-    : loop_(loop), socket_(std::move(socket)), key_(key) {}
+HttpConnection::HttpConnection(Loop& loop, Transport transport, std::uint64_t key)
+    : loop_(loop), transport_(std::move(transport)), key_(key) {}
 
 void HttpConnection::start() {
-  read_request();
+  if (transport_.is_tls()) {
+    peek_first_byte();
+  } else {
+    read_request();
+  }
+}
+
+void HttpConnection::peek_first_byte() {
+  // The handshake and the request share one deadline (on_tick enforces it).
+  deadline_ = std::chrono::steady_clock::now() + loop_.options().request_timeout;
+  transport_.socket().async_wait(
+      asio::ip::tcp::socket::wait_read, [self = shared_from_this()](const error_code& error) {
+        if (self->finished_) return;
+        if (error) return self->done();
+        unsigned char first = 0;
+        error_code peek_error;
+        const std::size_t n = self->transport_.socket().receive(
+            asio::buffer(&first, 1), asio::socket_base::message_peek, peek_error);
+        if (peek_error || n == 0) return self->done();  // closed before saying anything
+        constexpr unsigned char kTlsHandshakeRecord = 0x16;
+        if (first == kTlsHandshakeRecord) {
+          self->handshake();
+        } else {
+          self->refuse_plain_http();
+        }
+      });
+}
+
+void HttpConnection::handshake() {
+  transport_.tls()->async_handshake(asio::ssl::stream_base::server,
+                                    [self = shared_from_this()](const error_code& error) {
+                                      if (self->finished_) return;
+                                      if (error) {
+                                        // Wrong version, no shared cipher, a scanner: nothing to
+                                        // answer.
+                                        spdlog::debug("TLS handshake failed: {}", error.message());
+                                        return self->done();
+                                      }
+                                      self->read_request();
+                                    });
+}
+
+void HttpConnection::refuse_plain_http() {
+  // Plain HTTP on the TLS port: a readable answer instead of a reset, written
+  // on the raw socket (no TLS was negotiated).
+  static constexpr std::string_view kRefusal =
+      "HTTP/1.1 400 Bad Request\r\n"
+      "Content-Type: text/plain\r\n"
+      "Content-Length: 59\r\n"
+      "Connection: close\r\n"
+      "\r\n"
+      "This port speaks TLS only: use https:// or wss:// instead.\n";
+  spdlog::debug("plain HTTP on the TLS port; refused");
+  asio::async_write(transport_.socket(), asio::buffer(kRefusal.data(), kRefusal.size()),
+                    [self = shared_from_this()](const error_code& error, std::size_t) {
+                      if (self->finished_) return;
+                      if (error) return self->done();
+                      self->drain();
+                    });
 }
 
 void HttpConnection::read_request() {
@@ -27,9 +87,12 @@ void HttpConnection::read_request() {
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(loop_.options().max_header_bytes));
   parser_->body_limit(loop_.options().max_body_bytes);
-  http::async_read(
-      socket_, buffer_, *parser_,
-      [self = shared_from_this()](const error_code& error, std::size_t) { self->on_read(error); });
+  transport_.visit([this](auto& stream) {
+    http::async_read(stream, buffer_, *parser_,
+                     [self = shared_from_this()](const error_code& error, std::size_t) {
+                       self->on_read(error);
+                     });
+  });
 }
 
 void HttpConnection::on_read(const error_code& error) {
@@ -89,27 +152,28 @@ void HttpConnection::on_read(const error_code& error) {
 
 void HttpConnection::respond(HttpResponse response) {
   response_ = std::make_shared<HttpResponse>(std::move(response));
-  http::async_write(socket_, *response_,
-                    [self = shared_from_this()](const error_code& error, std::size_t) {
-                      if (self->finished_) return;
-                      if (error) {
-                        self->done();
-                        return;
-                      }
-                      if (!self->response_->keep_alive()) {
-                        self->drain();
-                        return;
-                      }
-                      self->response_.reset();
-                      self->read_request();
-                    });
+  auto on_written = [self = shared_from_this()](const error_code& error, std::size_t) {
+    if (self->finished_) return;
+    if (error) {
+      self->done();
+      return;
+    }
+    if (!self->response_->keep_alive()) {
+      self->drain();
+      return;
+    }
+    self->response_.reset();
+    self->read_request();
+  };
+  transport_.visit(
+      [&](auto& stream) { http::async_write(stream, *response_, std::move(on_written)); });
 }
 
 void HttpConnection::upgrade(const HttpRequest& request, std::string accept_key) {
   SessionInfo info;
   info.id = loop_.next_session_id();
   error_code endpoint_error;
-  auto remote = socket_.remote_endpoint(endpoint_error);
+  auto remote = transport_.socket().remote_endpoint(endpoint_error);
   if (!endpoint_error) {
     info.remote_address = remote.address().to_string();
     info.remote_port = remote.port();
@@ -122,7 +186,7 @@ void HttpConnection::upgrade(const HttpRequest& request, std::string accept_key)
   std::string leftover(asio::buffers_begin(buffer_.data()), asio::buffers_end(buffer_.data()));
   buffer_.consume(buffer_.size());
   finished_ = true;
-  loop_.start_session(std::move(socket_), std::move(info), std::move(upgrade),
+  loop_.start_session(std::move(transport_), std::move(info), std::move(upgrade),
                       switching_protocols_response(accept_key), std::move(leftover));
   loop_.http_finished(key_);
 }
@@ -131,29 +195,29 @@ void HttpConnection::drain() {
   // Closing a socket with unread input sends a reset, which can destroy the
   // response before the client reads it (a 431 for a large header, say). So:
   // half-close, discard input until the client closes, bounded by the deadline.
+  // Under TLS the raw bytes are discarded (no close_notify is sent: the
+  // response's Content-Length or Connection: close tells the client where it ends).
   if (!draining_) {
     error_code ignored;
-    socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    transport_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
     draining_ = true;
     deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(2);
     discard_ = std::make_shared<std::array<char, 4096>>();
   }
-  socket_.async_read_some(asio::buffer(*discard_),
-                          [self = shared_from_this()](const error_code& error, std::size_t) {
-                            if (self->finished_) return;
-                            if (error) {
-                              self->done();
-                            } else {
-                              self->drain();  // read and discard more
-                            }
-                          });
+  transport_.socket().async_read_some(
+      asio::buffer(*discard_), [self = shared_from_this()](const error_code& error, std::size_t) {
+        if (self->finished_) return;
+        if (error) {
+          self->done();
+        } else {
+          self->drain();  // read and discard more
+        }
+      });
 }
 
 void HttpConnection::abort() {
   if (finished_) return;
-  error_code ignored;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
+  transport_.close();
   done();
 }
 
@@ -168,7 +232,7 @@ void HttpConnection::done() {
   if (finished_) return;
   finished_ = true;
   error_code ignored;
-  socket_.close(ignored);
+  transport_.socket().close(ignored);
   loop_.http_finished(key_);
 }
 

@@ -6,6 +6,11 @@
 // validates the upgrade and hands the socket to a WsSession with the 101
 // queued and any bytes the client sent after its request.
 //
+// Under TLS (Loop::tls_context) the connection first peeks at the client's
+// first byte: a TLS handshake record goes on to the TLS handshake (on this
+// loop, within request_timeout), anything else (plain HTTP) is answered with a
+// plain-text 400 and closed. Then the same HTTP phase runs over the TLS stream.
+//
 // Thread safety: none; lives on its loop thread.
 
 #include <array>
@@ -18,6 +23,7 @@
 #include <optional>
 
 #include "server/http_router.hpp"
+#include "server/transport.hpp"
 
 namespace nself::server {
 
@@ -25,7 +31,7 @@ class Loop;
 
 class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
  public:
-  HttpConnection(Loop& loop, boost::asio::ip::tcp::socket socket, std::uint64_t key);
+  HttpConnection(Loop& loop, Transport transport, std::uint64_t key);
 
   void start();
   // Closes the socket (shutdown, or the request deadline passed).
@@ -34,6 +40,10 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   void on_tick(std::chrono::steady_clock::time_point now);
 
  private:
+  // TLS: waits for the first byte, then handshake() or refuse_plain_http().
+  void peek_first_byte();
+  void handshake();
+  void refuse_plain_http();
   void read_request();
   void on_read(const boost::system::error_code& error);
   void respond(HttpResponse response);
@@ -42,7 +52,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   void done();
 
   Loop& loop_;
-  boost::asio::ip::tcp::socket socket_;
+  Transport transport_;
   std::uint64_t key_;
   boost::beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;

@@ -101,7 +101,10 @@ void Loop::route(std::shared_ptr<const HttpRequest> request, Responder respond) 
 
 void Loop::adopt(asio::ip::tcp::socket socket) {
   std::uint64_t key = next_http_key_++;
-  auto connection = std::make_shared<HttpConnection>(*this, std::move(socket), key);
+  auto connection = std::make_shared<HttpConnection>(
+      *this,
+      tls_context_ ? Transport(std::move(socket), *tls_context_) : Transport(std::move(socket)),
+      key);
   http_connections_.emplace(key, connection);
   connection->start();
 }
@@ -111,10 +114,10 @@ bool Loop::has_capacity() const {
          open_sessions_.load(std::memory_order_relaxed) < options_.max_connections;
 }
 
-void Loop::start_session(asio::ip::tcp::socket socket, SessionInfo info, UpgradeRequest upgrade,
+void Loop::start_session(Transport transport, SessionInfo info, UpgradeRequest upgrade,
                          std::string handshake_response, std::string leftover) {
   auto session =
-      std::make_shared<WsSession>(*this, std::move(socket), std::move(info), std::move(upgrade));
+      std::make_shared<WsSession>(*this, std::move(transport), std::move(info), std::move(upgrade));
   sessions_.emplace(session.get(), session);
   open_sessions_.fetch_add(1, std::memory_order_relaxed);
   session_count_.store(sessions_.size(), std::memory_order_relaxed);

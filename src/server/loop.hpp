@@ -28,6 +28,7 @@
 #include "server/loop_hub.hpp"
 #include "server/server_options.hpp"
 #include "server/session_handler.hpp"
+#include "server/transport.hpp"
 #include "server/ws_session.hpp"
 
 namespace nself::server {
@@ -88,13 +89,17 @@ class Loop {
   // reader returns to the loop (every session reads into the same buffer).
   std::span<char> read_buffer() { return read_buffer_; }
 
-  // Takes an accepted socket: reads its HTTP request (HttpConnection).
+  // TLS for every connection of this loop (null: plain TCP). Set before the
+  // loop runs; the context is shared by the loops and outlives them.
+  void set_tls_context(boost::asio::ssl::context* context) { tls_context_ = context; }
+  // Takes an accepted socket: reads its HTTP request (HttpConnection), after
+  // the TLS handshake when TLS is on.
   void adopt(boost::asio::ip::tcp::socket socket);
   // True while one more WebSocket session may open (server-wide, and not
   // shutting down).
   bool has_capacity() const;
   // Starts a WebSocket session on an upgraded socket.
-  void start_session(boost::asio::ip::tcp::socket socket, SessionInfo info, UpgradeRequest upgrade,
+  void start_session(Transport transport, SessionInfo info, UpgradeRequest upgrade,
                      std::string handshake_response, std::string leftover);
   // Called by a session (exactly once) when its socket is closed.
   void session_finished(WsSession& session);
@@ -129,6 +134,7 @@ class Loop {
   std::size_t index_;
   std::atomic<std::size_t>& open_sessions_;
   boost::asio::any_io_executor control_;
+  boost::asio::ssl::context* tls_context_ = nullptr;
   static thread_local Loop* current_;
   std::vector<char> read_buffer_;
   std::atomic<std::size_t> session_count_{0};

@@ -11,6 +11,7 @@
 #include <csignal>
 
 #include "server/loop.hpp"
+#include "server/tls_context.hpp"
 
 namespace nself::server {
 
@@ -25,6 +26,13 @@ Server::Server(ServerOptions options, SessionHandler& handler)
       signals_(io_),
       tick_timer_(io_) {
   options_.threads = std::max<std::size_t>(options_.threads, 1);
+  if (!options_.tls_cert_file.empty() || !options_.tls_key_file.empty()) {
+    try {
+      tls_context_ = make_tls_context(options_.tls_cert_file, options_.tls_key_file);
+    } catch (const TlsConfigError& error) {
+      throw ServerError(std::string("cannot start TLS: ") + error.what());
+    }
+  }
   for (std::size_t index = 0; index < options_.threads; ++index) {
     asio::io_context* io = &io_;
     if (index > 0) {
@@ -34,6 +42,7 @@ Server::Server(ServerOptions options, SessionHandler& handler)
     }
     loops_.push_back(std::make_unique<Loop>(*io, options_, handler_, router_, index, open_sessions_,
                                             io_.get_executor()));
+    loops_.back()->set_tls_context(tls_context_.get());
   }
   std::vector<Loop*> loops;
   for (const auto& loop : loops_) loops.push_back(loop.get());
@@ -105,8 +114,8 @@ void Server::run() {
   loops_[0]->make_current();
   accept();
   schedule_tick();
-  spdlog::info("listening on {}:{} ({} event loop{})", options_.host, port_, loops_.size(),
-               loops_.size() == 1 ? "" : "s");
+  spdlog::info("listening on {}:{} ({} event loop{}{})", options_.host, port_, loops_.size(),
+               loops_.size() == 1 ? "" : "s", tls_context_ ? ", TLS" : "");
   if (on_listening_) asio::post(io_, [this] { on_listening_(port_); });
   if (stop_requested_) asio::post(io_, [this] { begin_shutdown(); });
   io_.run();

@@ -17,6 +17,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/fwd.hpp>
 #include <chrono>
@@ -35,7 +36,7 @@ namespace nself::server {
 
 class Loop;
 
-// The server cannot start (address in use, bad host).
+// The server cannot start (address in use, bad host, unusable TLS certificate or key).
 class ServerError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -67,6 +68,8 @@ class Server {
   boost::asio::io_context& io_context() { return io_; }
   std::size_t loop_count() const { return loops_.size(); }
   Loop& loop(std::size_t index) { return *loops_.at(index); }
+  // True when connections are served over TLS (ServerOptions::tls_cert_file).
+  bool tls() const { return tls_context_ != nullptr; }
   // Open WebSocket sessions over every loop (any thread).
   std::size_t session_count() const { return open_sessions_.load(std::memory_order_relaxed); }
 
@@ -103,7 +106,8 @@ class Server {
   boost::asio::signal_set signals_;
   boost::asio::steady_timer tick_timer_;
   HttpRouter router_;
-  std::vector<std::unique_ptr<Loop>> loops_;  // destroyed before the io_contexts
+  std::unique_ptr<boost::asio::ssl::context> tls_context_;  // null: plain TCP
+  std::vector<std::unique_ptr<Loop>> loops_;                // destroyed before the io_contexts
   std::size_t next_loop_ = 0;
   std::size_t loops_draining_ = 0;
   std::uint16_t port_ = 0;

@@ -55,6 +55,11 @@ struct ServerOptions {
   // Period of the one sweep timer that drives pings, timeouts and deadlines.
   // Timeouts are therefore enforced with up to this much delay.
   std::chrono::milliseconds tick_interval{1'000};
+  // TLS (wss:// and https://) when both are set: PEM certificate chain and
+  // private key files (WEBSOCKET_SSL_CERT, WEBSOCKET_SSL_KEY), read once at
+  // start. See server/tls_context.hpp.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   // Install SIGINT/SIGTERM handlers that call stop() (off in in-process tests).
   bool handle_signals = true;
 };

@@ -30,10 +30,9 @@ bool is_text_frame(const std::string& frame) {
 
 }  // namespace
 
-WsSession::WsSession(Loop& loop, asio::ip::tcp::socket socket, SessionInfo info,
-                     UpgradeRequest upgrade)
+WsSession::WsSession(Loop& loop, Transport transport, SessionInfo info, UpgradeRequest upgrade)
     : loop_(loop),
-      socket_(std::move(socket)),
+      transport_(std::move(transport)),
       info_(std::move(info)),
       decoder_(ws::DecoderLimits{loop.options().max_message_bytes, true}),
       upgrade_(std::make_unique<UpgradeRequest>(std::move(upgrade))) {
@@ -44,8 +43,8 @@ WsSession::WsSession(Loop& loop, asio::ip::tcp::socket socket, SessionInfo info,
 
 void WsSession::start(std::string handshake_response, std::string leftover) {
   error_code ignored;
-  socket_.non_blocking(true, ignored);
-  socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+  transport_.socket().non_blocking(true, ignored);
+  transport_.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
   enqueue(std::make_shared<const std::string>(std::move(handshake_response)), true);
   loop_.handler().on_open(*this);
   upgrade_.reset();
@@ -122,7 +121,7 @@ void WsSession::schedule_flush() {
   }
   flush_posted_ = true;
   // Posted, not run now: everything queued in this loop turn joins this write.
-  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+  asio::post(transport_.socket().get_executor(), [self = shared_from_this()] {
     self->flush_posted_ = false;
     self->flush();
   });
@@ -150,10 +149,21 @@ void WsSession::flush() {
   }
   close_in_flight_ = close_sent_ && !close_written_;
   writing_ = true;
-  asio::async_write(socket_, buffers,
-                    [self = shared_from_this()](const error_code& error, std::size_t) {
-                      self->on_written(error);
-                    });
+  auto on_written = [self = shared_from_this()](const error_code& error, std::size_t) {
+    self->on_written(error);
+  };
+  if (Transport::TlsStream* tls = transport_.tls()) {
+    // One piece: asio's TLS stream writes one buffer of a sequence per record.
+    std::string& gathered = in_flight_->gathered;
+    gathered.clear();
+    gathered.reserve(asio::buffer_size(buffers));
+    for (const auto& buffer : buffers) {
+      gathered.append(static_cast<const char*>(buffer.data()), buffer.size());
+    }
+    asio::async_write(*tls, asio::buffer(gathered), std::move(on_written));
+    return;
+  }
+  asio::async_write(transport_.socket(), buffers, std::move(on_written));
 }
 
 void WsSession::gather_batches() {
@@ -202,6 +212,7 @@ void WsSession::on_written(const error_code& error) {
     std::vector<Queued>().swap(pending_);
   } else {
     in_flight_->batch_headers.clear();
+    in_flight_->gathered.clear();
   }
   if (state_ == State::kClosed) return;
   if (error) {
@@ -233,8 +244,11 @@ void WsSession::after_close_written() {
   }
   // Half-close: the peer reads our close and EOF; we read until its close or
   // EOF so that unread input does not turn our close into a reset.
+  // Under TLS this is a TCP half-close without close_notify (a TLS shutdown
+  // would have to write while the read is in flight); the WebSocket close
+  // handshake already marks the end of the data.
   error_code ignored;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  transport_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
 }
 
 void WsSession::abort() {
@@ -244,22 +258,21 @@ void WsSession::abort() {
 void WsSession::finish() {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
-  error_code ignored;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
+  transport_.close();
   release(pending_);
   pending_events_ = 0;
   loop_.session_finished(*this);
 }
 
 void WsSession::wait_readable() {
+  if (transport_.is_tls()) return read_tls();
   if (reading_ || state_ == State::kClosed) return;
   reading_ = true;
-  socket_.async_wait(asio::ip::tcp::socket::wait_read,
-                     [self = shared_from_this()](const error_code& error) {
-                       self->reading_ = false;
-                       self->on_readable(error);
-                     });
+  transport_.socket().async_wait(asio::ip::tcp::socket::wait_read,
+                                 [self = shared_from_this()](const error_code& error) {
+                                   self->reading_ = false;
+                                   self->on_readable(error);
+                                 });
 }
 
 void WsSession::on_readable(const error_code& error) {
@@ -271,7 +284,8 @@ void WsSession::on_readable(const error_code& error) {
   std::span<char> buffer = loop_.read_buffer();
   for (int attempt = 0; attempt < kReadsPerWakeup; ++attempt) {
     error_code read_error;
-    std::size_t n = socket_.read_some(asio::buffer(buffer.data(), buffer.size()), read_error);
+    std::size_t n =
+        transport_.socket().read_some(asio::buffer(buffer.data(), buffer.size()), read_error);
     if (read_error == asio::error::would_block || read_error == asio::error::try_again) break;
     if (read_error) {
       // EOF or reset: the peer is gone (after a close handshake this is normal).
@@ -283,6 +297,25 @@ void WsSession::on_readable(const error_code& error) {
     if (n < buffer.size()) break;
   }
   wait_readable();
+}
+
+void WsSession::read_tls() {
+  if (reading_ || state_ == State::kClosed) return;
+  reading_ = true;
+  if (!tls_read_buffer_) tls_read_buffer_ = std::make_unique<std::array<char, 8192>>();
+  transport_.tls()->async_read_some(
+      asio::buffer(*tls_read_buffer_),
+      [self = shared_from_this()](const error_code& error, std::size_t n) {
+        self->reading_ = false;
+        if (self->state_ == State::kClosed) return;
+        if (error) {
+          // EOF, reset, or a TLS alert / bad record from the peer.
+          self->finish();
+          return;
+        }
+        self->process(std::string_view(self->tls_read_buffer_->data(), n));
+        if (self->state_ != State::kClosed) self->read_tls();
+      });
 }
 
 void WsSession::process(std::string_view bytes) {
@@ -318,10 +351,12 @@ void WsSession::handle(ws::Event& event) {
       if (state_ == State::kOpen) loop_.handler().on_binary(*this, std::move(event.payload));
       break;
     case Kind::kPing:
+      // Pongs count against the queue bound: a client that floods pings and
+      // never reads its pongs is a slow consumer, not unbounded memory.
       if (!close_sent_) {
         enqueue(
             std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kPong, event.payload)),
-            true);
+            false);
       }
       break;
     case Kind::kPong:

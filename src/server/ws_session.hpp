@@ -18,6 +18,14 @@
 // past either the queued frames are dropped and the session is closed with 1008
 // "slow consumer" (a client that cannot keep up must resync with history).
 //
+// Reading: over plain TCP the session waits for readiness and reads without
+// blocking into the loop's shared buffer (an idle session holds no read
+// buffer). Over TLS it keeps one asynchronous read of the TLS stream in
+// flight into a small buffer of its own (decryption completes inside OpenSSL,
+// so the shared buffer could be overwritten before the handler runs), and
+// each write is gathered into one contiguous buffer first (asio's TLS stream
+// would otherwise make one TLS record and one system call per queued frame).
+//
 // Closing: close() queues a close frame; after it is written the send side is
 // shut down and the session keeps reading until the peer's close or EOF, or
 // until close_timeout, then closes the socket. A close from the peer is echoed.
@@ -25,6 +33,7 @@
 // Thread safety: none; a session lives on one loop thread and every method
 // must be called there, except info(), id() and last_received() (any thread).
 
+#include <array>
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
@@ -36,6 +45,7 @@
 #include <vector>
 
 #include "core/ws/frame_codec.hpp"
+#include "server/transport.hpp"
 
 namespace nself::server {
 
@@ -68,8 +78,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   using SteadyTime = std::chrono::steady_clock::time_point;
   enum class State { kOpen, kClosing, kClosed };
 
-  WsSession(Loop& loop, boost::asio::ip::tcp::socket socket, SessionInfo info,
-            UpgradeRequest upgrade = {});
+  WsSession(Loop& loop, Transport transport, SessionInfo info, UpgradeRequest upgrade = {});
   WsSession(const WsSession&) = delete;
   WsSession& operator=(const WsSession&) = delete;
 
@@ -103,7 +112,8 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 
   // The executor of the session's loop: completions from other threads are
   // posted here.
-  boost::asio::any_io_executor executor() { return socket_.get_executor(); }
+  boost::asio::any_io_executor executor() { return transport_.socket().get_executor(); }
+  bool is_tls() const { return transport_.is_tls(); }
 
   Loop& loop() const { return loop_; }
   const SessionInfo& info() const { return info_; }
@@ -138,6 +148,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void gather_batches();
   void on_written(const boost::system::error_code& error);
   void wait_readable();
+  void read_tls();
   void on_readable(const boost::system::error_code& error);
   void process(std::string_view bytes);
   void handle(core::ws::Event& event);
@@ -145,7 +156,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void finish();
 
   Loop& loop_;
-  boost::asio::ip::tcp::socket socket_;
+  Transport transport_;
   SessionInfo info_;
   core::ws::FrameDecoder decoder_;
 
@@ -156,6 +167,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     std::vector<Queued> frames;
     std::vector<boost::asio::const_buffer> buffers;  // views of frames (and batch_headers)
     std::vector<std::string> batch_headers;          // batch mode: headers of joined frames
+    std::string gathered;                            // TLS: the buffers in one piece
   };
   std::unique_ptr<InFlight> in_flight_;
   std::size_t queued_bytes_ = 0;  // cost of pending + in flight
@@ -173,6 +185,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   bool peer_close_received_ = false;
   bool decoder_failed_ = false;
   bool reading_ = false;
+  std::unique_ptr<std::array<char, 8192>> tls_read_buffer_;  // TLS only
   SteadyTime close_deadline_{};
 
   std::atomic<SteadyTime::rep> last_received_;
