@@ -75,6 +75,9 @@ struct Config {
   std::string content_filters;  // REALTIME_CONTENT_FILTERS (comma-separated regexes; "\," a comma)
   // Cluster (docs/SCALING.md): redis://[:password@]host:port[/db]; empty: one node alone.
   std::string redis_url;  // REDIS_URL
+  // This node's name in the cluster (1-128 printable ASCII, no spaces);
+  // empty: hostname:port. Also realtime.connections.node_id.
+  std::string node_id;  // REALTIME_NODE_ID
 
   bool is_postgres() const { return !database_url.empty(); }
 };
