@@ -33,6 +33,7 @@
 // whole; the lock covers deciding and queueing, never a socket write or a
 // database call. Per-subscriber delivery happens on each loop without it.
 
+#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <chrono>
 #include <cstdint>
@@ -394,6 +395,12 @@ class RealtimeHandler final : public SessionHandler {
   void cluster_track(const std::string& channel_id, bool persistent, std::int64_t last_seq);
   void cluster_forget(const std::string& channel_id);
   cluster::Cluster* cluster_ = nullptr;
+  // A publish failed (Redis down): once the link is back, this node asks
+  // every node to resync (kind "resync"), since they missed its events.
+  std::atomic<bool> publish_failed_{false};
+  // Under mutex_: reads what the store has after each tracked persistent
+  // channel's last released seq, and delivers it in order.
+  void resync_from_store();
   boost::asio::any_io_executor control_;  // the control loop, for cluster callbacks
   core::SeqReorderBuffer<std::string> reorder_;
   // ---- end of cluster mode

@@ -42,7 +42,10 @@ void RealtimeHandler::cluster_publish(std::string kind, const std::string& chann
   if (metrics_ != nullptr) metrics_->cluster_event_out();
   // Refused only for an envelope that cannot be encoded (a bug: ids are ours).
   if (auto sent = cluster_->bus().publish(
-          core::ClusterEnvelope{std::move(kind), "", channel_id, seq, std::move(payload)});
+          core::ClusterEnvelope{std::move(kind), "", channel_id, seq, std::move(payload)},
+          [this](Result<std::int64_t> result) {
+            if (!result) publish_failed_.store(true);
+          });
       !sent) {
     spdlog::error("cluster: cannot publish on channel {}: {}", channel_id, sent.error().message);
   }
@@ -152,6 +155,13 @@ void RealtimeHandler::check_gaps(std::chrono::steady_clock::time_point now) {
 void RealtimeHandler::cluster_sweep(std::chrono::steady_clock::time_point now) {
   check_gaps(now);
   cluster_->nodes().set_connections(static_cast<std::int64_t>(sessions_.size()));
+  // Events this node published while Redis was down never reached the
+  // others: once the link works again they read them from the store.
+  if (publish_failed_.load() && cluster_->health().commands.connected()) {
+    publish_failed_.store(false);
+    spdlog::info("cluster: Redis is back; asking the other nodes to resync");
+    cluster_publish("resync", "", 0, "");
+  }
 }
 
 void RealtimeHandler::on_cluster_event(core::ClusterEnvelope envelope) {
@@ -197,6 +207,9 @@ void RealtimeHandler::apply_cluster_event(core::ClusterEnvelope envelope) {
     fan_out(channel_id, envelope.payload);
     drop_channel_subscribers(channel_id);
     ephemeral_seq_.erase(channel_id);
+  } else if (kind == "resync") {
+    if (metrics_ != nullptr) metrics_->cluster_resync();
+    resync_from_store();
   } else if (kind == "archived" && !channel_id.empty()) {
     archived_channels_.insert(channel_id);
   } else {
@@ -209,40 +222,44 @@ void RealtimeHandler::on_cluster_resync() {
     std::lock_guard lock(mutex_);
     if (cluster_ == nullptr) return;
     if (metrics_ != nullptr) metrics_->cluster_resync();
-    // Tracked persistent channels: whatever the store has after what was
-    // released here may have been missed while the bus was down.
-    std::vector<std::pair<std::string, std::int64_t>> channels;
-    for (const auto& [id, hub] : hub_) {
-      if (!hub.persistent) continue;
-      if (auto last = reorder_.last_seq(id)) channels.emplace_back(id, *last);
-    }
-    if (channels.empty()) return;
-    store_.submit([this, channels = std::move(channels), executor = control_](store::Store* store) {
-      if (store == nullptr) return;
-      std::vector<store::StoredMessage> found;
-      for (const auto& [id, last] : channels) {
-        try {
-          auto messages = store->messages_since(id, last, kMaxResyncRead);
-          std::move(messages.begin(), messages.end(), std::back_inserter(found));
-        } catch (const store::StoreError& error) {
-          spdlog::warn("cluster: resync of channel {}: {}", id, error.what());
-        }
+    resync_from_store();
+  });
+}
+
+void RealtimeHandler::resync_from_store() {
+  // Tracked persistent channels: whatever the store has after what was
+  // released here may have been missed while the bus was down.
+  std::vector<std::pair<std::string, std::int64_t>> channels;
+  for (const auto& [id, hub] : hub_) {
+    if (!hub.persistent) continue;
+    if (auto last = reorder_.last_seq(id)) channels.emplace_back(id, *last);
+  }
+  if (channels.empty()) return;
+  store_.submit([this, channels = std::move(channels), executor = control_](store::Store* store) {
+    if (store == nullptr) return;
+    std::vector<store::StoredMessage> found;
+    for (const auto& [id, last] : channels) {
+      try {
+        auto messages = store->messages_since(id, last, kMaxResyncRead);
+        std::move(messages.begin(), messages.end(), std::back_inserter(found));
+      } catch (const store::StoreError& error) {
+        spdlog::warn("cluster: resync of channel {}: {}", id, error.what());
       }
-      if (found.empty()) return;
-      boost::asio::post(executor, [this, found = std::move(found)] {
-        std::lock_guard lock(mutex_);
-        const auto now = std::chrono::steady_clock::now();
-        for (const auto& message : found) {
-          const auto hub = hub_.find(message.channel_id);
-          if (hub == hub_.end()) continue;
-          release_events(message.channel_id,
-                         reorder_.push(message.channel_id, message.seq,
-                                       core::protocol::message_event(core::protocol::MessageView{
-                                           hub->second.slug, message.id, message.seq,
-                                           message.user_id, message.content, message.sent_at}),
-                                       now));
-        }
-      });
+    }
+    if (found.empty()) return;
+    boost::asio::post(executor, [this, found = std::move(found)] {
+      std::lock_guard lock(mutex_);
+      const auto now = std::chrono::steady_clock::now();
+      for (const auto& message : found) {
+        const auto hub = hub_.find(message.channel_id);
+        if (hub == hub_.end()) continue;
+        release_events(message.channel_id,
+                       reorder_.push(message.channel_id, message.seq,
+                                     core::protocol::message_event(core::protocol::MessageView{
+                                         hub->second.slug, message.id, message.seq, message.user_id,
+                                         message.content, message.sent_at}),
+                                     now));
+      }
     });
   });
 }
