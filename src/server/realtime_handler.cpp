@@ -482,16 +482,36 @@ void RealtimeHandler::send_message(WsSession& session, Client& client, const pro
   const auto started = std::chrono::steady_clock::now();
   if (metrics_ != nullptr) metrics_->message_in(core::to_string(channel.type));
   if (!channel.persistent) {
-    std::int64_t seq = ++ephemeral_seq_[channel.id];
-    std::string id = store::new_uuid();
-    protocol::MessageView view{channel.slug,          id,           seq,
-                               client.claims.user_id, content_json, now_ms()};
-    fan_out(channel.id, protocol::message_event(view));
-    if (metrics_ != nullptr) {
-      metrics_->message_out(core::to_string(channel.type));
-      metrics_->observe_delivery(std::chrono::steady_clock::now() - started);
+    if (cluster_ == nullptr) {
+      std::int64_t seq = ++ephemeral_seq_[channel.id];
+      std::string id = store::new_uuid();
+      protocol::MessageView view{channel.slug,          id,           seq,
+                                 client.claims.user_id, content_json, now_ms()};
+      fan_out(channel.id, protocol::message_event(view));
+      if (metrics_ != nullptr) {
+        metrics_->message_out(core::to_string(channel.type));
+        metrics_->observe_delivery(std::chrono::steady_clock::now() - started);
+      }
+      session.send_text(protocol::ack_event(ref, id, channel.slug, seq));
+      return;
     }
-    session.send_text(protocol::ack_event(ref, id, channel.slug, seq));
+    // ---- cluster mode: the seq comes from Redis (EphemeralSeq); the ack
+    // follows the local fan-out, on the sender's loop.
+    next_ephemeral_seq(channel.id,
+                       [this, weak = session.weak_from_this(), ref, channel_id = channel.id,
+                        slug = channel.slug, type = channel.type, user_id = client.claims.user_id,
+                        content = std::move(content_json), started](std::int64_t seq, bool shared) {
+                         std::string id = store::new_uuid();
+                         std::string event = protocol::message_event(
+                             protocol::MessageView{slug, id, seq, user_id, content, now_ms()});
+                         if (shared) cluster_publish("ephemeral", channel_id, seq, event);
+                         deliver_sequenced(channel_id, seq, std::move(event));
+                         if (metrics_ != nullptr) {
+                           metrics_->message_out(core::to_string(type));
+                           metrics_->observe_delivery(std::chrono::steady_clock::now() - started);
+                         }
+                         send_later(weak, protocol::ack_event(ref, id, slug, seq));
+                       });
     return;
   }
   store::NewMessage message;
@@ -512,7 +532,14 @@ void RealtimeHandler::send_message(WsSession& session, Client& client, const pro
                       reply = error_frame(ref, stored.error());
                     } else {
                       // Committed: deliver to every subscriber, then ack the sender.
-                      fan_out(stored->channel_id, protocol::message_event(view_of(*stored, slug)));
+                      if (cluster_ == nullptr) {
+                        fan_out(stored->channel_id,
+                                protocol::message_event(view_of(*stored, slug)));
+                      } else {
+                        std::string event = protocol::message_event(view_of(*stored, slug));
+                        cluster_publish("message", stored->channel_id, stored->seq, event);
+                        deliver_sequenced(stored->channel_id, stored->seq, std::move(event));
+                      }
                       if (metrics_ != nullptr) {
                         metrics_->message_out(core::to_string(type));
                         metrics_->observe_delivery(std::chrono::steady_clock::now() - started);
@@ -603,7 +630,8 @@ void RealtimeHandler::handle_typing(WsSession& session, Client& client,
   } else {
     typing_.erase(key);
   }
-  fan_out(channel->id, protocol::typing_event(channel->slug, user_id, request.typing), &user_id);
+  fan_out_shared(channel->id, protocol::typing_event(channel->slug, user_id, request.typing),
+                 &user_id);
 }
 
 void RealtimeHandler::fan_out(const std::string& channel_id, std::string_view event,
@@ -656,6 +684,8 @@ void RealtimeHandler::add_to_hub(WsSession& session, const ChannelRef& channel,
   if (entry.per_loop.empty()) {
     entry.per_loop.resize(loops_.size());
     entry.slug = channel.slug;
+    entry.persistent = channel.persistent;
+    if (cluster_ != nullptr) cluster_track(channel.id, channel.persistent, channel.last_seq);
   }
   if (!entry.sessions.insert(&session).second) return;
   ++entry.per_loop[session.loop().index()];
@@ -679,14 +709,18 @@ void RealtimeHandler::remove_from_hub(WsSession& session, const std::string& cha
     session.loop().push(std::move(command));
   }
   // Empty channels are dropped so that many short-lived channels cost nothing.
-  if (found->second.sessions.empty()) hub_.erase(found);
+  if (found->second.sessions.empty()) {
+    hub_.erase(found);
+    if (cluster_ != nullptr) cluster_forget(channel_id);
+  }
 }
 
 void RealtimeHandler::on_sweep(std::chrono::steady_clock::time_point now) {
   std::lock_guard lock(mutex_);
   expire_typing(now);
   start_heartbeat_sweep(now);
-  sweep_presence(collecting_heartbeat_);  // ---- presence
+  sweep_presence(collecting_heartbeat_);        // ---- presence
+  if (cluster_ != nullptr) cluster_sweep(now);  // ---- cluster mode
 }
 
 void RealtimeHandler::on_slow_consumer(WsSession& /*session*/) {
@@ -728,8 +762,8 @@ void RealtimeHandler::expire_typing(std::chrono::steady_clock::time_point now) {
     if (it->second.expires <= now) {
       Typing typing = std::move(it->second);
       it = typing_.erase(it);
-      fan_out(typing.channel_id, protocol::typing_event(typing.slug, typing.user_id, false),
-              &typing.user_id);
+      fan_out_shared(typing.channel_id, protocol::typing_event(typing.slug, typing.user_id, false),
+                     &typing.user_id);
     } else {
       ++it;
     }
@@ -838,8 +872,8 @@ void RealtimeHandler::join_channel(WsSession& session, Client& client, const Cha
   const Timestamp now = now_ms();
   if (auto joined = presence_.join(channel.id, user_id, now)) {
     if (metrics_ != nullptr) metrics_->presence_update();
-    fan_out(channel.id, protocol::presence_join_event(channel.slug, presence_view(*joined)),
-            &user_id);
+    fan_out_shared(channel.id, protocol::presence_join_event(channel.slug, presence_view(*joined)),
+                   &user_id);
     persist_presence({presence_record(channel.id, *joined, now)});
   }
   send_presence_state(session, channel, ref);
@@ -866,7 +900,7 @@ void RealtimeHandler::leave_channel(Client& client, const ChannelRef& channel) {
   if (channel.type != core::ChannelType::kPresence) return;
   if (!presence_.leave(channel.id, user_id)) return;
   if (metrics_ != nullptr) metrics_->presence_update();
-  fan_out(channel.id, protocol::presence_leave_event(channel.slug, user_id));
+  fan_out_shared(channel.id, protocol::presence_leave_event(channel.slug, user_id));
   store::PresenceRecord record;
   record.user_id = user_id;
   record.channel_id = channel.id;
@@ -906,7 +940,8 @@ void RealtimeHandler::handle_presence(WsSession& session, Client& client, const 
         presence_.update(channel->id, client.claims.user_id, status, request.meta_json, now);
     if (!updated) continue;
     if (metrics_ != nullptr) metrics_->presence_update();
-    fan_out(channel->id, protocol::presence_update_event(channel->slug, presence_view(*updated)));
+    fan_out_shared(channel->id,
+                   protocol::presence_update_event(channel->slug, presence_view(*updated)));
     records.push_back(presence_record(channel->id, *updated, now));
   }
   persist_presence(std::move(records));
@@ -984,7 +1019,8 @@ void RealtimeHandler::sweep_presence(bool heartbeat) {
 void RealtimeHandler::publish_presence(const std::string& channel_id,
                                        const core::PresenceMember& member) {
   if (metrics_ != nullptr) metrics_->presence_update();
-  fan_out(channel_id, protocol::presence_update_event(slug_of(channel_id), presence_view(member)));
+  fan_out_shared(channel_id,
+                 protocol::presence_update_event(slug_of(channel_id), presence_view(member)));
   persist_presence({presence_record(channel_id, member, now_ms())});
 }
 
@@ -1081,6 +1117,7 @@ void RealtimeHandler::drop_channel_subscribers(const std::string& channel_id) {
       }
     }
     hub_.erase(found);
+    if (cluster_ != nullptr) cluster_forget(channel_id);
   }
   channel_users_.erase(channel_id);
   for (auto it = typing_.begin(); it != typing_.end();) {

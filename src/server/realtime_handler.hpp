@@ -33,6 +33,7 @@
 // whole; the lock covers deciding and queueing, never a socket write or a
 // database call. Per-subscriber delivery happens on each loop without it.
 
+#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <chrono>
 #include <cstdint>
@@ -47,15 +48,22 @@
 
 #include "core/auth/jwt_verifier.hpp"
 #include "core/channel.hpp"
+#include "core/cluster_envelope.hpp"
 #include "core/content_filter.hpp"
 #include "core/origin_policy.hpp"
 #include "core/presence_tracker.hpp"
 #include "core/protocol/requests.hpp"
 #include "core/rate_limit.hpp"
+#include "core/seq_reorder.hpp"
 #include "server/metrics.hpp"
 #include "server/session_handler.hpp"
 #include "server/store_worker.hpp"
 #include "store/store.hpp"
+
+namespace nself::cluster {
+class Cluster;
+struct DeadNode;
+}  // namespace nself::cluster
 
 namespace nself::server {
 
@@ -288,6 +296,7 @@ class RealtimeHandler final : public SessionHandler {
     std::string slug;
     std::unordered_set<WsSession*> sessions;
     std::vector<std::uint32_t> per_loop;  // subscribed sessions on each loop
+    bool persistent = true;               // cluster mode: how gaps are filled
   };
   std::unordered_map<std::string, HubChannel> hub_;              // channel id -> subscribers
   std::unordered_set<WsSession*> sessions_;                      // every open session
@@ -344,6 +353,57 @@ class RealtimeHandler final : public SessionHandler {
 
  private:
   StatsFeed* stats_feed_ = nullptr;
+
+  // ---- cluster mode (docs/SCALING.md; realtime_handler_cluster.cpp)
+ public:
+  // Before the server runs, after it was constructed (null: one node alone,
+  // the default; nothing below runs then). Set null again, before stopping
+  // the cluster, once the server stopped.
+  void set_cluster(cluster::Cluster* cluster);
+  // Cluster callbacks, any thread: each posts its work to the control loop,
+  // where it runs under the handler's lock.
+  // An event another node published: fanned out to local subscribers only
+  // (sequenced ones through the reorder buffer), never re-published.
+  void on_cluster_event(core::ClusterEnvelope envelope);
+  // Events may have been missed (bus resubscribed, node re-registered): reads
+  // the tracked persistent channels' new messages from the store.
+  void on_cluster_resync();
+  void on_cluster_node_dead(cluster::DeadNode node);
+
+ private:
+  // Under mutex_, on the control loop: a sequenced event of `channel_id` for
+  // the local subscribers (through the reorder buffer in cluster mode).
+  void deliver_sequenced(const std::string& channel_id, std::int64_t seq, std::string event);
+  // Under mutex_: publishes on the bus (cluster mode only; a no-op alone).
+  void cluster_publish(std::string kind, const std::string& channel_id, std::int64_t seq,
+                       std::string payload);
+  // Under mutex_: fan_out(), and in cluster mode the same event on the bus
+  // for the other nodes' subscribers (skip_user included).
+  void fan_out_shared(const std::string& channel_id, std::string event,
+                      const std::string* skip_user = nullptr);
+  // Under mutex_: the next seq of an ephemeral channel; `then(seq, shared)`
+  // runs under mutex_ (at once alone; on the control loop after Redis
+  // answered in cluster mode; shared is false when Redis numbered nothing).
+  void next_ephemeral_seq(const std::string& channel_id,
+                          std::function<void(std::int64_t seq, bool shared)> then);
+  void apply_cluster_event(core::ClusterEnvelope envelope);
+  void check_gaps(std::chrono::steady_clock::time_point now);
+  // Once per sweep: due gaps, and the connection count for the heartbeat.
+  void cluster_sweep(std::chrono::steady_clock::time_point now);
+  void release_events(const std::string& channel_id,
+                      std::vector<core::SeqReorderBuffer<std::string>::Event> events);
+  void cluster_track(const std::string& channel_id, bool persistent, std::int64_t last_seq);
+  void cluster_forget(const std::string& channel_id);
+  cluster::Cluster* cluster_ = nullptr;
+  // A publish failed (Redis down): once the link is back, this node asks
+  // every node to resync (kind "resync"), since they missed its events.
+  std::atomic<bool> publish_failed_{false};
+  // Under mutex_: reads what the store has after each tracked persistent
+  // channel's last released seq, and delivers it in order.
+  void resync_from_store();
+  boost::asio::any_io_executor control_;  // the control loop, for cluster callbacks
+  core::SeqReorderBuffer<std::string> reorder_;
+  // ---- end of cluster mode
 };
 
 }  // namespace nself::server

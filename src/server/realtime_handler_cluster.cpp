@@ -1,0 +1,271 @@
+// RealtimeHandler in cluster mode (the "cluster mode" block of
+// realtime_handler.hpp; docs/SCALING.md, "The server's paths in cluster
+// mode"). Nothing here runs while cluster_ is null (one node alone).
+//
+// Bus kinds this node publishes and applies:
+//   message    persistent channel's message, seq > 0 (reordered, gaps from the store)
+//   ephemeral  ephemeral channel's message, seq from Redis (reordered, gaps skipped)
+//   event      any other channel event (presence, typing without a skipped user)
+//   event_skip the same, with the user whose sessions skip it: "user\njson"
+//   broadcast  a claimed broadcast; no channel id: every authenticated session
+//   channel_deleted, archived
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+
+#include "cluster/cluster.hpp"
+#include "core/protocol/events.hpp"
+#include "core/ws/frame_codec.hpp"
+#include "server/loop.hpp"
+#include "server/realtime_handler.hpp"
+#include "server/ws_session.hpp"
+
+namespace nself::server {
+
+namespace {
+// The largest gap filled from the store in one read; the rest is skipped
+// (clients catch up with subscribe + since).
+constexpr std::int64_t kMaxGapFill = 10'000;
+// Messages read per tracked channel after a resync.
+constexpr int kMaxResyncRead = 1'000;
+}  // namespace
+
+void RealtimeHandler::set_cluster(cluster::Cluster* cluster) {
+  std::lock_guard lock(mutex_);
+  cluster_ = cluster;
+  if (cluster_ != nullptr && !loops_.empty()) control_ = control_executor();
+}
+
+void RealtimeHandler::cluster_publish(std::string kind, const std::string& channel_id,
+                                      std::int64_t seq, std::string payload) {
+  if (cluster_ == nullptr) return;
+  if (metrics_ != nullptr) metrics_->cluster_event_out();
+  // Refused only for an envelope that cannot be encoded (a bug: ids are ours).
+  if (auto sent = cluster_->bus().publish(
+          core::ClusterEnvelope{std::move(kind), "", channel_id, seq, std::move(payload)},
+          [this](Result<std::int64_t> result) {
+            if (!result) publish_failed_.store(true);
+          });
+      !sent) {
+    spdlog::error("cluster: cannot publish on channel {}: {}", channel_id, sent.error().message);
+  }
+}
+
+void RealtimeHandler::fan_out_shared(const std::string& channel_id, std::string event,
+                                     const std::string* skip_user) {
+  fan_out(channel_id, event, skip_user);
+  if (cluster_ == nullptr) return;
+  if (skip_user != nullptr) {
+    cluster_publish("event_skip", channel_id, 0, *skip_user + '\n' + event);
+  } else {
+    cluster_publish("event", channel_id, 0, std::move(event));
+  }
+}
+
+void RealtimeHandler::next_ephemeral_seq(const std::string& channel_id,
+                                         std::function<void(std::int64_t, bool)> then) {
+  if (cluster_ == nullptr) {
+    then(++ephemeral_seq_[channel_id], false);
+    return;
+  }
+  // Redis answers in submission order; the answers are posted to the control
+  // loop in that order, so a channel's local messages keep their order.
+  cluster_->seq().next(
+      channel_id, ephemeral_seq_[channel_id],
+      [this, executor = control_, channel_id, then = std::move(then)](Result<std::int64_t> seq) {
+        boost::asio::post(executor, [this, channel_id, then, seq = std::move(seq)] {
+          std::lock_guard lock(mutex_);
+          std::int64_t& last = ephemeral_seq_[channel_id];
+          if (seq) {
+            last = std::max(last, seq.value());
+            then(seq.value(), true);
+          } else {
+            // Redis is down: numbered here, delivered to this node only.
+            then(++last, false);
+          }
+        });
+      });
+}
+
+void RealtimeHandler::cluster_track(const std::string& channel_id, bool persistent,
+                                    std::int64_t last_seq) {
+  // An ephemeral channel is tracked from its first event (its seqs come from
+  // Redis; this node's count may be behind).
+  if (persistent) reorder_.track(channel_id, last_seq);
+}
+
+void RealtimeHandler::cluster_forget(const std::string& channel_id) {
+  reorder_.forget(channel_id);
+}
+
+void RealtimeHandler::deliver_sequenced(const std::string& channel_id, std::int64_t seq,
+                                        std::string event) {
+  if (cluster_ == nullptr) {
+    fan_out(channel_id, event);
+    return;
+  }
+  if (!hub_.contains(channel_id)) return;  // no local subscriber: nothing to order
+  const auto now = std::chrono::steady_clock::now();
+  release_events(channel_id, reorder_.push(channel_id, seq, std::move(event), now));
+  check_gaps(now);
+}
+
+void RealtimeHandler::release_events(
+    const std::string& channel_id, std::vector<core::SeqReorderBuffer<std::string>::Event> events) {
+  for (auto& event : events) fan_out(channel_id, event.value);
+}
+
+void RealtimeHandler::check_gaps(std::chrono::steady_clock::time_point now) {
+  for (core::SeqGap& gap : reorder_.due_gaps(now)) {
+    if (metrics_ != nullptr) metrics_->cluster_gap();
+    const auto hub = hub_.find(gap.channel_id);
+    if (hub == hub_.end() || !hub->second.persistent) {
+      // Ephemeral: the missing seqs were never stored; skip them.
+      release_events(gap.channel_id, reorder_.resolve(gap, {}));
+      continue;
+    }
+    spdlog::debug("cluster: channel {} misses seqs {}..{}; reading them from the store",
+                  gap.channel_id, gap.after_seq + 1, gap.before_seq - 1);
+    const int limit = static_cast<int>(std::min(gap.before_seq - gap.after_seq - 1, kMaxGapFill));
+    store_.submit([this, gap, limit, slug = hub->second.slug,
+                   executor = control_](store::Store* store) {
+      std::vector<store::StoredMessage> found;
+      if (store != nullptr) {
+        try {
+          found = store->messages_since(gap.channel_id, gap.after_seq, limit);
+        } catch (const store::StoreError& error) {
+          spdlog::warn("cluster: gap fill of channel {}: {}", gap.channel_id, error.what());
+        }
+      }
+      boost::asio::post(executor, [this, gap, slug, found = std::move(found)] {
+        std::lock_guard lock(mutex_);
+        std::vector<core::SeqReorderBuffer<std::string>::Event> events;
+        events.reserve(found.size());
+        for (const auto& message : found) {
+          events.push_back({message.seq, core::protocol::message_event(core::protocol::MessageView{
+                                             slug, message.id, message.seq, message.user_id,
+                                             message.content, message.sent_at})});
+        }
+        release_events(gap.channel_id, reorder_.resolve(gap, std::move(events)));
+      });
+    });
+  }
+}
+
+void RealtimeHandler::cluster_sweep(std::chrono::steady_clock::time_point now) {
+  check_gaps(now);
+  cluster_->nodes().set_connections(static_cast<std::int64_t>(sessions_.size()));
+  // Events this node published while Redis was down never reached the
+  // others: once the link works again they read them from the store.
+  if (publish_failed_.load() && cluster_->health().commands.connected()) {
+    publish_failed_.store(false);
+    spdlog::info("cluster: Redis is back; asking the other nodes to resync");
+    cluster_publish("resync", "", 0, "");
+  }
+}
+
+void RealtimeHandler::on_cluster_event(core::ClusterEnvelope envelope) {
+  boost::asio::post(control_, [this, envelope = std::move(envelope)]() mutable {
+    std::lock_guard lock(mutex_);
+    if (cluster_ == nullptr) return;  // stopping
+    apply_cluster_event(std::move(envelope));
+  });
+}
+
+void RealtimeHandler::apply_cluster_event(core::ClusterEnvelope envelope) {
+  if (metrics_ != nullptr) metrics_->cluster_event_in();
+  const std::string& kind = envelope.kind;
+  const std::string& channel_id = envelope.channel_id;
+  if ((kind == "message" || kind == "ephemeral") && envelope.seq > 0 && !channel_id.empty()) {
+    if (kind == "ephemeral") {
+      std::int64_t& last = ephemeral_seq_[channel_id];
+      last = std::max(last, envelope.seq);
+    }
+    deliver_sequenced(channel_id, envelope.seq, std::move(envelope.payload));
+  } else if (kind == "event" && !channel_id.empty()) {
+    fan_out(channel_id, envelope.payload);
+  } else if (kind == "event_skip" && !channel_id.empty()) {
+    const auto newline = envelope.payload.find('\n');
+    if (newline == std::string::npos) return;
+    const std::string user_id = envelope.payload.substr(0, newline);
+    fan_out(channel_id, std::string_view(envelope.payload).substr(newline + 1), &user_id);
+  } else if (kind == "broadcast") {
+    auto frame = std::make_shared<const std::string>(
+        core::ws::encode_frame(core::ws::Opcode::kText, envelope.payload));
+    if (!channel_id.empty()) {
+      fan_out_frame(channel_id, std::move(frame));
+      return;
+    }
+    for (Loop* loop : loops_) {
+      HubCommand command;
+      command.kind = HubCommand::Kind::kDeliverAll;
+      command.frame = frame;
+      loop->push(std::move(command));
+    }
+    if (metrics_ != nullptr) metrics_->deliveries(authenticated_count_);
+  } else if (kind == "channel_deleted" && !channel_id.empty()) {
+    fan_out(channel_id, envelope.payload);
+    drop_channel_subscribers(channel_id);
+    ephemeral_seq_.erase(channel_id);
+  } else if (kind == "resync") {
+    if (metrics_ != nullptr) metrics_->cluster_resync();
+    resync_from_store();
+  } else if (kind == "archived" && !channel_id.empty()) {
+    archived_channels_.insert(channel_id);
+  } else {
+    spdlog::debug("cluster: ignoring a bus event of kind {}", kind);
+  }
+}
+
+void RealtimeHandler::on_cluster_resync() {
+  boost::asio::post(control_, [this] {
+    std::lock_guard lock(mutex_);
+    if (cluster_ == nullptr) return;
+    if (metrics_ != nullptr) metrics_->cluster_resync();
+    resync_from_store();
+  });
+}
+
+void RealtimeHandler::resync_from_store() {
+  // Tracked persistent channels: whatever the store has after what was
+  // released here may have been missed while the bus was down.
+  std::vector<std::pair<std::string, std::int64_t>> channels;
+  for (const auto& [id, hub] : hub_) {
+    if (!hub.persistent) continue;
+    if (auto last = reorder_.last_seq(id)) channels.emplace_back(id, *last);
+  }
+  if (channels.empty()) return;
+  store_.submit([this, channels = std::move(channels), executor = control_](store::Store* store) {
+    if (store == nullptr) return;
+    std::vector<store::StoredMessage> found;
+    for (const auto& [id, last] : channels) {
+      try {
+        auto messages = store->messages_since(id, last, kMaxResyncRead);
+        std::move(messages.begin(), messages.end(), std::back_inserter(found));
+      } catch (const store::StoreError& error) {
+        spdlog::warn("cluster: resync of channel {}: {}", id, error.what());
+      }
+    }
+    if (found.empty()) return;
+    boost::asio::post(executor, [this, found = std::move(found)] {
+      std::lock_guard lock(mutex_);
+      const auto now = std::chrono::steady_clock::now();
+      for (const auto& message : found) {
+        const auto hub = hub_.find(message.channel_id);
+        if (hub == hub_.end()) continue;
+        release_events(message.channel_id,
+                       reorder_.push(message.channel_id, message.seq,
+                                     core::protocol::message_event(core::protocol::MessageView{
+                                         hub->second.slug, message.id, message.seq, message.user_id,
+                                         message.content, message.sent_at}),
+                                     now));
+      }
+    });
+  });
+}
+
+void RealtimeHandler::on_cluster_node_dead(cluster::DeadNode node) {
+  spdlog::warn("cluster: node {} is gone ({} presence members left)", node.id, node.left.size());
+}
+
+}  // namespace nself::server

@@ -1,0 +1,267 @@
+// Cluster mode (docs/SCALING.md): a real redis-server and three
+// `nself realtime start` processes on one PostgreSQL database (the one
+// scripts/test-env.sh starts; SQLite shared by the three otherwise), clients
+// spread over the nodes. Checks: every subscriber on every node gets every
+// message of a channel in seq order; a node killed with -9 does not stop the
+// others; Redis stopped and started again mid-traffic loses no acked message
+// and the cluster recovers by itself.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Client, Project, createPostgresDatabase, freePort, fullHistory, signToken, sleep } from './harness.mjs';
+
+const secret = randomBytes(16).toString('hex');
+let redis;
+let redisPort;
+let database;
+let nodes = [];
+
+function startRedis() {
+  const child = spawn(
+    'redis-server',
+    ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  return new Promise((resolve, reject) => {
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output += chunk.toString();
+      if (output.includes('Ready to accept connections')) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${output}`)));
+  });
+}
+
+async function stopRedis() {
+  const exited = new Promise((resolve) => redis.once('exit', resolve));
+  redis.kill('SIGKILL');
+  await exited;
+}
+
+// One node: its own project directory and port, the shared database, Redis and JWT secret.
+async function makeNode(name, databaseUrl, sqlitePath) {
+  const project = await Project.create({
+    databaseUrl,
+    env: {
+      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      REALTIME_NODE_ID: name,
+      REALTIME_MAX_MESSAGES_PER_SECOND: '100000',
+      ...(sqlitePath ? { REALTIME_SQLITE_PATH: sqlitePath } : {}),
+    },
+  });
+  project.secret = secret;
+  writeFileSync(
+    join(project.dir, '.env'),
+    `WEBSOCKET_HOST=127.0.0.1\nWEBSOCKET_PORT=${project.port}\nREALTIME_JWT_SECRET=${secret}\n`,
+  );
+  project.name = name;
+  return project;
+}
+
+const token = (user) => signToken(secret, { sub: user, exp: Math.floor(Date.now() / 1000) + 3600 });
+
+async function connect(node, user) {
+  const client = await Client.connect(node.url(`?token=${token(user)}`));
+  await client.next('auth_ok');
+  return client;
+}
+
+async function subscribe(client, channel, extra = {}) {
+  const ref = `s${Math.random()}`;
+  client.send({ type: 'subscribe', channel, ref, ...extra });
+  const reply = await client.next((e) => e.ref === ref && (e.type === 'subscribed' || e.type === 'error'), 10000);
+  assert.equal(reply.type, 'subscribed', JSON.stringify(reply));
+  return reply;
+}
+
+// Records every message event of `channel` a client receives, in arrival order.
+function recorder(client, channel) {
+  const seqs = [];
+  client.ws.on('message', (data) => {
+    for (const line of data.toString().split('\n')) {
+      const event = JSON.parse(line);
+      if (event.type === 'message' && event.channel === channel) seqs.push(event.seq);
+    }
+  });
+  return seqs;
+}
+
+// Sends `count` messages on `client`, at most `window` unacked; resolves with the acked seqs.
+async function send(client, channel, count, { window = 20, stop = () => false } = {}) {
+  const acked = [];
+  let inFlight = 0;
+  let sent = 0;
+  const done = new Promise((resolve) => {
+    client.ws.on('message', (data) => {
+      const event = JSON.parse(data.toString());
+      if (event.type === 'ack' && event.channel === channel) {
+        acked.push(event.seq);
+        inFlight -= 1;
+      } else if (event.type === 'error' && String(event.ref ?? '').startsWith('m')) {
+        inFlight -= 1; // unavailable: not acked, may be retried by a real client
+      }
+      if (sent >= count && inFlight === 0) resolve();
+    });
+  });
+  while (sent < count && !stop()) {
+    while (inFlight < window && sent < count) {
+      client.send({ type: 'message', channel, content: { n: sent }, ref: `m${sent}` });
+      sent += 1;
+      inFlight += 1;
+    }
+    await sleep(2);
+  }
+  count = sent;
+  if (inFlight > 0) await Promise.race([done, sleep(15000)]);
+  return acked;
+}
+
+async function waitFor(predicate, timeoutMs, what) {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+function assertConsecutive(seqs, from, to, who) {
+  const expected = [];
+  for (let seq = from; seq <= to; seq += 1) expected.push(seq);
+  assert.deepEqual(seqs, expected, `${who}: messages not complete and in seq order`);
+}
+
+before(async () => {
+  redisPort = await freePort();
+  redis = await startRedis();
+  database = await createPostgresDatabase();
+  if (!database && process.env.NSELF_TEST_REQUIRE_SERVICES === '1') {
+    throw new Error('NSELF_TEST_POSTGRES_URL is not set');
+  }
+  const first = await makeNode('n1', database?.url ?? null, null);
+  const sqlitePath = database ? null : join(first.dir, 'shared.db');
+  if (sqlitePath) first.env.REALTIME_SQLITE_PATH = sqlitePath;
+  nodes = [first, await makeNode('n2', database?.url ?? null, sqlitePath), await makeNode('n3', database?.url ?? null, sqlitePath)];
+  await first.mustRealtime(['init']);
+  await first.mustRealtime(['channel', 'create', 'room']);
+  await first.mustRealtime(['channel', 'create', 'fast', '--ephemeral']);
+  await first.mustRealtime(['channel', 'create', 'redis']);
+  for (const node of nodes) await node.mustRealtime(['start']);
+});
+
+after(async () => {
+  for (const node of nodes) await node.cleanup();
+  if (redis && redis.exitCode === null) await stopRedis();
+  await database?.drop();
+});
+
+test('every subscriber on every node gets every message in seq order', async () => {
+  for (const channel of ['room', 'fast']) {
+    const subscribers = [];
+    for (const node of nodes) {
+      for (let i = 0; i < 2; i += 1) {
+        const client = await connect(node, `reader-${node.name}-${i}`);
+        await subscribe(client, channel);
+        subscribers.push({ client, seqs: recorder(client, channel), who: `${channel} reader on ${node.name}` });
+      }
+    }
+    // Senders on two nodes at once, on top of each other.
+    const senders = [await connect(nodes[0], 'alice'), await connect(nodes[1], 'bob')];
+    const acked = await Promise.all(senders.map((sender) => send(sender, channel, 150)));
+    const all = acked.flat().sort((a, b) => a - b);
+    assert.equal(all.length, 300, `${channel}: every message acked`);
+    const first = all[0];
+    const last = all[all.length - 1];
+    assertConsecutive(all, first, last, `${channel} acks`);
+    for (const { seqs } of subscribers) await waitFor(() => seqs.length >= 300 || seqs.at(-1) >= last, 10000, `${channel} delivery`);
+    for (const { seqs, who } of subscribers) assertConsecutive(seqs, first, last, who);
+    for (const client of [...senders, ...subscribers.map((s) => s.client)]) await client.close();
+  }
+});
+
+test('/health and status show the cluster: every node, Redis connected', async () => {
+  let body;
+  const deadline = Date.now() + 6000;
+  do {
+    body = await (await fetch(`http://127.0.0.1:${nodes[1].port}/health`)).json();
+    if (body.cluster?.nodes?.length === 3) break;
+    await sleep(200);
+  } while (Date.now() < deadline);
+  assert.equal(body.degraded, false, JSON.stringify(body));
+  assert.equal(body.cluster.redis, 'connected');
+  assert.equal(body.cluster.node_id, 'n2');
+  assert.deepEqual(body.cluster.nodes.map((n) => n.id).sort(), ['n1', 'n2', 'n3']);
+  const status = await nodes[0].mustRealtime(['status', '--json']);
+  const parsed = JSON.parse(status.stdout);
+  assert.equal(parsed.cluster.node_id, 'n1');
+  const human = await nodes[0].mustRealtime(['status']);
+  for (const name of ['n1', 'n2', 'n3']) assert.match(human.stdout, new RegExp(`^${name} `, 'm'));
+});
+
+test('Redis stopped and started mid-traffic: no acked message lost, the cluster recovers', async () => {
+  const subscribers = [];
+  for (const node of nodes) {
+    const client = await connect(node, `r-${node.name}`);
+    await subscribe(client, 'redis');
+    subscribers.push({ client, node, seqs: recorder(client, 'redis') });
+  }
+  const senders = [await connect(nodes[0], 'carol'), await connect(nodes[1], 'dave')];
+  let stopping = false;
+  const traffic = Promise.all(senders.map((sender) => send(sender, 'redis', 1e9, { window: 5, stop: () => stopping })));
+  await sleep(500);
+  await stopRedis();
+  await sleep(1500); // nodes serve alone meanwhile
+  // /health: still 200, degraded, with the Redis link's state.
+  const down = await fetch(`http://127.0.0.1:${nodes[0].port}/health`);
+  assert.equal(down.status, 200);
+  const downBody = await down.json();
+  assert.equal(downBody.degraded, true, JSON.stringify(downBody));
+  assert.equal(downBody.cluster.redis, 'degraded');
+  redis = await startRedis();
+  await sleep(1500);
+  stopping = true;
+  const acked = (await traffic).flat().sort((a, b) => a - b);
+  assert.ok(acked.length > 50, `only ${acked.length} messages acked`);
+  const last = acked.at(-1);
+  // Every subscriber has every acked message, in order (live, or filled from
+  // the store after the bus came back).
+  for (const { seqs } of subscribers) await waitFor(() => seqs.at(-1) >= last, 15000, 'catch-up after Redis restart');
+  for (const { seqs, node } of subscribers) {
+    for (let i = 1; i < seqs.length; i += 1) assert.ok(seqs[i] > seqs[i - 1], `${node.name}: out of order at ${i}`);
+    const seen = new Set(seqs);
+    for (const seq of acked) assert.ok(seen.has(seq), `${node.name}: acked seq ${seq} missing`);
+  }
+  // A client that reconnects and subscribes with since gets what was stored
+  // after its last seq (here: the first acked one), then pages the rest.
+  const late = await connect(nodes[2], 'late');
+  const ref = 'since';
+  late.send({ type: 'subscribe', channel: 'redis', since: acked[0] - 1, ref });
+  const replay = await late.next((e) => e.type === 'history' && e.ref === ref, 10000);
+  assert.equal(replay.messages[0].seq, acked[0]);
+  const stored = new Set((await fullHistory(late, 'redis')).map((m) => m.seq));
+  for (const seq of acked) assert.ok(stored.has(seq), `acked seq ${seq} not stored`);
+  // Recovered: a new message from n1 reaches n3 by the bus alone.
+  const probe = await connect(nodes[0], 'probe');
+  const [seq] = await send(probe, 'redis', 1);
+  await waitFor(() => subscribers[2].seqs.includes(seq), 5000, 'delivery across nodes after recovery');
+  for (const client of [...senders, late, probe, ...subscribers.map((s) => s.client)]) await client.close();
+});
+
+test('a node killed with -9: the others keep delivering to each other', async () => {
+  const [n1, n2, n3] = nodes;
+  const a = await connect(n1, 'ka');
+  const b = await connect(n2, 'kb');
+  const c = await connect(n3, 'kc');
+  for (const client of [a, b, c]) await subscribe(client, 'room');
+  const seqsB = recorder(b, 'room');
+  const pid = Number(readFileSync(join(n3.dir, '.nself/realtime', `server-${n3.port}.pid`), 'utf8'));
+  process.kill(pid, 'SIGKILL');
+  await c.closed;
+  const acked = await send(a, 'room', 20);
+  await waitFor(() => seqsB.at(-1) === acked.at(-1), 5000, 'delivery after a node died');
+  assertConsecutive(seqsB, acked[0], acked.at(-1), 'n2 reader');
+  await a.close();
+  await b.close();
+});
