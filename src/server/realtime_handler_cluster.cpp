@@ -89,9 +89,12 @@ void RealtimeHandler::next_ephemeral_seq(const std::string& channel_id,
 
 void RealtimeHandler::cluster_track(const std::string& channel_id, bool persistent,
                                     std::int64_t last_seq) {
-  // An ephemeral channel is tracked from its first event (its seqs come from
-  // Redis; this node's count may be behind).
-  if (persistent) reorder_.track(channel_id, last_seq);
+  // An ephemeral channel is tracked from the last seq this node knows (every
+  // local and bus event raises it). Tracking it from its first event instead
+  // would drop earlier events still on their way over the bus when this
+  // node's own next one arrives first. When this node knows nothing of a busy
+  // channel, the missing range is held for max_hold and then skipped.
+  reorder_.track(channel_id, persistent ? last_seq : ephemeral_seq_[channel_id]);
 }
 
 void RealtimeHandler::cluster_forget(const std::string& channel_id) {
