@@ -47,9 +47,12 @@ asan:
 tsan:
 	@$(MAKE) test BUILD_TYPE=Debug BUILD_DIR=build/tsan CMAKE_ARGS='-DNSELF_SANITIZE=thread'
 
-# Micro-benchmarks (Release build); figures go to docs/BENCHMARKS.md.
+# The real benchmark runs (Release build): the codec micro-benchmarks, then
+# every load-generator scenario at real size (bench-load, about 15 minutes).
+# Figures go to docs/BENCHMARKS.md.
 bench: build
 	@$(BUILD_DIR)/bench/codec_benchmark
+	@scripts/bench-load.sh $(BUILD_DIR)
 
 # The load generator at real sizes (idle 5k/10k/19k, fan-out 1k/5k/10k, chat
 # 1k x 10, churn, persist on SQLite), each against its own spawned Release

@@ -26,13 +26,13 @@ struct Options {
   std::string host = "127.0.0.1";
   int port = 3100;
   bool spawn = false;
-  std::string nself_path;     // --spawn: the nself binary
-  std::string database_url;   // --spawn: PostgreSQL instead of SQLite
+  std::string nself_path;               // --spawn: the nself binary
+  std::string database_url;             // --spawn: PostgreSQL instead of SQLite
   std::vector<std::string> server_env;  // --spawn: extra .env lines (--server-env)
-  bool keep_project = false;  // --spawn: keep the temp project directory
-  std::string project_dir;    // --project: pid file and .env of a running server
-  long server_pid = 0;        // --server-pid
-  std::string jwt_secret;     // --jwt-secret, else REALTIME_JWT_SECRET
+  bool keep_project = false;            // --spawn: keep the temp project directory
+  std::string project_dir;              // --project: pid file and .env of a running server
+  long server_pid = 0;                  // --server-pid
+  std::string jwt_secret;               // --jwt-secret, else REALTIME_JWT_SECRET
 
   // Sizes.
   int connections = 100;         // idle, fanout (subscribers), churn (concurrent loops), persist

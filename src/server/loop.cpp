@@ -120,7 +120,6 @@ void Loop::start_session(Transport transport, SessionInfo info, UpgradeRequest u
       std::make_shared<WsSession>(*this, std::move(transport), std::move(info), std::move(upgrade));
   sessions_.emplace(session.get(), session);
   open_sessions_.fetch_add(1, std::memory_order_relaxed);
-  session_count_.store(sessions_.size(), std::memory_order_relaxed);
   spdlog::debug("connection {} opened from {} ({} open)", session->id(),
                 session->info().remote_address, sessions_.size());
   session->start(std::move(handshake_response), std::move(leftover));
@@ -135,7 +134,6 @@ void Loop::session_finished(WsSession& session) {
   handler_.on_closed(session);
   sessions_.erase(found);
   open_sessions_.fetch_sub(1, std::memory_order_relaxed);
-  session_count_.store(sessions_.size(), std::memory_order_relaxed);
   spdlog::debug("connection {} closed ({} open)", session.id(), sessions_.size());
   if (shutting_down_ && sessions_.empty() && on_drained_) {
     auto drained = std::move(on_drained_);

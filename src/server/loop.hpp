@@ -62,7 +62,6 @@ class Loop {
   void push(HubCommand command);
   // Loop thread: applies everything in the mailbox, in order.
   void drain();
-  const LoopHub& hub() const { return hub_; }
 
   // Runs an HTTP route on the control loop; `respond` is called back on this loop.
   void route(std::shared_ptr<const HttpRequest> request, Responder respond);
@@ -119,10 +118,6 @@ class Loop {
   // Scratch space for the events decoded from one read (every session of the
   // loop uses the same vector, so an idle session holds none).
   std::vector<core::ws::Event>& event_scratch() { return event_scratch_; }
-  // Readable from any thread.
-  std::size_t session_count_relaxed() const {
-    return session_count_.load(std::memory_order_relaxed);
-  }
   // A new session id (random UUID form, unique per run).
   std::string next_session_id();
 
@@ -137,7 +132,6 @@ class Loop {
   boost::asio::ssl::context* tls_context_ = nullptr;
   static thread_local Loop* current_;
   std::vector<char> read_buffer_;
-  std::atomic<std::size_t> session_count_{0};
   std::size_t queued_bytes_ = 0;
   std::size_t queue_budget_ = 0;
 

@@ -38,9 +38,4 @@ std::uint64_t LoopHub::apply(const HubCommand& command) {
   return 0;
 }
 
-std::size_t LoopHub::subscriber_count(const std::string& channel_id) const {
-  auto found = channels_.find(channel_id);
-  return found == channels_.end() ? 0 : found->second.size();
-}
-
 }  // namespace nself::server

@@ -39,10 +39,6 @@ class LoopHub {
   // Applies one command; returns the number of frames queued to sessions.
   std::uint64_t apply(const HubCommand& command);
 
-  // Local subscribers of a channel (tests and diagnostics).
-  std::size_t subscriber_count(const std::string& channel_id) const;
-  std::size_t channel_count() const { return channels_.size(); }
-
  private:
   // channel id -> subscribed session -> its user id
   std::unordered_map<std::string, std::unordered_map<WsSession*, std::string>> channels_;
