@@ -118,6 +118,19 @@ struct RealtimeHandler::Client : SessionContext {
   }
 };
 
+// What a subscribe's store job found, carried to its completion on the loop.
+struct RealtimeHandler::SubscribeOutcome {
+  Result<store::Channel> channel = Error{};
+  std::vector<store::StoredMessage> messages;
+  bool replay = false;
+  bool has_more = false;
+  // ---- read state and send permission of a member
+  std::optional<std::int64_t> unread;
+  bool can_send = true;
+  // ---- cluster mode: Redis' answer for a presence channel
+  std::optional<ClusterPresenceAnswer> cluster;
+};
+
 RealtimeHandler::RealtimeHandler(const core::auth::JwtVerifier& verifier, StoreWorker& store,
                                  RealtimeOptions options)
     : verifier_(verifier), store_(store), options_(std::move(options)) {}
@@ -299,21 +312,12 @@ void RealtimeHandler::handle_subscribe(WsSession& session, Client& client, const
   // ---- limits: subscriptions per connection
   if (!admit_subscription(session, client, ref, request.channel)) return;
   ++client.pending_subscribes;
-  struct Outcome {
-    Result<store::Channel> channel = Error{};
-    std::vector<store::StoredMessage> messages;
-    bool replay = false;
-    bool has_more = false;
-    // ---- read state and send permission of a member
-    std::optional<std::int64_t> unread;
-    bool can_send = true;
-  };
   std::weak_ptr<WsSession> weak = session.shared_from_this();
   auto executor = session.executor();
   store_.submit([this, weak, executor, ref, request, connection_id = session.id(),
                  user_id = client.claims.user_id,
                  is_admin = client.claims.is_admin](store::Store* store) {
-    auto outcome = std::make_shared<Outcome>();
+    auto outcome = std::make_shared<SubscribeOutcome>();
     if (store == nullptr) {
       outcome->channel = unavailable_error();
     } else {
@@ -356,47 +360,78 @@ void RealtimeHandler::handle_subscribe(WsSession& session, Client& client, const
       auto session = weak.lock();
       if (!session || !session->is_open()) return;
       std::lock_guard lock(mutex_);
-      auto* client = static_cast<Client*>(session->context());
-      --client->pending_subscribes;
-      if (!outcome->channel) {
-        session->send_text(error_frame(ref, outcome->channel.error()));
-        return;
-      }
-      const store::Channel& channel = outcome->channel.value();
-      ChannelRef info{
-          channel.id,       channel.slug,          channel.type,     channel.is_persistent,
-          channel.last_seq, !!channel.archived_at, outcome->can_send};
-      // ---- limits: channel max_members (distinct users subscribed)
-      const bool already = client->subscriptions.contains(channel.id);
-      if (!already && channel_full(channel.id, client->claims.user_id, channel.max_members)) {
-        store_.submit([connection_id = session->id(), id = channel.id](store::Store* store) {
-          if (store) store->remove_subscription(connection_id, id);
-        });
-        session->send_text(
-            error_frame(ref, "forbidden",
-                        fmt::format("channel \"{}\" is full: it has its maximum of {} members",
-                                    channel.slug, channel.max_members)));
-        return;
-      }
-      std::int64_t seq = channel.is_persistent ? channel.last_seq : ephemeral_seq_[channel.id];
-      client->subscriptions[channel.id] = info;
-      add_to_hub(*session, info, client->claims.user_id);
-      session->send_text(protocol::subscribed_event(ref, channel.slug, seq, outcome->unread));
-      // ---- presence: presence_state to the subscriber, presence_join to the others
-      if (!already) {
-        join_channel(*session, *client, info, ref);
-      } else if (channel.type == core::ChannelType::kPresence) {
-        send_presence_state(*session, info, ref);
-      }
-      if (outcome->replay) {
-        std::vector<protocol::MessageView> views;
-        views.reserve(outcome->messages.size());
-        for (const auto& message : outcome->messages)
-          views.push_back(view_of(message, channel.slug));
-        session->send_text(protocol::history_event(ref, channel.slug, views, outcome->has_more));
-      }
+      finish_subscribe(*session, ref, outcome);
     });
   });
+}
+
+void RealtimeHandler::finish_subscribe(WsSession& session_ref, const protocol::Ref& ref,
+                                       const std::shared_ptr<SubscribeOutcome>& outcome) {
+  WsSession* session = &session_ref;
+  auto* client = static_cast<Client*>(session->context());
+  --client->pending_subscribes;
+  // A connection counted in Redis whose subscribe does not complete.
+  const auto abandon = [&](const store::Channel& channel) {
+    if (outcome->cluster && outcome->cluster->available) {
+      cluster_presence_undo(channel.id, client->claims.user_id);
+    }
+  };
+  if (!outcome->channel) {
+    session->send_text(error_frame(ref, outcome->channel.error()));
+    return;
+  }
+  const store::Channel& channel = outcome->channel.value();
+  ChannelRef info{channel.id,       channel.slug,          channel.type,     channel.is_persistent,
+                  channel.last_seq, !!channel.archived_at, outcome->can_send};
+  // ---- limits: channel max_members (distinct users subscribed)
+  const bool already = client->subscriptions.contains(channel.id);
+  if (!already && channel_full(channel.id, client->claims.user_id, channel.max_members)) {
+    store_.submit([connection_id = session->id(), id = channel.id](store::Store* store) {
+      if (store) store->remove_subscription(connection_id, id);
+    });
+    session->send_text(
+        error_frame(ref, "forbidden",
+                    fmt::format("channel \"{}\" is full: it has its maximum of {} members",
+                                channel.slug, channel.max_members)));
+    abandon(channel);
+    return;
+  }
+  if (already) abandon(channel);  // a second subscribe of this connection raced the first
+  // ---- cluster mode: a presence channel's join is decided by Redis first
+  if (cluster_ != nullptr && !already && channel.type == core::ChannelType::kPresence &&
+      !outcome->cluster) {
+    ++client->pending_subscribes;
+    std::weak_ptr<WsSession> weak = session->weak_from_this();
+    cluster_presence_join(
+        channel.id, client->claims.user_id, session->executor(),
+        [this, weak, ref, outcome, user_id = client->claims.user_id](ClusterPresenceAnswer answer) {
+          const bool counted = answer.available;
+          outcome->cluster = std::move(answer);
+          auto session = weak.lock();
+          if (!session || !session->is_open()) {
+            if (counted) cluster_presence_undo(outcome->channel.value().id, user_id);
+            return;
+          }
+          finish_subscribe(*session, ref, outcome);
+        });
+    return;
+  }
+  std::int64_t seq = channel.is_persistent ? channel.last_seq : ephemeral_seq_[channel.id];
+  client->subscriptions[channel.id] = info;
+  add_to_hub(*session, info, client->claims.user_id);
+  session->send_text(protocol::subscribed_event(ref, channel.slug, seq, outcome->unread));
+  // ---- presence: presence_state to the subscriber, presence_join to the others
+  if (!already) {
+    join_channel(*session, *client, info, ref, outcome->cluster ? &*outcome->cluster : nullptr);
+  } else if (channel.type == core::ChannelType::kPresence) {
+    send_presence_state(*session, info, ref);
+  }
+  if (outcome->replay) {
+    std::vector<protocol::MessageView> views;
+    views.reserve(outcome->messages.size());
+    for (const auto& message : outcome->messages) views.push_back(view_of(message, channel.slug));
+    session->send_text(protocol::history_event(ref, channel.slug, views, outcome->has_more));
+  }
 }
 
 void RealtimeHandler::handle_unsubscribe(WsSession& session, Client& client,
@@ -579,7 +614,7 @@ void RealtimeHandler::handle_history(WsSession& session, Client& client, const p
   auto executor = session.executor();
   store_.submit([this, weak, executor, ref, request, user_id = client.claims.user_id,
                  is_admin = client.claims.is_admin](store::Store* store) {
-    auto outcome = std::make_shared<Outcome>();
+    auto outcome = std::make_shared<SubscribeOutcome>();
     if (store == nullptr) {
       outcome->channel = unavailable_error();
     } else {
@@ -865,12 +900,37 @@ bool RealtimeHandler::channel_full(const std::string& channel_id, const std::str
 }
 
 void RealtimeHandler::join_channel(WsSession& session, Client& client, const ChannelRef& channel,
-                                   const protocol::Ref& ref) {
+                                   const protocol::Ref& ref,
+                                   const ClusterPresenceAnswer* cluster_answer) {
   const std::string& user_id = client.claims.user_id;
   ++channel_users_[channel.id][user_id];
   if (channel.type != core::ChannelType::kPresence) return;
   const Timestamp now = now_ms();
-  if (auto joined = presence_.join(channel.id, user_id, now)) {
+  auto joined = presence_.join(channel.id, user_id, now);
+  if (cluster_answer != nullptr && cluster_answer->available) {
+    // Cluster-wide: Redis decided whether this is the user's first connection
+    // anywhere, and knows every node's members.
+    if (cluster_answer->joined) {
+      const core::PresenceMember& member = joined ? *joined : *presence_.find(channel.id, user_id);
+      if (metrics_ != nullptr) metrics_->presence_update();
+      fan_out_shared(channel.id, protocol::presence_join_event(channel.slug, presence_view(member)),
+                     &user_id);
+      persist_presence({presence_record(channel.id, member, now)});
+    }
+    std::vector<protocol::PresenceView> views;
+    views.reserve(cluster_answer->members.size());
+    for (const auto& member : cluster_answer->members) {
+      // last_active is known for this node's members; others: now.
+      const core::PresenceMember* local = presence_.find(channel.id, member.user_id);
+      std::optional<std::string_view> meta;
+      if (member.meta_json != "null" && !member.meta_json.empty()) meta = member.meta_json;
+      views.push_back(protocol::PresenceView{member.user_id, member.status, meta,
+                                             local != nullptr ? local->last_active : now});
+    }
+    session.send_text(protocol::presence_state_event(ref, channel.slug, views));
+    return;
+  }
+  if (joined) {
     if (metrics_ != nullptr) metrics_->presence_update();
     fan_out_shared(channel.id, protocol::presence_join_event(channel.slug, presence_view(*joined)),
                    &user_id);
@@ -898,7 +958,12 @@ void RealtimeHandler::leave_channel(Client& client, const ChannelRef& channel) {
     if (users->second.empty()) channel_users_.erase(users);
   }
   if (channel.type != core::ChannelType::kPresence) return;
-  if (!presence_.leave(channel.id, user_id)) return;
+  const bool left_here = presence_.leave(channel.id, user_id);
+  if (cluster_ != nullptr) {
+    cluster_presence_leave(channel, user_id, left_here);
+    return;
+  }
+  if (!left_here) return;
   if (metrics_ != nullptr) metrics_->presence_update();
   fan_out_shared(channel.id, protocol::presence_leave_event(channel.slug, user_id));
   store::PresenceRecord record;
@@ -939,6 +1004,7 @@ void RealtimeHandler::handle_presence(WsSession& session, Client& client, const 
     auto updated =
         presence_.update(channel->id, client.claims.user_id, status, request.meta_json, now);
     if (!updated) continue;
+    if (cluster_ != nullptr) cluster_presence_update(channel->id, *updated);
     if (metrics_ != nullptr) metrics_->presence_update();
     fan_out_shared(channel->id,
                    protocol::presence_update_event(channel->slug, presence_view(*updated)));
@@ -1019,6 +1085,7 @@ void RealtimeHandler::sweep_presence(bool heartbeat) {
 void RealtimeHandler::publish_presence(const std::string& channel_id,
                                        const core::PresenceMember& member) {
   if (metrics_ != nullptr) metrics_->presence_update();
+  if (cluster_ != nullptr) cluster_presence_update(channel_id, member);
   fan_out_shared(channel_id,
                  protocol::presence_update_event(slug_of(channel_id), presence_view(member)));
   persist_presence({presence_record(channel_id, member, now_ms())});

@@ -212,6 +212,11 @@ class RealtimeHandler final : public SessionHandler {
                    const core::protocol::AuthRequest& request);
   void handle_subscribe(WsSession& session, Client& client, const core::protocol::Ref& ref,
                         const core::protocol::SubscribeRequest& request);
+  struct SubscribeOutcome;
+  // On the session's loop, under mutex_, once the store answered (and, for a
+  // presence channel in cluster mode, Redis): replies and joins.
+  void finish_subscribe(WsSession& session, const core::protocol::Ref& ref,
+                        const std::shared_ptr<SubscribeOutcome>& outcome);
   void handle_unsubscribe(WsSession& session, Client& client, const core::protocol::Ref& ref,
                           const core::protocol::UnsubscribeRequest& request);
   void handle_message(WsSession& session, Client& client, const core::protocol::Ref& ref,
@@ -272,8 +277,12 @@ class RealtimeHandler final : public SessionHandler {
   // max_members) and presence join/leave with their events.
   bool channel_full(const std::string& channel_id, const std::string& user_id,
                     int max_members) const;
+  struct ClusterPresenceAnswer;
+  // `cluster_answer`: in cluster mode, what Redis decided for this connection
+  // (cluster-wide join, members); null alone (or for a non-presence channel).
   void join_channel(WsSession& session, Client& client, const ChannelRef& channel,
-                    const core::protocol::Ref& ref);
+                    const core::protocol::Ref& ref,
+                    const ClusterPresenceAnswer* cluster_answer = nullptr);
   void send_presence_state(WsSession& session, const ChannelRef& channel,
                            const core::protocol::Ref& ref);
   void leave_channel(Client& client, const ChannelRef& channel);
@@ -402,6 +411,42 @@ class RealtimeHandler final : public SessionHandler {
   // channel's last released seq, and delivers it in order.
   void resync_from_store();
   boost::asio::any_io_executor control_;  // the control loop, for cluster callbacks
+
+  // Presence across nodes (docs/SCALING.md, "Presence"). Redis counts each
+  // subscribed connection of a presence channel per node and decides joins
+  // and leaves cluster-wide; the local core::PresenceTracker still holds this
+  // node's members (activity, automatic away, sync after an outage) and
+  // decides alone while Redis is down.
+  struct ClusterPresenceAnswer {
+    bool available = false;  // false: Redis did not answer, the node decides alone
+    bool joined = false;     // this connection made the user a member cluster-wide
+    struct Member {
+      std::string user_id;
+      std::string status;
+      std::string meta_json;  // "null" for none
+    };
+    std::vector<Member> members;  // the channel's members on every node
+  };
+  // Counts the connection in Redis and reads the members; `then` runs on
+  // `executor` under mutex_.
+  void cluster_presence_join(const std::string& channel_id, const std::string& user_id,
+                             boost::asio::any_io_executor executor,
+                             std::function<void(ClusterPresenceAnswer)> then);
+  // Uncounts a connection whose subscribe was counted and then abandoned.
+  void cluster_presence_undo(const std::string& channel_id, const std::string& user_id);
+  // Uncounts a leaving connection; presence_leave when it was the user's last
+  // one anywhere (`left_here`: the local tracker's decision, used while
+  // Redis is down).
+  void cluster_presence_leave(const ChannelRef& channel, const std::string& user_id,
+                              bool left_here);
+  void cluster_presence_update(const std::string& channel_id, const core::PresenceMember& member);
+  // presence_leave (local subscribers and bus) and offline rows for members
+  // that left without a leave of theirs (a dead node, a resync): slugs are
+  // read from the store.
+  void cluster_presence_gone(std::vector<std::pair<std::string, std::string>> channel_users);
+  // After an outage or a reaping: this node's presence and connection
+  // counts are written to Redis again (sync_node).
+  void cluster_sync_node();
   core::SeqReorderBuffer<std::string> reorder_;
   // ---- end of cluster mode
 };

@@ -19,6 +19,7 @@
 #include "server/loop.hpp"
 #include "server/realtime_handler.hpp"
 #include "server/ws_session.hpp"
+#include "store/store.hpp"
 
 namespace nself::server {
 
@@ -28,6 +29,10 @@ namespace {
 constexpr std::int64_t kMaxGapFill = 10'000;
 // Messages read per tracked channel after a resync.
 constexpr int kMaxResyncRead = 1'000;
+
+store::Timestamp offline_time() {
+  return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+}
 }  // namespace
 
 void RealtimeHandler::set_cluster(cluster::Cluster* cluster) {
@@ -225,6 +230,7 @@ void RealtimeHandler::on_cluster_resync() {
     std::lock_guard lock(mutex_);
     if (cluster_ == nullptr) return;
     if (metrics_ != nullptr) metrics_->cluster_resync();
+    cluster_sync_node();
     resync_from_store();
   });
 }
@@ -269,6 +275,158 @@ void RealtimeHandler::resync_from_store() {
 
 void RealtimeHandler::on_cluster_node_dead(cluster::DeadNode node) {
   spdlog::warn("cluster: node {} is gone ({} presence members left)", node.id, node.left.size());
+  std::vector<std::pair<std::string, std::string>> gone;
+  gone.reserve(node.left.size());
+  for (auto& left : node.left)
+    gone.emplace_back(std::move(left.channel_id), std::move(left.user_id));
+  boost::asio::post(control_, [this, gone = std::move(gone)]() mutable {
+    std::lock_guard lock(mutex_);
+    if (cluster_ == nullptr) return;
+    cluster_presence_gone(std::move(gone));
+  });
+}
+
+// ---- presence across nodes ---------------------------------------------------
+
+void RealtimeHandler::cluster_presence_join(const std::string& channel_id,
+                                            const std::string& user_id,
+                                            boost::asio::any_io_executor executor,
+                                            std::function<void(ClusterPresenceAnswer)> then) {
+  // join then members: one pipelined round trip; Redis answers in order, so
+  // `members` completes last and carries both answers back to the loop.
+  auto answer = std::make_shared<ClusterPresenceAnswer>();
+  cluster_->presence().join(channel_id, user_id, "online", "null",
+                            [answer](Result<cluster::PresenceJoin> joined) {
+                              answer->available = static_cast<bool>(joined);
+                              if (joined) answer->joined = joined->joined;
+                            });
+  cluster_->presence().members(
+      channel_id, [this, answer, executor, then = std::move(then)](
+                      Result<std::vector<cluster::ClusterMember>> members) mutable {
+        if (!members) {
+          // The join may have counted the connection although the members
+          // could not be read: the node decides alone this time, and the
+          // next sync_node puts Redis right.
+          answer->available = false;
+        } else {
+          for (auto& member : members.value()) {
+            answer->members.push_back(ClusterPresenceAnswer::Member{
+                std::move(member.user_id), std::move(member.status), std::move(member.meta_json)});
+          }
+        }
+        boost::asio::post(executor, [this, answer, then = std::move(then)] {
+          std::lock_guard lock(mutex_);
+          if (cluster_ == nullptr) return;  // stopping
+          then(std::move(*answer));
+        });
+      });
+}
+
+void RealtimeHandler::cluster_presence_undo(const std::string& channel_id,
+                                            const std::string& user_id) {
+  cluster_->presence().leave(channel_id, user_id);
+}
+
+void RealtimeHandler::cluster_presence_leave(const ChannelRef& channel, const std::string& user_id,
+                                             bool left_here) {
+  cluster_->presence().leave(
+      channel.id, user_id,
+      [this, executor = control_, channel_id = channel.id, slug = channel.slug, user_id,
+       left_here](Result<bool> left) {
+        boost::asio::post(
+            executor, [this, channel_id, slug, user_id, left_here, left = std::move(left)] {
+              std::lock_guard lock(mutex_);
+              if (cluster_ == nullptr) return;
+              // Redis down: this node decides alone (its last connection leaves).
+              if (!(left ? left.value() : left_here)) return;
+              if (metrics_ != nullptr) metrics_->presence_update();
+              fan_out_shared(channel_id, core::protocol::presence_leave_event(slug, user_id));
+              store::PresenceRecord record;
+              record.user_id = user_id;
+              record.channel_id = channel_id;
+              record.status = store::PresenceStatus::kOffline;
+              record.updated_at = offline_time();
+              persist_presence({std::move(record)});
+            });
+      });
+}
+
+void RealtimeHandler::cluster_presence_update(const std::string& channel_id,
+                                              const core::PresenceMember& member) {
+  // The event itself goes out by fan_out_shared; Redis keeps the status and
+  // metadata for presence_state on every node (last writer wins).
+  cluster_->presence().update(channel_id, member.user_id,
+                              std::string(core::to_string(member.status)),
+                              member.meta_json.value_or("null"), {});
+}
+
+void RealtimeHandler::cluster_presence_gone(
+    std::vector<std::pair<std::string, std::string>> channel_users) {
+  if (channel_users.empty()) return;
+  // The slugs of channels this node has no subscriber of are in the store.
+  store_.submit(
+      [this, executor = control_, channel_users = std::move(channel_users)](store::Store* store) {
+        std::unordered_map<std::string, std::string> slugs;
+        for (const auto& [channel_id, user_id] : channel_users) {
+          if (slugs.contains(channel_id)) continue;
+          std::string slug;
+          if (store != nullptr) {
+            try {
+              if (auto channel = store->find_channel(channel_id)) slug = channel->slug;
+            } catch (const store::StoreError& error) {
+              spdlog::warn("cluster: channel {} of a member gone: {}", channel_id, error.what());
+            }
+          }
+          slugs.emplace(channel_id, std::move(slug));
+        }
+        boost::asio::post(executor, [this, channel_users, slugs = std::move(slugs)] {
+          std::lock_guard lock(mutex_);
+          if (cluster_ == nullptr) return;
+          std::vector<store::PresenceRecord> records;
+          for (const auto& [channel_id, user_id] : channel_users) {
+            const std::string& slug = slugs.at(channel_id);
+            if (slug.empty()) continue;  // deleted meanwhile (or the store is down)
+            if (presence_.find(channel_id, user_id) != nullptr) continue;  // still here
+            if (metrics_ != nullptr) metrics_->presence_update();
+            fan_out_shared(channel_id, core::protocol::presence_leave_event(slug, user_id));
+            store::PresenceRecord record;
+            record.user_id = user_id;
+            record.channel_id = channel_id;
+            record.status = store::PresenceStatus::kOffline;
+            record.updated_at = offline_time();
+            records.push_back(std::move(record));
+          }
+          persist_presence(std::move(records));
+        });
+      });
+}
+
+void RealtimeHandler::cluster_sync_node() {
+  // Presence: one entry per (channel, user) of this node, with its count.
+  std::vector<cluster::LocalPresence> local;
+  for (const core::PresenceChange& entry : presence_.all()) {
+    local.push_back(cluster::LocalPresence{entry.channel_id, entry.member.user_id,
+                                           entry.member.connections,
+                                           std::string(core::to_string(entry.member.status)),
+                                           entry.member.meta_json.value_or("null")});
+  }
+  cluster_->presence().sync_node(
+      local, [this, executor = control_](Result<cluster::PresenceSync> synced) {
+        if (!synced) return;  // down again: the next resync repeats it
+        std::vector<std::pair<std::string, std::string>> gone;
+        for (auto& left : synced->left) {
+          gone.emplace_back(std::move(left.channel_id), std::move(left.user_id));
+        }
+        boost::asio::post(executor, [this, gone = std::move(gone)]() mutable {
+          std::lock_guard lock(mutex_);
+          if (cluster_ == nullptr) return;
+          cluster_presence_gone(std::move(gone));
+        });
+      });
+  // Connections per user on this node.
+  std::vector<std::pair<std::string, int>> counts;
+  for (const auto& [user_id, user] : users_) counts.emplace_back(user_id, user.connections);
+  cluster_->limits().sync_node(counts);
 }
 
 }  // namespace nself::server

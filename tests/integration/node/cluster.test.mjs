@@ -206,6 +206,7 @@ before(async () => {
   await first.mustRealtime(['channel', 'create', 'room']);
   await first.mustRealtime(['channel', 'create', 'fast', '--ephemeral']);
   await first.mustRealtime(['channel', 'create', 'redis']);
+  await first.mustRealtime(['channel', 'create', 'lobby', 'presence']);
   for (const node of nodes) await node.mustRealtime(['start']);
 });
 
@@ -237,6 +238,58 @@ test('every subscriber on every node gets every message in seq order', async () 
     for (const { seqs, who } of subscribers) assertConsecutive(seqs, first, last, who);
     for (const client of [...senders, ...subscribers.map((s) => s.client)]) await client.close();
   }
+});
+
+// Presence events a client got for `user` in `channel`, in arrival order.
+function presenceLog(client, channel) {
+  const log = [];
+  client.ws.on('message', (data) => {
+    for (const line of data.toString().split('\n')) {
+      const event = JSON.parse(line);
+      if (event.channel === channel && /^presence_(join|leave|update)$/.test(event.type)) log.push(event);
+    }
+  });
+  return log;
+}
+
+async function joinLobby(node, user) {
+  const client = await connect(node, user);
+  const reply = await subscribe(client, 'lobby');
+  const state = await client.next((e) => e.type === 'presence_state' && e.ref === reply.ref, 10000);
+  return { client, members: state.members.map((m) => m.user_id).sort() };
+}
+
+test('presence across nodes: a user on two nodes is one member, seen the same from every node', async () => {
+  const observer = await joinLobby(nodes[2], 'watcher');
+  const seen = presenceLog(observer.client, 'lobby');
+  // pat connects through n1 and then n2: one join, from whichever node was first.
+  const patA = await joinLobby(nodes[0], 'pat');
+  assert.deepEqual(patA.members, ['pat', 'watcher'], 'presence_state lists the members of every node');
+  const patB = await joinLobby(nodes[1], 'pat');
+  assert.deepEqual(patB.members, ['pat', 'watcher']);
+  const newcomer = await joinLobby(nodes[1], 'newcomer');
+  assert.deepEqual(newcomer.members, ['newcomer', 'pat', 'watcher']);
+  // A status set through one node reaches the others and is what a later
+  // presence_state says.
+  patB.client.send({ type: 'presence', channel: 'lobby', status: 'away', meta: { mood: 'busy' } });
+  await waitFor(() => seen.some((e) => e.type === 'presence_update' && e.user_id === 'pat'), 5000, 'presence_update across nodes');
+  const late = await connect(nodes[0], 'late');
+  const lateReply = await subscribe(late, 'lobby');
+  const lateState = await late.next((e) => e.type === 'presence_state' && e.ref === lateReply.ref, 10000);
+  const pat = lateState.members.find((m) => m.user_id === 'pat');
+  assert.equal(pat.status, 'away', JSON.stringify(lateState));
+  assert.deepEqual(pat.meta, { mood: 'busy' });
+  // pat's first connection goes: still a member (its other one is on n2).
+  await patA.client.close();
+  await sleep(500);
+  assert.ok(!seen.some((e) => e.type === 'presence_leave' && e.user_id === 'pat'), 'no leave while pat is on n2');
+  // Its last one goes: one leave.
+  await patB.client.close();
+  await waitFor(() => seen.some((e) => e.type === 'presence_leave' && e.user_id === 'pat'), 5000, 'presence_leave of pat');
+  await sleep(300);
+  const patEvents = seen.filter((e) => e.user_id === 'pat').map((e) => e.type);
+  assert.deepEqual(patEvents, ['presence_join', 'presence_update', 'presence_leave'], JSON.stringify(seen));
+  for (const client of [observer.client, newcomer.client, late]) await client.close();
 });
 
 test('/health and status show the cluster: every node, Redis connected', async () => {
@@ -318,19 +371,34 @@ test('Redis stopped and started mid-traffic: no acked message lost, the cluster 
   for (const { recorder } of subscribers) await recorder.stop();
 });
 
-test('a node killed with -9: the others keep delivering to each other', async () => {
+test('a node killed with -9: the others keep delivering to each other, its members leave', async (t) => {
   const [n1, n2, n3] = nodes;
   const a = await connect(n1, 'ka');
   const b = await connect(n2, 'kb');
   const c = await connect(n3, 'kc');
   for (const client of [a, b, c]) await subscribe(client, 'room');
   const seqsB = recorder(b, 'room');
+  // A member present only through n3, watched from n2.
+  const watcher = await joinLobby(n2, 'kill-watcher');
+  const gone = await joinLobby(n3, 'kill-member');
+  assert.ok(gone.members.includes('kill-watcher'));
+  const seenByWatcher = presenceLog(watcher.client, 'lobby');
   const pid = Number(readFileSync(join(n3.dir, '.nself/realtime', `server-${n3.port}.pid`), 'utf8'));
+  const killedAt = Date.now();
   process.kill(pid, 'SIGKILL');
   await c.closed;
   const acked = await send(a, 'room', 20);
   await waitFor(() => seqsB.at(-1) === acked.at(-1), 5000, 'delivery after a node died');
   assertConsecutive(seqsB, acked[0], acked.at(-1), 'n2 reader');
+  // n3's members leave once its heartbeat key expires and a survivor reaps it
+  // (ttl 6 s + reap interval 2 s by default).
+  await waitFor(() => seenByWatcher.some((e) => e.type === 'presence_leave' && e.user_id === 'kill-member'), 15000,
+    'presence_leave of a dead node\'s member');
+  t.diagnostic(`presence_leave of a member of the killed node after ${Date.now() - killedAt} ms`);
+  const after = await joinLobby(n1, 'after-kill');
+  assert.ok(!after.members.includes('kill-member'), JSON.stringify(after.members));
   await a.close();
   await b.close();
+  await watcher.client.close();
+  await after.client.close();
 });
