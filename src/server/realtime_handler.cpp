@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/string.hpp>
 
+#include "cluster/cluster.hpp"
 #include "core/protocol/events.hpp"
 #include "core/ws/frame_codec.hpp"
 #include "server/loop.hpp"
@@ -104,8 +105,9 @@ struct RealtimeHandler::Client : SessionContext {
   // realtime.connections (an idle authenticated connection keeps none).
   std::unique_ptr<std::string> user_agent;
   // ---- limits
-  bool counted = false;        // counted in users_ (released on close)
-  int pending_subscribes = 0;  // subscribes sent to the store, not answered yet
+  bool counted = false;          // counted in users_ (released on close)
+  bool cluster_counted = false;  // cluster mode: counted in Redis (released on close)
+  int pending_subscribes = 0;    // subscribes sent to the store, not answered yet
   core::FloodGuard flood;
   // Lookup of subscriptions by the name the client uses (slug or id).
   const ChannelRef* find(const std::string& name) const {
@@ -222,7 +224,25 @@ void RealtimeHandler::dispatch(WsSession& session, Client& client, const protoco
     return;
   }
   // ---- limits: messages per second
-  if (counts_against_rate(request) && !admit_request(session, client, ref)) return;
+  if (counts_against_rate(request)) {
+    // ---- cluster mode: the user's bucket in Redis is shared by every node;
+    // the local one still turns floods away without asking Redis.
+    if (cluster_ != nullptr) {
+      const auto now = std::chrono::steady_clock::now();
+      if (take_local_token(client, now)) {
+        cluster_admit_request(session, ref, std::move(request));
+      } else {
+        rate_decided(session, client, ref, false, now);
+      }
+      return;
+    }
+    if (!admit_request(session, client, ref)) return;
+  }
+  handle_request(session, client, ref, request);
+}
+
+void RealtimeHandler::handle_request(WsSession& session, Client& client, const protocol::Ref& ref,
+                                     protocol::Request& request) {
   std::visit(
       [&](auto& typed) {
         using T = std::decay_t<decltype(typed)>;
@@ -287,6 +307,7 @@ void RealtimeHandler::authenticate(WsSession& session, Client& client, const pro
   if (!admit_connection(session, client, ref, claims.user_id)) return;
   client.authenticated = true;
   client.claims = std::move(claims);
+  if (cluster_ != nullptr) cluster_admit_connection(session, client);
   client.recorded = true;
   store::ConnectionRecord record;
   record.connection_id = session.id();
@@ -854,7 +875,42 @@ bool RealtimeHandler::admit_connection(WsSession& session, Client& client, const
   return true;
 }
 
+void RealtimeHandler::cluster_admit_connection(WsSession& session, Client& client) {
+  // Admitted on this node's count already (auth_ok goes out now); Redis says
+  // within a round trip whether the cluster-wide count allows it, else the
+  // connection is closed like one over the local limit.
+  cluster_->limits().acquire_connection(
+      client.claims.user_id, options_.max_connections_per_user,
+      [this, weak = session.weak_from_this(), executor = session.executor(),
+       user_id = client.claims.user_id](Result<cluster::ConnectionAdmission> admission) {
+        boost::asio::post(executor, [this, weak, user_id, admission = std::move(admission)] {
+          std::lock_guard lock(mutex_);
+          if (cluster_ == nullptr || !admission) return;  // Redis down: the local count decided
+          auto session = weak.lock();
+          const bool open = session && session->is_open();
+          if (!admission->admitted) {
+            if (!open) return;
+            session->send_text(error_frame(
+                {}, "too_many_connections",
+                fmt::format("user already has {} connections on the cluster (the maximum)",
+                            admission->total)));
+            session->close(ws::close_code::kLimitExceeded, "too many connections");
+            return;
+          }
+          if (!open) {
+            cluster_->limits().release_connection(user_id);  // closed meanwhile
+            return;
+          }
+          static_cast<Client*>(session->context())->cluster_counted = true;
+        });
+      });
+}
+
 void RealtimeHandler::release_connection(Client& client) {
+  if (client.cluster_counted && cluster_ != nullptr) {
+    client.cluster_counted = false;
+    cluster_->limits().release_connection(client.claims.user_id);
+  }
   if (!client.counted) return;
   client.counted = false;
   auto found = users_.find(client.claims.user_id);
@@ -865,7 +921,41 @@ bool RealtimeHandler::admit_request(WsSession& session, Client& client, const pr
   auto user = users_.find(client.claims.user_id);
   if (user == users_.end()) return true;  // not counted: cannot happen once authenticated
   const auto now = std::chrono::steady_clock::now();
-  const core::RateDecision decision = client.flood.record(user->second.bucket.try_take(now), now);
+  return rate_decided(session, client, ref, user->second.bucket.try_take(now), now);
+}
+
+bool RealtimeHandler::take_local_token(Client& client, std::chrono::steady_clock::time_point now) {
+  auto user = users_.find(client.claims.user_id);
+  return user == users_.end() || user->second.bucket.try_take(now);
+}
+
+void RealtimeHandler::cluster_admit_request(WsSession& session, const protocol::Ref& ref,
+                                            protocol::Request request) {
+  auto* client = static_cast<Client*>(session.context());
+  // Redis answers in order and each answer is posted to the session's loop in
+  // that order, so a connection's requests keep their order.
+  cluster_->limits().take_message_token(
+      client->claims.user_id, options_.max_messages_per_second,
+      [this, weak = session.weak_from_this(), executor = session.executor(), ref,
+       request = std::make_shared<protocol::Request>(std::move(request))](Result<bool> allowed) {
+        boost::asio::post(executor, [this, weak, ref, request, allowed = std::move(allowed)] {
+          auto session = weak.lock();
+          if (!session || !session->is_open()) return;
+          std::lock_guard lock(mutex_);
+          auto* client = static_cast<Client*>(session->context());
+          // Redis down: the local bucket, which allowed it, decides alone.
+          if (allowed && !rate_decided(*session, *client, ref, allowed.value(),
+                                       std::chrono::steady_clock::now())) {
+            return;
+          }
+          handle_request(*session, *client, ref, *request);
+        });
+      });
+}
+
+bool RealtimeHandler::rate_decided(WsSession& session, Client& client, const protocol::Ref& ref,
+                                   bool allowed, std::chrono::steady_clock::time_point now) {
+  const core::RateDecision decision = client.flood.record(allowed, now);
   if (decision == core::RateDecision::kAllow) return true;
   session.send_text(
       error_frame(ref, "rate_limited",

@@ -266,9 +266,25 @@ class RealtimeHandler final : public SessionHandler {
   bool admit_connection(WsSession& session, Client& client, const core::protocol::Ref& ref,
                         const std::string& user_id);
   void release_connection(Client& client);
+  // Cluster mode: counts the connection in Redis; closes it (4008) when the
+  // user has max_connections_per_user on the cluster already.
+  void cluster_admit_connection(WsSession& session, Client& client);
   // Message, typing and presence requests take a token from the user's
   // bucket; false (after rate_limited, maybe close 4008) when refused.
   bool admit_request(WsSession& session, Client& client, const core::protocol::Ref& ref);
+  // A token from the user's bucket on this node (true when not counted).
+  bool take_local_token(Client& client, std::chrono::steady_clock::time_point now);
+  // The bucket's verdict for one request: false after rate_limited (and
+  // close 4008 for a flood).
+  bool rate_decided(WsSession& session, Client& client, const core::protocol::Ref& ref,
+                    bool allowed, std::chrono::steady_clock::time_point now);
+  // Cluster mode: the request goes on once the user's bucket in Redis (shared
+  // by every node) gave a token; refused: rate_limited.
+  void cluster_admit_request(WsSession& session, const core::protocol::Ref& ref,
+                             core::protocol::Request request);
+  // A request past authentication and rate limits, to its handler.
+  void handle_request(WsSession& session, Client& client, const core::protocol::Ref& ref,
+                      core::protocol::Request& request);
   // At subscribe: false (after too_many_subscriptions) when the connection
   // has max_subscriptions channels already (pending subscribes included).
   bool admit_subscription(WsSession& session, Client& client, const core::protocol::Ref& ref,

@@ -18,6 +18,7 @@ let redis;
 let redisPort;
 let database;
 let nodes = [];
+let sqlitePath = null;
 
 function startRedis() {
   const child = spawn(
@@ -42,13 +43,14 @@ async function stopRedis() {
 }
 
 // One node: its own project directory and port, the shared database, Redis and JWT secret.
-async function makeNode(name, databaseUrl, sqlitePath) {
+async function makeNode(name, databaseUrl, sqlitePath, limits = {}) {
   const project = await Project.create({
     databaseUrl,
     env: {
       REDIS_URL: `redis://127.0.0.1:${redisPort}`,
       REALTIME_NODE_ID: name,
       REALTIME_MAX_MESSAGES_PER_SECOND: '100000',
+      ...limits,
       ...(sqlitePath ? { REALTIME_SQLITE_PATH: sqlitePath } : {}),
     },
   });
@@ -199,7 +201,7 @@ before(async () => {
     throw new Error('NSELF_TEST_POSTGRES_URL is not set');
   }
   const first = await makeNode('n1', database?.url ?? null, null);
-  const sqlitePath = database ? null : join(first.dir, 'shared.db');
+  sqlitePath = database ? null : join(first.dir, 'shared.db');
   if (sqlitePath) first.env.REALTIME_SQLITE_PATH = sqlitePath;
   nodes = [first, await makeNode('n2', database?.url ?? null, sqlitePath), await makeNode('n3', database?.url ?? null, sqlitePath)];
   await first.mustRealtime(['init']);
@@ -401,4 +403,56 @@ test('a node killed with -9: the others keep delivering to each other, its membe
   await b.close();
   await watcher.client.close();
   await after.client.close();
+});
+
+test('limits across nodes: connections per user and messages per second are counted cluster-wide', async (t) => {
+  // Two more nodes with low limits (the others run with high ones for traffic).
+  const limits = { REALTIME_MAX_CONNECTIONS_PER_USER: '2', REALTIME_MAX_MESSAGES_PER_SECOND: '20' };
+  const l1 = await makeNode('l1', database?.url ?? null, sqlitePath, limits);
+  const l2 = await makeNode('l2', database?.url ?? null, sqlitePath, limits);
+  nodes.push(l1, l2);
+  for (const node of [l1, l2]) await node.mustRealtime(['start']);
+
+  // Connections: one on each node is the limit of 2; a third, on either, is refused.
+  const first = await connect(l1, 'multi');
+  const second = await connect(l2, 'multi');
+  await sleep(200); // both counted in Redis
+  const third = await Client.connect(l1.url(`?token=${token('multi')}`));
+  const refused = await third.next((e) => e.type === 'error', 5000);
+  assert.equal(refused.code, 'too_many_connections', JSON.stringify(refused));
+  assert.equal((await third.closed).code, 4008);
+  // A connection that closes frees its slot on the cluster.
+  await second.close();
+  await sleep(200);
+  const again = await connect(l2, 'multi');
+  await sleep(200);
+  assert.equal(again.ws.readyState, 1, 'a freed slot is usable from another node');
+  await first.close();
+  await again.close();
+
+  // Messages: 20 per second for the user, whichever node it sends through.
+  const a = await connect(l1, 'chatty');
+  const b = await connect(l2, 'chatty');
+  const outcome = { acked: 0, limited: 0 };
+  for (const client of [a, b]) {
+    client.ws.on('message', (data) => {
+      const event = JSON.parse(data.toString());
+      if (event.type === 'ack') outcome.acked += 1;
+      if (event.type === 'error' && event.code === 'rate_limited') outcome.limited += 1;
+    });
+  }
+  const started = Date.now();
+  for (let i = 0; i < 15; i += 1) {
+    a.send({ type: 'message', channel: 'room', content: { i }, ref: `a${i}` });
+    b.send({ type: 'message', channel: 'room', content: { i }, ref: `b${i}` });
+  }
+  await waitFor(() => outcome.acked + outcome.limited === 30, 5000, 'an answer to every message');
+  const elapsed = (Date.now() - started) / 1000;
+  t.diagnostic(`30 messages through two nodes in ${elapsed.toFixed(3)} s: ${outcome.acked} acked, ${outcome.limited} rate_limited`);
+  // One bucket of 20 (plus its refill meanwhile); per node it would be 30.
+  assert.ok(outcome.acked <= 20 + Math.ceil(20 * elapsed) + 1, JSON.stringify(outcome));
+  assert.ok(outcome.acked < 30 && outcome.limited > 0, JSON.stringify(outcome));
+  assert.ok(outcome.acked >= 15, `the bucket allowed only ${outcome.acked}`);
+  await a.close();
+  await b.close();
 });
