@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "cli/http_client.hpp"
+#include "cli/cluster_view.hpp"
 #include "cli/output.hpp"
 #include "cli/pid_file.hpp"
 
@@ -201,43 +202,6 @@ int run_restart(CommandContext& context, const ServerCommandOptions& options) {
   }
   context.reload_config();  // apply changed configuration
   return run_start(context, options);
-}
-
-// ---- cluster mode: the Redis link and every live node (from /health).
-void print_cluster(std::ostream& out, const std::optional<boost::json::object>& health) {
-  const auto* value = health ? health->if_contains("cluster") : nullptr;
-  if (value == nullptr || !value->is_object()) return;
-  const auto& cluster = value->as_object();
-  auto text = [](const boost::json::object& object, const char* key) -> std::string {
-    const auto* field = object.if_contains(key);
-    if (field == nullptr) return "";
-    if (field->is_string()) return std::string(field->as_string());
-    return boost::json::serialize(*field);
-  };
-  std::string redis = text(cluster, "redis");
-  if (const auto error = text(cluster, "last_error"); redis != "connected" && !error.empty()) {
-    redis += " (" + error + ")";
-  }
-  print_fields(out, {{"Node", text(cluster, "node_id")}, {"Redis", redis}});
-  const auto* nodes = cluster.if_contains("nodes");
-  if (nodes == nullptr || !nodes->is_array()) return;
-  Table table({"NODE", "ADDRESS", "CONNECTIONS", "LAST HEARTBEAT"});
-  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
-  for (const auto& node : nodes->as_array()) {
-    if (!node.is_object()) continue;
-    const auto& fields = node.as_object();
-    boost::json::error_code error;
-    const auto* beat = fields.if_contains("last_heartbeat_ms");
-    const auto beat_ms = beat ? beat->to_number<std::int64_t>(error) : 0;
-    table.add_row(
-        {text(fields, "id"), text(fields, "address") + ":" + text(fields, "port"),
-         text(fields, "connections"),
-         error || beat_ms == 0 ? "?" : fmt::format("{:.1f}s ago", (now_ms - beat_ms) / 1000.0)});
-  }
-  out << "\n";
-  table.print(out);
 }
 
 int run_status(CommandContext& context) {

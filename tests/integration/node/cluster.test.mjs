@@ -14,6 +14,8 @@ import { after, before, test } from 'node:test';
 import { Client, Project, createPostgresDatabase, freePort, fullHistory, signToken, sleep } from './harness.mjs';
 
 const secret = randomBytes(16).toString('hex');
+// Shared by every node, as docs/SCALING.md asks: `stats` and `connections` ask every node.
+const adminSecret = randomBytes(16).toString('hex');
 let redis;
 let redisPort;
 let database;
@@ -57,7 +59,8 @@ async function makeNode(name, databaseUrl, sqlitePath, limits = {}) {
   project.secret = secret;
   writeFileSync(
     join(project.dir, '.env'),
-    `WEBSOCKET_HOST=127.0.0.1\nWEBSOCKET_PORT=${project.port}\nREALTIME_JWT_SECRET=${secret}\n`,
+    `WEBSOCKET_HOST=127.0.0.1\nWEBSOCKET_PORT=${project.port}\nREALTIME_JWT_SECRET=${secret}\n` +
+      `REALTIME_ADMIN_SECRET=${adminSecret}\n`,
   );
   project.name = name;
   return project;
@@ -311,6 +314,36 @@ test('/health and status show the cluster: every node, Redis connected', async (
   assert.equal(parsed.cluster.node_id, 'n1');
   const human = await nodes[0].mustRealtime(['status']);
   for (const name of ['n1', 'n2', 'n3']) assert.match(human.stdout, new RegExp(`^${name} `, 'm'));
+});
+
+test('stats and connections show every node of the cluster', async () => {
+  const clients = [];
+  for (const node of nodes) clients.push(await connect(node, `on-${node.name}`));
+  await subscribe(clients[1], 'room');
+  const listed = JSON.parse((await nodes[0].mustRealtime(['connections', '--json'])).stdout);
+  assert.deepEqual(listed.unreachable_nodes, []);
+  for (const node of nodes) {
+    const mine = listed.connections.filter((c) => c.user_id === `on-${node.name}`);
+    assert.equal(mine.length, 1, `${node.name}: ${JSON.stringify(listed.connections)}`);
+    assert.equal(mine[0].node, node.name);
+  }
+  assert.deepEqual(listed.connections.find((c) => c.user_id === 'on-n2').subscriptions, ['room']);
+  const table = (await nodes[2].mustRealtime(['connections'])).stdout;
+  assert.match(table, /NODE/);
+  assert.match(table, /on-n1/);
+  const stats = JSON.parse((await nodes[1].mustRealtime(['stats', '--json'])).stdout);
+  assert.ok(stats.active_connections >= 3, JSON.stringify(stats));
+  assert.ok(stats.online_users >= 3, JSON.stringify(stats));
+  assert.deepEqual(stats.cluster.nodes.map((n) => n.id).sort(), ['n1', 'n2', 'n3']);
+  assert.equal(
+    stats.cluster.nodes.reduce((sum, n) => sum + n.connections, 0),
+    stats.active_connections,
+    'the per-node figures add up',
+  );
+  const human = (await nodes[1].mustRealtime(['stats'])).stdout;
+  assert.match(human, /Active Connections/);
+  for (const name of ['n1', 'n2', 'n3']) assert.match(human, new RegExp(`^${name} `, 'm'));
+  for (const client of clients) await client.close();
 });
 
 test('Redis stopped and started mid-traffic: no acked message lost, the cluster recovers', async (t) => {
