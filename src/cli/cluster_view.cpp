@@ -52,9 +52,9 @@ std::optional<boost::json::value> call_node_api(CommandContext& context, const C
   // the address they registered.
   const std::string host = node.self ? connect_host(config.host) : node.address;
   const int port = node.self ? config.port : node.port;
-  const auto response =
-      http_request(host, port, "GET", target, {}, {{"X-Realtime-Admin-Secret", config.admin_secret}},
-                   std::chrono::seconds(5), config.ssl_cert);
+  const auto response = http_request(host, port, "GET", target, {},
+                                     {{"X-Realtime-Admin-Secret", config.admin_secret}},
+                                     std::chrono::seconds(5), config.ssl_cert);
   if (!response) {
     why = fmt::format("{}:{} does not answer", host, port);
     return std::nullopt;
@@ -62,9 +62,9 @@ std::optional<boost::json::value> call_node_api(CommandContext& context, const C
   boost::json::error_code error;
   auto body = boost::json::parse(response->body, error);
   if (response->status < 200 || response->status >= 300 || error) {
-    why = fmt::format("{}:{} answered HTTP {}{}", host, port, response->status,
-                      response->status == 401 ? " (is REALTIME_ADMIN_SECRET the same on every node?)"
-                                              : "");
+    why = fmt::format(
+        "{}:{} answered HTTP {}{}", host, port, response->status,
+        response->status == 401 ? " (is REALTIME_ADMIN_SECRET the same on every node?)" : "");
     return std::nullopt;
   }
   return body;

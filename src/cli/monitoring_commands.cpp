@@ -105,8 +105,8 @@ int run_connections(CommandContext& context) {
     for (const auto& node : cluster->nodes) {
       std::string why;
       auto answer = call_node_api(context, node, "/api/connections", why);
-      const auto* list = answer && answer->is_object() ? answer->as_object().if_contains("connections")
-                                                       : nullptr;
+      const auto* list =
+          answer && answer->is_object() ? answer->as_object().if_contains("connections") : nullptr;
       if (list == nullptr || !list->is_array()) {
         if (why.empty()) why = "unexpected answer";
         context.err() << fmt::format("warning: node {}: {}; its connections are not listed\n",
@@ -121,7 +121,8 @@ int run_connections(CommandContext& context) {
         all.push_back(std::move(entry));
       }
     }
-    reply = json::object{{"connections", std::move(all)}, {"unreachable_nodes", std::move(unreachable)}};
+    reply = json::object{{"connections", std::move(all)},
+                         {"unreachable_nodes", std::move(unreachable)}};
   } else {
     reply = call_server_api(context, "GET", "/api/connections");
   }
@@ -135,8 +136,8 @@ int run_connections(CommandContext& context) {
     return exit_code::kOk;
   }
   const bool by_node = cluster.has_value();
-  std::vector<std::string> columns{"ID", "USER", "ADDRESS", "CONNECTED", "SUBSCRIPTIONS",
-                                   "LAST ACTIVITY"};
+  std::vector<std::string> columns{"ID",        "USER",          "ADDRESS",
+                                   "CONNECTED", "SUBSCRIPTIONS", "LAST ACTIVITY"};
   if (by_node) columns.insert(columns.begin() + 1, "NODE");
   Table table(columns);
   for (const auto& item : items) {
@@ -149,7 +150,8 @@ int run_connections(CommandContext& context) {
     std::vector<std::string> row{
         string_field(item, "id"),
         user.is_string() ? std::string(user.as_string()) : "(unauthenticated)",
-        string_field(item, "remote_address"), short_time(string_field(item, "connected_at")),
+        string_field(item, "remote_address"),
+        short_time(string_field(item, "connected_at")),
         subscriptions.empty() ? "-" : subscriptions,
         short_time(string_field(item, "last_activity"))};
     if (by_node) row.insert(row.begin() + 1, string_field(item, "node"));

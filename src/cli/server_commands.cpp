@@ -10,8 +10,8 @@
 #include <fstream>
 #include <thread>
 
-#include "cli/http_client.hpp"
 #include "cli/cluster_view.hpp"
+#include "cli/http_client.hpp"
 #include "cli/output.hpp"
 #include "cli/pid_file.hpp"
 
