@@ -345,10 +345,27 @@ int run_server_foreground(CommandContext& context, const ServerCommandOptions& o
   if (cluster) {
     nodes_timer->cancel();
     handler.set_cluster(nullptr);
-    // Graceful: this node's entries go now (no wait for the TTL); at most 2 s.
+    // Graceful: this node's entries go now (no wait for the TTL), and the
+    // other nodes tell their subscribers who left with it; at most 2 s.
     auto left = std::make_shared<std::promise<void>>();
     auto done = left->get_future();
-    cluster->nodes().leave([left](auto) { left->set_value(); });
+    cluster->nodes().leave(
+        [left, &bus = cluster->bus()](Result<std::vector<cluster::PresenceLeft>> gone) {
+          if (!gone || gone->empty()) {
+            left->set_value();
+            return;
+          }
+          // Published in order after the leave: the last answer ends the wait.
+          for (std::size_t index = 0; index < gone->size(); ++index) {
+            const auto& member = (*gone)[index];
+            const bool last = index + 1 == gone->size();
+            auto sent = bus.publish(
+                core::ClusterEnvelope{"presence_gone", "", member.channel_id, 0, member.user_id},
+                last ? cluster::Callback<std::int64_t>([left](auto) { left->set_value(); })
+                     : cluster::Callback<std::int64_t>{});
+            if (!sent && last) left->set_value();
+          }
+        });
     done.wait_for(std::chrono::seconds(2));
     cluster->stop();
     cluster.reset();

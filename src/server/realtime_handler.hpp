@@ -456,10 +456,12 @@ class RealtimeHandler final : public SessionHandler {
   void cluster_presence_leave(const ChannelRef& channel, const std::string& user_id,
                               bool left_here);
   void cluster_presence_update(const std::string& channel_id, const core::PresenceMember& member);
-  // presence_leave (local subscribers and bus) and offline rows for members
-  // that left without a leave of theirs (a dead node, a resync): slugs are
-  // read from the store.
+  // presence_leave (local subscribers, and presence_gone on the bus) and
+  // offline rows for members that left without a leave of theirs (a dead
+  // node, a resync).
   void cluster_presence_gone(std::vector<std::pair<std::string, std::string>> channel_users);
+  // presence_leave of `user_id` to this node's subscribers of the channel.
+  void apply_presence_gone(const std::string& channel_id, const std::string& user_id);
   // After an outage or a reaping: this node's presence and connection
   // counts are written to Redis again (sync_node).
   void cluster_sync_node();

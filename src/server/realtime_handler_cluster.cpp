@@ -8,6 +8,8 @@
 //   event      any other channel event (presence, typing without a skipped user)
 //   event_skip the same, with the user whose sessions skip it: "user\njson"
 //   broadcast  a claimed broadcast; no channel id: every authenticated session
+//   presence_gone  payload: a user who left the channel cluster-wide (its last
+//              connection closed, its node died or stopped): presence_leave
 //   channel_deleted, archived
 #include <spdlog/spdlog.h>
 
@@ -30,8 +32,14 @@ constexpr std::int64_t kMaxGapFill = 10'000;
 // Messages read per tracked channel after a resync.
 constexpr int kMaxResyncRead = 1'000;
 
-store::Timestamp offline_time() {
-  return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+store::PresenceRecord offline_record(const std::string& channel_id, const std::string& user_id) {
+  store::PresenceRecord record;
+  record.user_id = user_id;
+  record.channel_id = channel_id;
+  record.status = store::PresenceStatus::kOffline;
+  record.updated_at =
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  return record;
 }
 }  // namespace
 
@@ -218,6 +226,8 @@ void RealtimeHandler::apply_cluster_event(core::ClusterEnvelope envelope) {
   } else if (kind == "resync") {
     if (metrics_ != nullptr) metrics_->cluster_resync();
     resync_from_store();
+  } else if (kind == "presence_gone" && !channel_id.empty()) {
+    apply_presence_gone(channel_id, envelope.payload);
   } else if (kind == "archived" && !channel_id.empty()) {
     archived_channels_.insert(channel_id);
   } else {
@@ -329,25 +339,28 @@ void RealtimeHandler::cluster_presence_undo(const std::string& channel_id,
 
 void RealtimeHandler::cluster_presence_leave(const ChannelRef& channel, const std::string& user_id,
                                              bool left_here) {
+  // The other nodes are told from the command thread itself (presence_gone),
+  // so a leave decided while this node shuts down still reaches them.
   cluster_->presence().leave(
       channel.id, user_id,
-      [this, executor = control_, channel_id = channel.id, slug = channel.slug, user_id,
-       left_here](Result<bool> left) {
-        boost::asio::post(
-            executor, [this, channel_id, slug, user_id, left_here, left = std::move(left)] {
-              std::lock_guard lock(mutex_);
-              if (cluster_ == nullptr) return;
-              // Redis down: this node decides alone (its last connection leaves).
-              if (!(left ? left.value() : left_here)) return;
-              if (metrics_ != nullptr) metrics_->presence_update();
-              fan_out_shared(channel_id, core::protocol::presence_leave_event(slug, user_id));
-              store::PresenceRecord record;
-              record.user_id = user_id;
-              record.channel_id = channel_id;
-              record.status = store::PresenceStatus::kOffline;
-              record.updated_at = offline_time();
-              persist_presence({std::move(record)});
-            });
+      [this, cluster = cluster_, executor = control_, channel_id = channel.id, slug = channel.slug,
+       user_id, left_here](Result<bool> left) {
+        if (left && left.value()) {
+          (void)cluster->bus().publish(
+              core::ClusterEnvelope{"presence_gone", "", channel_id, 0, user_id});
+        }
+        // Redis down: this node decides alone (its last connection leaves),
+        // and only its own subscribers can be told.
+        const bool gone = left ? left.value() : left_here;
+        if (!gone) return;
+        boost::asio::post(executor, [this, channel_id, slug, user_id] {
+          std::lock_guard lock(mutex_);
+          if (cluster_ == nullptr) return;
+          if (presence_.find(channel_id, user_id) != nullptr) return;  // back meanwhile
+          if (metrics_ != nullptr) metrics_->presence_update();
+          fan_out(channel_id, core::protocol::presence_leave_event(slug, user_id));
+          persist_presence({offline_record(channel_id, user_id)});
+        });
       });
 }
 
@@ -362,43 +375,24 @@ void RealtimeHandler::cluster_presence_update(const std::string& channel_id,
 
 void RealtimeHandler::cluster_presence_gone(
     std::vector<std::pair<std::string, std::string>> channel_users) {
-  if (channel_users.empty()) return;
-  // The slugs of channels this node has no subscriber of are in the store.
-  store_.submit(
-      [this, executor = control_, channel_users = std::move(channel_users)](store::Store* store) {
-        std::unordered_map<std::string, std::string> slugs;
-        for (const auto& [channel_id, user_id] : channel_users) {
-          if (slugs.contains(channel_id)) continue;
-          std::string slug;
-          if (store != nullptr) {
-            try {
-              if (auto channel = store->find_channel(channel_id)) slug = channel->slug;
-            } catch (const store::StoreError& error) {
-              spdlog::warn("cluster: channel {} of a member gone: {}", channel_id, error.what());
-            }
-          }
-          slugs.emplace(channel_id, std::move(slug));
-        }
-        boost::asio::post(executor, [this, channel_users, slugs = std::move(slugs)] {
-          std::lock_guard lock(mutex_);
-          if (cluster_ == nullptr) return;
-          std::vector<store::PresenceRecord> records;
-          for (const auto& [channel_id, user_id] : channel_users) {
-            const std::string& slug = slugs.at(channel_id);
-            if (slug.empty()) continue;  // deleted meanwhile (or the store is down)
-            if (presence_.find(channel_id, user_id) != nullptr) continue;  // still here
-            if (metrics_ != nullptr) metrics_->presence_update();
-            fan_out_shared(channel_id, core::protocol::presence_leave_event(slug, user_id));
-            store::PresenceRecord record;
-            record.user_id = user_id;
-            record.channel_id = channel_id;
-            record.status = store::PresenceStatus::kOffline;
-            record.updated_at = offline_time();
-            records.push_back(std::move(record));
-          }
-          persist_presence(std::move(records));
-        });
-      });
+  std::vector<store::PresenceRecord> records;
+  for (const auto& [channel_id, user_id] : channel_users) {
+    if (presence_.find(channel_id, user_id) != nullptr) continue;  // still here
+    apply_presence_gone(channel_id, user_id);
+    cluster_publish("presence_gone", channel_id, 0, user_id);
+    records.push_back(offline_record(channel_id, user_id));
+  }
+  persist_presence(std::move(records));
+}
+
+void RealtimeHandler::apply_presence_gone(const std::string& channel_id,
+                                          const std::string& user_id) {
+  // Only a node with local subscribers of the channel knows its slug, and
+  // only it has someone to tell.
+  const auto hub = hub_.find(channel_id);
+  if (hub == hub_.end() || presence_.find(channel_id, user_id) != nullptr) return;
+  if (metrics_ != nullptr) metrics_->presence_update();
+  fan_out(channel_id, core::protocol::presence_leave_event(hub->second.slug, user_id));
 }
 
 void RealtimeHandler::cluster_sync_node() {

@@ -489,3 +489,19 @@ test('limits across nodes: connections per user and messages per second are coun
   await a.close();
   await b.close();
 });
+
+test('a node stopped gracefully: its members leave at once on the other nodes', async (t) => {
+  const [l1, l2] = nodes.slice(-2);
+  const watcher = await joinLobby(l1, 'stop-watcher');
+  const seen = presenceLog(watcher.client, 'lobby');
+  const member = await joinLobby(l2, 'stop-member');
+  assert.ok(member.members.includes('stop-watcher'));
+  const stoppedAt = Date.now();
+  await l2.mustRealtime(['stop']);
+  // Well before the 6 s heartbeat TTL after which a dead node is reaped.
+  await waitFor(() => seen.some((e) => e.type === 'presence_leave' && e.user_id === 'stop-member'), 4000,
+    'presence_leave of a stopped node\'s member');
+  t.diagnostic(`presence_leave ${Date.now() - stoppedAt} ms after stop began`);
+  await member.client.closed;
+  await watcher.client.close();
+});
