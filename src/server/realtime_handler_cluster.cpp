@@ -29,7 +29,7 @@ namespace {
 // The largest gap filled from the store in one read; the rest is skipped
 // (clients catch up with subscribe + since).
 constexpr std::int64_t kMaxGapFill = 10'000;
-// Messages read per tracked channel after a resync.
+// Messages read per store call of a resync (pages up to kMaxGapFill per channel).
 constexpr int kMaxResyncRead = 1'000;
 
 store::PresenceRecord offline_record(const std::string& channel_id, const std::string& user_id) {
@@ -258,9 +258,19 @@ void RealtimeHandler::resync_from_store() {
     if (store == nullptr) return;
     std::vector<store::StoredMessage> found;
     for (const auto& [id, last] : channels) {
+      // Page by page up to kMaxGapFill: with no later event to open a gap,
+      // what a single page left out would never be read.
+      std::int64_t after = last;
+      std::int64_t read = 0;
       try {
-        auto messages = store->messages_since(id, last, kMaxResyncRead);
-        std::move(messages.begin(), messages.end(), std::back_inserter(found));
+        while (read < kMaxGapFill) {
+          auto page = store->messages_since(id, after, kMaxResyncRead);
+          const bool more = page.size() == static_cast<std::size_t>(kMaxResyncRead);
+          if (!page.empty()) after = page.back().seq;
+          read += static_cast<std::int64_t>(page.size());
+          std::move(page.begin(), page.end(), std::back_inserter(found));
+          if (!more) break;
+        }
       } catch (const store::StoreError& error) {
         spdlog::warn("cluster: resync of channel {}: {}", id, error.what());
       }
