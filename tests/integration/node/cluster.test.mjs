@@ -360,6 +360,31 @@ test('stats and connections show every node of the cluster', async () => {
   for (const client of clients) await client.close();
 });
 
+test('broadcasts, now and scheduled, reach every node\'s connections exactly once', async () => {
+  const clients = [];
+  for (const node of nodes) {
+    const client = await connect(node, `b-${node.name}`);
+    await subscribe(client, 'room');
+    clients.push(client);
+  }
+  const ids = [];
+  for (const args of [
+    ['broadcast', 'room', 'news', '{"n":1}', '--json'],
+    ['broadcast', '--all', 'notice', '"hello"', '--expires', '+20s', '--json'],
+    ['broadcast', 'room', 'later', '[1]', '--at', '+2s', '--json'],
+  ]) {
+    ids.push(JSON.parse((await nodes[1].mustRealtime(args)).stdout).broadcast.id);
+  }
+  const got = (client, id) => client.events.filter((e) => e.type === 'broadcast' && e.id === id).length;
+  await waitFor(() => clients.every((client) => ids.every((id) => got(client, id) >= 1)), 10000,
+    () => `every broadcast on every node: ${JSON.stringify(clients.map((c) => ids.map((id) => got(c, id))))}`);
+  await sleep(1500); // every node's scheduler polled again: still once
+  for (const [index, client] of clients.entries()) {
+    for (const id of ids) assert.equal(got(client, id), 1, `${nodes[index].name}: broadcast ${id} delivered once`);
+  }
+  for (const client of clients) await client.close();
+});
+
 test('Redis stopped and started mid-traffic: no acked message lost, the cluster recovers', async (t) => {
   // Subscribers on every node; after the outage a node catches its own up
   // from the store, and one that gets too much at once resumes with since.
