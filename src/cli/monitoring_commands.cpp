@@ -39,15 +39,19 @@ std::string short_time(const std::string& iso) {
 // Connections, stale presence and presence rows of users who are gone.
 constexpr std::chrono::seconds kStalePresenceAfter{3600};
 
-// ---- cluster mode: connections and online users are summed over the live
-// nodes (each node's own figures, asked now); the database figures are the
-// same on every node. `figures` gets "cluster": {"node_id", "nodes": [...]}
-// with each node's connections, and "unreachable_nodes".
-void add_cluster_stats(CommandContext& context, ClusterView& cluster, json::value& figures) {
-  std::int64_t connections = 0;
-  std::set<std::string> users;
+// ---- cluster mode
+// Every live node's /api/connections, each entry with its "node"; the nodes
+// that did not answer are named on stderr (`consequence` says what it means)
+// and listed in `unreachable`.
+struct ClusterConnections {
+  json::array connections;
   json::array unreachable;
-  std::map<std::string, std::int64_t> by_node;
+  std::map<std::string, std::int64_t> by_node;  // connections per node that answered
+};
+
+ClusterConnections cluster_connections(CommandContext& context, const ClusterView& cluster,
+                                       std::string_view consequence) {
+  ClusterConnections result;
   for (const auto& node : cluster.nodes) {
     std::string why;
     auto answer = call_node_api(context, node, "/api/connections", why);
@@ -55,19 +59,33 @@ void add_cluster_stats(CommandContext& context, ClusterView& cluster, json::valu
         answer && answer->is_object() ? answer->as_object().if_contains("connections") : nullptr;
     if (list == nullptr || !list->is_array()) {
       if (why.empty()) why = "unexpected answer";
-      context.err() << fmt::format("warning: node {}: {}; its figures are not counted\n", node.id,
-                                   why);
-      unreachable.push_back(json::object{{"node", node.id}, {"error", why}});
+      context.err() << fmt::format("warning: node {}: {}; {}\n", node.id, why, consequence);
+      result.unreachable.push_back(json::object{{"node", node.id}, {"error", why}});
       continue;
     }
-    by_node[node.id] = static_cast<std::int64_t>(list->as_array().size());
-    connections += by_node[node.id];
+    result.by_node[node.id] = static_cast<std::int64_t>(list->as_array().size());
     for (const auto& item : list->as_array()) {
       if (!item.is_object()) continue;
-      const auto* user = item.as_object().if_contains("user_id");
-      if (user != nullptr && user->is_string()) users.insert(std::string(user->as_string()));
+      json::object entry = item.as_object();
+      entry["node"] = node.id;
+      result.connections.push_back(std::move(entry));
     }
   }
+  return result;
+}
+
+// Connections and online users are summed over the live nodes (each node's
+// own figures, asked now); the database figures are the same on every node. `figures` gets
+// "cluster": {"node_id", "nodes": [...]} with each node's connections, and "unreachable_nodes".
+void add_cluster_stats(CommandContext& context, ClusterView& cluster, json::value& figures) {
+  auto gathered = cluster_connections(context, cluster, "its figures are not counted");
+  std::set<std::string> users;
+  for (const auto& item : gathered.connections) {
+    const auto* user = item.as_object().if_contains("user_id");
+    if (user != nullptr && user->is_string()) users.insert(std::string(user->as_string()));
+  }
+  const auto connections = static_cast<std::int64_t>(gathered.connections.size());
+  auto& by_node = gathered.by_node;
   // The node table shows the connections each node has now.
   if (auto* nodes = cluster.health.as_object().if_contains("nodes"); nodes && nodes->is_array()) {
     for (auto& node : nodes->as_array()) {
@@ -83,7 +101,7 @@ void add_cluster_stats(CommandContext& context, ClusterView& cluster, json::valu
   object["active_connections"] = connections;
   object["online_users"] = static_cast<std::int64_t>(users.size());
   object["cluster"] = cluster.health;
-  object["unreachable_nodes"] = std::move(unreachable);
+  object["unreachable_nodes"] = std::move(gathered.unreachable);
 }
 
 }  // namespace
@@ -100,29 +118,9 @@ int run_connections(CommandContext& context) {
   const auto cluster = cluster_view(context);
   json::value reply;
   if (cluster && !cluster->nodes.empty()) {
-    json::array all;
-    json::array unreachable;
-    for (const auto& node : cluster->nodes) {
-      std::string why;
-      auto answer = call_node_api(context, node, "/api/connections", why);
-      const auto* list =
-          answer && answer->is_object() ? answer->as_object().if_contains("connections") : nullptr;
-      if (list == nullptr || !list->is_array()) {
-        if (why.empty()) why = "unexpected answer";
-        context.err() << fmt::format("warning: node {}: {}; its connections are not listed\n",
-                                     node.id, why);
-        unreachable.push_back(json::object{{"node", node.id}, {"error", why}});
-        continue;
-      }
-      for (const auto& item : list->as_array()) {
-        if (!item.is_object()) continue;
-        json::object entry = item.as_object();
-        entry["node"] = node.id;
-        all.push_back(std::move(entry));
-      }
-    }
-    reply = json::object{{"connections", std::move(all)},
-                         {"unreachable_nodes", std::move(unreachable)}};
+    auto gathered = cluster_connections(context, *cluster, "its connections are not listed");
+    reply = json::object{{"connections", std::move(gathered.connections)},
+                         {"unreachable_nodes", std::move(gathered.unreachable)}};
   } else {
     reply = call_server_api(context, "GET", "/api/connections");
   }
