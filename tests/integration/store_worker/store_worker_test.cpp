@@ -12,6 +12,7 @@
 #include <boost/json.hpp>
 #include <future>
 #include <map>
+#include <memory>
 #include <thread>
 
 #include "support/temp_dir.hpp"
@@ -117,15 +118,18 @@ class StoreWorkerTest : public ::testing::Test {
 };
 
 // Blocks the worker thread until release() (a job that waits), so that
-// appends pile up in its queue.
+// appends pile up in its queue. The job touches nothing of this object: it
+// may still be running (returning from its wait) when this object is gone.
 class WorkerBlock {
  public:
   explicit WorkerBlock(StoreWorker& worker) {
-    worker.submit([this](store::Store*) {
-      started_.set_value();
-      released_.get_future().wait();
+    auto started = std::make_shared<std::promise<void>>();
+    auto started_future = started->get_future();
+    worker.submit([started, released = released_.get_future().share()](store::Store*) {
+      started->set_value();
+      released.wait();
     });
-    started_.get_future().wait();
+    started_future.wait();
   }
   ~WorkerBlock() { release(); }
   void release() {
@@ -133,7 +137,6 @@ class WorkerBlock {
   }
 
  private:
-  std::promise<void> started_;
   std::promise<void> released_;
   std::atomic<bool> released_flag_{false};
 };
