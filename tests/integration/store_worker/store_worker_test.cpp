@@ -536,6 +536,31 @@ TEST_F(StoreWorkerTest, DestroyingTheWorkerFinishesQueuedAppends) {
   EXPECT_EQ(stored_count(channel_id_), 20);
 }
 
+TEST_F(StoreWorkerTest, DrainReturnsOnceEveryJobAndAppendQueuedBeforeItIsDone) {
+  LoopThread loop;
+  Results results;
+  StoreWorker worker(factory());
+  worker.drain();  // idle: at once
+  WorkerBlock block(worker);
+  // More appends than one batch takes: the rest wait in the queue meanwhile.
+  const int count = static_cast<int>(StoreWorker::kMaxBatch) + 10;
+  for (int i = 0; i < count; ++i) {
+    ASSERT_TRUE(worker.append(message(channel_id_, i), loop.executor(), results.callback(i)));
+  }
+  std::atomic<bool> job_ran{false};
+  worker.submit([&job_ran](store::Store*) { job_ran = true; });
+  std::thread releaser([&block] {
+    std::this_thread::sleep_for(100ms);
+    block.release();
+  });
+  worker.drain();
+  EXPECT_TRUE(job_ran);
+  EXPECT_EQ(worker.health().pending, 0u);
+  EXPECT_EQ(worker.messages(), static_cast<std::uint64_t>(count));
+  releaser.join();
+  ASSERT_TRUE(results.wait_for(static_cast<std::size_t>(count)));
+}
+
 TEST(StoreHealthJson, OkAndDegraded) {
   const auto now = std::chrono::system_clock::now();
   StoreHealth health;
