@@ -6,10 +6,12 @@
 # stderr goes to a log file in a temporary project).
 #
 # Every sanitized process (test binaries, the nself binaries they and the Node
-# tests start, nself-bench) writes its reports to <build>/sanitizer-reports/
-# <kind>.<pid> instead of stderr (log_path); the run fails if that directory is
-# not empty afterwards, and the reports are printed. A report also ends its
-# process (halt_on_error), so the test that ran it usually fails too.
+# tests start, nself-bench) writes its ASan, LeakSanitizer and TSan reports to
+# <build>/sanitizer-reports/<kind>.<pid> instead of stderr (log_path); the run
+# fails if that directory is not empty afterwards, and the reports are
+# printed. UBSan reports (stderr, see below) are looked for in CTest's log. A
+# report also ends its process (halt_on_error), so the test that ran it
+# usually fails too.
 #
 # NSELF_TEST_MEMORY_SCALE is exported for the tests that bound the server's
 # RSS (node.hostile): 3 under ASan, its documented memory overhead (shadow
@@ -47,8 +49,23 @@ case "$kind" in
     ;;
 esac
 
+last_log="$build_dir/Testing/Temporary/LastTest.log"
+rm -f "$last_log"
 status=0
 "$root/scripts/test-env.sh" ctest --test-dir "$build_dir" --output-on-failure "$@" || status=$?
+
+# GCC's UBSan runtime, a library of its own next to ASan's, ignores log_path:
+# its reports go to stderr (and end the process). CTest keeps the output of
+# every test, and of the processes whose output a test passes on, in
+# LastTest.log: a report there fails the run even if its test passed.
+# (A server that `nself realtime start` put in the background writes its
+# stderr to a log file: a UBSan report there is seen only through its end.)
+if [ -f "$last_log" ] && grep -qE ':[0-9]+:[0-9]+: runtime error: ' "$last_log"; then
+  echo "==== UBSan reports in $last_log ===="
+  grep -E -A6 ':[0-9]+:[0-9]+: runtime error: ' "$last_log"
+  echo "test-sanitized: UBSan report(s) in the tests' output" >&2
+  [ "$status" -ne 0 ] || status=1
+fi
 
 shopt -s nullglob
 found=("$reports"/*)
