@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 
 #include <boost/json.hpp>
+#include <map>
+#include <set>
 
+#include "cli/cluster_view.hpp"
 #include "cli/output.hpp"
 #include "cli/server_api.hpp"
 #include "server/admin_api.hpp"
@@ -36,6 +39,53 @@ std::string short_time(const std::string& iso) {
 // Connections, stale presence and presence rows of users who are gone.
 constexpr std::chrono::seconds kStalePresenceAfter{3600};
 
+// ---- cluster mode: connections and online users are summed over the live
+// nodes (each node's own figures, asked now); the database figures are the
+// same on every node. `figures` gets "cluster": {"node_id", "nodes": [...]}
+// with each node's connections, and "unreachable_nodes".
+void add_cluster_stats(CommandContext& context, ClusterView& cluster, json::value& figures) {
+  std::int64_t connections = 0;
+  std::set<std::string> users;
+  json::array unreachable;
+  std::map<std::string, std::int64_t> by_node;
+  for (const auto& node : cluster.nodes) {
+    std::string why;
+    auto answer = call_node_api(context, node, "/api/connections", why);
+    const auto* list =
+        answer && answer->is_object() ? answer->as_object().if_contains("connections") : nullptr;
+    if (list == nullptr || !list->is_array()) {
+      if (why.empty()) why = "unexpected answer";
+      context.err() << fmt::format("warning: node {}: {}; its figures are not counted\n", node.id,
+                                   why);
+      unreachable.push_back(json::object{{"node", node.id}, {"error", why}});
+      continue;
+    }
+    by_node[node.id] = static_cast<std::int64_t>(list->as_array().size());
+    connections += by_node[node.id];
+    for (const auto& item : list->as_array()) {
+      if (!item.is_object()) continue;
+      const auto* user = item.as_object().if_contains("user_id");
+      if (user != nullptr && user->is_string()) users.insert(std::string(user->as_string()));
+    }
+  }
+  // The node table shows the connections each node has now.
+  if (auto* nodes = cluster.health.as_object().if_contains("nodes"); nodes && nodes->is_array()) {
+    for (auto& node : nodes->as_array()) {
+      if (!node.is_object()) continue;
+      const auto* id = node.as_object().if_contains("id");
+      if (id == nullptr || !id->is_string()) continue;
+      if (auto found = by_node.find(std::string(id->as_string())); found != by_node.end()) {
+        node.as_object()["connections"] = found->second;
+      }
+    }
+  }
+  auto& object = figures.as_object();
+  object["active_connections"] = connections;
+  object["online_users"] = static_cast<std::int64_t>(users.size());
+  object["cluster"] = cluster.health;
+  object["unreachable_nodes"] = std::move(unreachable);
+}
+
 }  // namespace
 
 int run_connections(CommandContext& context) {
@@ -46,7 +96,36 @@ int run_connections(CommandContext& context) {
                                    "realtime start)",
                                    context.config().port));
   }
-  auto reply = call_server_api(context, "GET", "/api/connections");
+  // ---- cluster mode: every live node's connections, each with its node
+  const auto cluster = cluster_view(context);
+  json::value reply;
+  if (cluster && !cluster->nodes.empty()) {
+    json::array all;
+    json::array unreachable;
+    for (const auto& node : cluster->nodes) {
+      std::string why;
+      auto answer = call_node_api(context, node, "/api/connections", why);
+      const auto* list =
+          answer && answer->is_object() ? answer->as_object().if_contains("connections") : nullptr;
+      if (list == nullptr || !list->is_array()) {
+        if (why.empty()) why = "unexpected answer";
+        context.err() << fmt::format("warning: node {}: {}; its connections are not listed\n",
+                                     node.id, why);
+        unreachable.push_back(json::object{{"node", node.id}, {"error", why}});
+        continue;
+      }
+      for (const auto& item : list->as_array()) {
+        if (!item.is_object()) continue;
+        json::object entry = item.as_object();
+        entry["node"] = node.id;
+        all.push_back(std::move(entry));
+      }
+    }
+    reply = json::object{{"connections", std::move(all)},
+                         {"unreachable_nodes", std::move(unreachable)}};
+  } else {
+    reply = call_server_api(context, "GET", "/api/connections");
+  }
   if (context.json()) {
     print_json(context.out(), reply);
     return exit_code::kOk;
@@ -56,7 +135,11 @@ int run_connections(CommandContext& context) {
     context.out() << "No active connections.\n";
     return exit_code::kOk;
   }
-  Table table({"ID", "USER", "ADDRESS", "CONNECTED", "SUBSCRIPTIONS", "LAST ACTIVITY"});
+  const bool by_node = cluster.has_value();
+  std::vector<std::string> columns{"ID",        "USER",          "ADDRESS",
+                                   "CONNECTED", "SUBSCRIPTIONS", "LAST ACTIVITY"};
+  if (by_node) columns.insert(columns.begin() + 1, "NODE");
+  Table table(columns);
   for (const auto& item : items) {
     std::string subscriptions;
     for (const auto& slug : item.at("subscriptions").as_array()) {
@@ -64,12 +147,15 @@ int run_connections(CommandContext& context) {
       subscriptions += std::string(slug.as_string());
     }
     const auto& user = item.at("user_id");
-    table.add_row({string_field(item, "id"),
-                   user.is_string() ? std::string(user.as_string()) : "(unauthenticated)",
-                   string_field(item, "remote_address"),
-                   short_time(string_field(item, "connected_at")),
-                   subscriptions.empty() ? "-" : subscriptions,
-                   short_time(string_field(item, "last_activity"))});
+    std::vector<std::string> row{
+        string_field(item, "id"),
+        user.is_string() ? std::string(user.as_string()) : "(unauthenticated)",
+        string_field(item, "remote_address"),
+        short_time(string_field(item, "connected_at")),
+        subscriptions.empty() ? "-" : subscriptions,
+        short_time(string_field(item, "last_activity"))};
+    if (by_node) row.insert(row.begin() + 1, string_field(item, "node"));
+    table.add_row(row);
   }
   table.print(context.out());
   context.out() << fmt::format("{} connection{}\n", items.size(), items.size() == 1 ? "" : "s");
@@ -78,8 +164,11 @@ int run_connections(CommandContext& context) {
 
 int run_stats(CommandContext& context) {
   json::value figures;
+  std::optional<ClusterView> cluster;
   if (server_running(context)) {
     figures = call_server_api(context, "GET", "/api/stats");
+    cluster = cluster_view(context);
+    if (cluster && !cluster->nodes.empty()) add_cluster_stats(context, *cluster, figures);
   } else {
     auto& store = context.store();
     const auto stats = store.stats(now());
@@ -116,6 +205,10 @@ int run_stats(CommandContext& context) {
         with_thousands_separators(integer_field(figures, "peak_connections"))}});
   if (!figures.as_object().at("running").as_bool()) {
     context.err() << "(the server is not running: live figures are 0)\n";
+  }
+  if (cluster) {
+    context.out() << "\n";
+    print_cluster(context.out(), json::object{{"cluster", cluster->health}});
   }
   return exit_code::kOk;
 }

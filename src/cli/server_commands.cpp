@@ -10,6 +10,7 @@
 #include <fstream>
 #include <thread>
 
+#include "cli/cluster_view.hpp"
 #include "cli/http_client.hpp"
 #include "cli/output.hpp"
 #include "cli/pid_file.hpp"
@@ -246,6 +247,11 @@ int run_status(CommandContext& context) {
                                {"connections", number("connections")},
                                {"database", database},
                                {"version", NSELF_VERSION}};
+    // ---- cluster mode: this node's view of the cluster (nodes, Redis link)
+    if (const auto* cluster = health ? health->if_contains("cluster") : nullptr) {
+      result["cluster"] = *cluster;
+      result["degraded"] = health->if_contains("degraded") ? health->at("degraded") : false;
+    }
     print_json(context.out(), result);
   } else {
     print_fields(context.out(),
@@ -258,6 +264,7 @@ int run_status(CommandContext& context) {
                                                            "persistent channels are refused)"
                                                          : database},
                   {"Version", NSELF_VERSION}});
+    print_cluster(context.out(), health);  // ---- cluster mode
   }
   return exit_code::kOk;
 }

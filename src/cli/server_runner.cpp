@@ -8,10 +8,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json.hpp>
+#include <cstring>
+#include <future>
+#include <mutex>
 #include <thread>
 
 #include "cli/pid_file.hpp"
 #include "cli/server_commands.hpp"
+#include "cluster/cluster.hpp"
 #include "core/auth/jwt_key.hpp"
 #include "core/auth/jwt_verifier.hpp"
 #include "server/admin_api.hpp"
@@ -122,6 +128,117 @@ server::RealtimeOptions realtime_options(const core::Config& config) {
   return options;
 }
 
+// ---- cluster mode (docs/SCALING.md): REALTIME_NODE_ID, else hostname:port.
+std::string node_id(const core::Config& config) {
+  if (!config.node_id.empty()) return config.node_id;
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::strcpy(host, "localhost");
+  return fmt::format("{}:{}", host, config.port);
+}
+
+// Cluster mode when REDIS_URL is set: the cluster object, its callbacks
+// posting into the handler. Started by the caller.
+std::unique_ptr<cluster::Cluster> make_cluster(const core::Config& config,
+                                               server::RealtimeHandler& handler,
+                                               server::Metrics& metrics, std::uint16_t port) {
+  if (config.redis_url.empty()) return nullptr;
+  cluster::ClusterOptions options;
+  options.redis = *core::parse_redis_url(config.redis_url);  // validated by load_config
+  options.self.id = node_id(config);
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  options.self.address = config.host == "0.0.0.0" || config.host == "::" ? host : config.host;
+  options.self.port = port;
+  options.self.started_at = std::chrono::system_clock::now();
+  cluster::ClusterCallbacks callbacks;
+  callbacks.on_event = [&handler](core::ClusterEnvelope envelope) {
+    handler.on_cluster_event(std::move(envelope));
+  };
+  callbacks.on_resync = [&handler] { handler.on_cluster_resync(); };
+  callbacks.on_node_dead = [&handler](cluster::DeadNode node) {
+    handler.on_cluster_node_dead(std::move(node));
+  };
+  callbacks.on_health = [&metrics](const cluster::ClusterHealth& health) {
+    metrics.cluster_link(health.healthy(),
+                         health.commands.reconnects + health.subscriber.reconnects);
+    if (health.healthy()) {
+      spdlog::info("cluster: Redis connected");
+    } else {
+      spdlog::warn("cluster: Redis degraded: {}", health.last_error());
+    }
+  };
+  spdlog::info("cluster mode: node {} over Redis {}", options.self.id, options.redis.describe());
+  metrics.cluster_link(false, 0);
+  return std::make_unique<cluster::Cluster>(std::move(options), std::move(callbacks));
+}
+
+// /health in cluster mode: the server's answer plus "cluster" (this node and
+// the Redis links) and "degraded": true while Redis is unreachable (the node
+// still serves its own connections: the status stays 200).
+// The cluster's live nodes as /health shows them, refreshed every 2 s
+// (NodeRegistry::list; the last answer is kept while Redis is down).
+struct NodeList {
+  std::mutex mutex;
+  boost::json::array nodes;
+};
+
+void refresh_nodes(cluster::Cluster& cluster, NodeList& list,
+                   const std::shared_ptr<boost::asio::steady_timer>& timer) {
+  cluster.nodes().list([&list](Result<std::vector<cluster::NodeInfo>> nodes) {
+    if (!nodes) return;
+    boost::json::array array;
+    for (const auto& node : nodes.value()) {
+      auto ms = [](std::chrono::system_clock::time_point at) {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
+      };
+      array.push_back(boost::json::object{{"id", node.id},
+                                          {"address", node.address},
+                                          {"port", node.port},
+                                          {"connections", node.connections},
+                                          {"started_at_ms", ms(node.started_at)},
+                                          {"last_heartbeat_ms", ms(node.last_heartbeat)}});
+    }
+    std::lock_guard lock(list.mutex);
+    list.nodes = std::move(array);
+  });
+  timer->expires_after(std::chrono::seconds(2));
+  timer->async_wait([&cluster, &list, timer](const boost::system::error_code& error) {
+    if (!error) refresh_nodes(cluster, list, timer);
+  });
+}
+
+void add_cluster_health(server::HttpRouter& router, cluster::Cluster& cluster, NodeList& nodes) {
+  auto base = router.handler(server::http::verb::get, "/health");
+  if (!base) return;
+  router.add(server::http::verb::get, "/health",
+             [base, &cluster, &nodes](const server::HttpRequest& request) {
+               server::HttpResponse response = base(request);
+               boost::json::error_code error;
+               auto body = boost::json::parse(response.body(), error);
+               if (error || !body.is_object()) return response;
+               const cluster::ClusterHealth health = cluster.health();
+               const auto link = health.healthy() ? "connected"
+                                 : health.commands.link == cluster::RedisState::Link::kConnecting
+                                     ? "connecting"
+                                     : "degraded";
+               body.as_object()["cluster"] = boost::json::object{
+                   {"node_id", cluster.node_id()},
+                   {"redis", link},
+                   {"commands", cluster::to_string(health.commands.link)},
+                   {"pubsub", cluster::to_string(health.subscriber.link)},
+                   {"last_error", health.last_error()},
+                   {"reconnects", health.commands.reconnects + health.subscriber.reconnects}};
+               {
+                 std::lock_guard lock(nodes.mutex);
+                 body.as_object()["cluster"].as_object()["nodes"] = nodes.nodes;
+               }
+               body.as_object()["degraded"] = !health.healthy();
+               response.body() = boost::json::serialize(body);
+               response.prepare_payload();
+               return response;
+             });
+}
+
 }  // namespace
 
 int run_server_foreground(CommandContext& context, const ServerCommandOptions& options) {
@@ -159,6 +276,9 @@ int run_server_foreground(CommandContext& context, const ServerCommandOptions& o
   store_worker.observe(&metrics, std::chrono::milliseconds(config.slow_store_batch_ms));
   server::RealtimeOptions handler_options = realtime_options(config);
   handler_options.slow_fan_out = std::chrono::milliseconds(config.slow_fan_out_ms);
+  handler_options.node_id = config.redis_url.empty() && config.node_id.empty()
+                                ? handler_options.node_id
+                                : node_id(config);  // ---- cluster mode
   server::RealtimeHandler handler(verifier, store_worker, handler_options);
   handler.set_metrics(&metrics);
 
@@ -210,7 +330,46 @@ int run_server_foreground(CommandContext& context, const ServerCommandOptions& o
     spdlog::info("nself realtime {} listening on {}:{} (pid {}, store: {} {})", NSELF_VERSION,
                  config.host, port, pid, backend, store_description);
   });
+  // ---- cluster mode: started once the loops exist, stopped once they are done.
+  std::unique_ptr<cluster::Cluster> cluster =
+      make_cluster(config, handler, metrics, server->port());
+  NodeList node_list;
+  auto nodes_timer = std::make_shared<boost::asio::steady_timer>(server->io_context());
+  if (cluster) {
+    add_cluster_health(server->router(), *cluster, node_list);
+    handler.set_cluster(cluster.get());
+    cluster->start();
+    refresh_nodes(*cluster, node_list, nodes_timer);
+  }
   server->run();
+  if (cluster) {
+    nodes_timer->cancel();
+    handler.set_cluster(nullptr);
+    // Graceful: this node's entries go now (no wait for the TTL), and the
+    // other nodes tell their subscribers who left with it; at most 2 s.
+    auto left = std::make_shared<std::promise<void>>();
+    auto done = left->get_future();
+    cluster->nodes().leave(
+        [left, &bus = cluster->bus()](Result<std::vector<cluster::PresenceLeft>> gone) {
+          if (!gone || gone->empty()) {
+            left->set_value();
+            return;
+          }
+          // Published in order after the leave: the last answer ends the wait.
+          for (std::size_t index = 0; index < gone->size(); ++index) {
+            const auto& member = (*gone)[index];
+            const bool last = index + 1 == gone->size();
+            auto sent = bus.publish(
+                core::ClusterEnvelope{"presence_gone", "", member.channel_id, 0, member.user_id},
+                last ? cluster::Callback<std::int64_t>([left](auto) { left->set_value(); })
+                     : cluster::Callback<std::int64_t>{});
+            if (!sent && last) left->set_value();
+          }
+        });
+    done.wait_for(std::chrono::seconds(2));
+    cluster->stop();
+    cluster.reset();
+  }
   handler.set_stats_feed(nullptr);
   stats_feed.stop();
   api->set_broadcast_scheduler(nullptr);

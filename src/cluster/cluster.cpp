@@ -38,9 +38,9 @@ Cluster::~Cluster() {
 }
 
 void Cluster::start() {
+  nodes_->start();  // first: its heartbeat is the command thread's first command
   client_->start();
   bus_->start();
-  nodes_->start();
 }
 
 void Cluster::stop() {

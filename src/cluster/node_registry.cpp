@@ -73,28 +73,44 @@ NodeRegistry::NodeRegistry(RedisClient& client, NodeInfo self, NodeRegistryOptio
 }
 
 void NodeRegistry::start() {
+  // Registered first on every new connection (EVAL: the script cache may be
+  // empty), so that no entry of this node is ever written while the reaper
+  // could not find the node.
+  client_.on_connect(
+      [this] {
+        RedisArgv argv{"EVAL", scripts::heartbeat().source(), "0"};
+        for (auto& arg : heartbeat_args()) argv.push_back(std::move(arg));
+        return argv;
+      },
+      [this](Result<RedisReply> reply) { heartbeat_done(std::move(reply), {}); });
   heartbeat();
   client_.every(options_.heartbeat_interval, [this] { heartbeat(); });
   client_.every(options_.reap_interval, [this] { reap(); });
 }
 
-void NodeRegistry::heartbeat(Callback<bool> done) {
+std::vector<std::string> NodeRegistry::heartbeat_args() const {
   NodeInfo info = self_;
   info.connections = connections_.load();
   info.last_heartbeat = std::chrono::system_clock::now();
-  client_.eval(
-      scripts::heartbeat(), {},
-      {options_.prefix, self_.id, encode_node_info(info), std::to_string(options_.ttl.count())},
-      [this, done = std::move(done)](Result<RedisReply> reply) {
-        if (!reply) return finish(done, Result<bool>(reply.error()));
-        const auto added = as_integer(*reply);
-        if (!added) return finish<bool>(done, bad_reply("heartbeat"));
-        // Added although registered before: Redis lost us (restart) or
-        // we were reaped while cut off.
-        const bool was_registered = registered_.exchange(true);
-        if (*added == 1 && was_registered && on_rejoined_) on_rejoined_();
-        finish<bool>(done, *added == 1);
-      });
+  return {options_.prefix, self_.id, encode_node_info(info), std::to_string(options_.ttl.count())};
+}
+
+void NodeRegistry::heartbeat(Callback<bool> done) {
+  client_.eval(scripts::heartbeat(), {}, heartbeat_args(),
+               [this, done = std::move(done)](Result<RedisReply> reply) {
+                 heartbeat_done(std::move(reply), done);
+               });
+}
+
+void NodeRegistry::heartbeat_done(Result<RedisReply> reply, const Callback<bool>& done) {
+  if (!reply) return finish(done, Result<bool>(reply.error()));
+  const auto added = as_integer(*reply);
+  if (!added) return finish<bool>(done, bad_reply("heartbeat"));
+  // Added although registered before: Redis lost us (restart) or we were
+  // reaped while cut off.
+  const bool was_registered = registered_.exchange(true);
+  if (*added == 1 && was_registered && on_rejoined_) on_rejoined_();
+  finish<bool>(done, *added == 1);
 }
 
 void NodeRegistry::reap(Callback<std::vector<DeadNode>> done) {

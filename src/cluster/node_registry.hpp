@@ -89,6 +89,8 @@ class NodeRegistry {
   const NodeInfo& self() const { return self_; }
 
  private:
+  std::vector<std::string> heartbeat_args() const;
+  void heartbeat_done(Result<RedisReply> reply, const Callback<bool>& done);
   RedisClient& client_;
   const NodeInfo self_;
   const NodeRegistryOptions options_;

@@ -124,6 +124,12 @@ void RedisClient::eval(const RedisScript& script, std::vector<std::string> keys,
   enqueue(Pending{std::move(argv), std::move(done), &script});
 }
 
+void RedisClient::on_connect(std::function<RedisArgv()> make, ReplyCallback done) {
+  std::lock_guard lock(mutex_);
+  connect_command_ = std::move(make);
+  connect_done_ = std::move(done);
+}
+
 void RedisClient::every(std::chrono::milliseconds interval, std::function<void()> task) {
   {
     std::lock_guard lock(mutex_);
@@ -161,9 +167,13 @@ bool RedisClient::try_connect() {
     // Redis restarted empty answers EVALSHA at once and commands keep their
     // order (a NOSCRIPT retry would run after the commands queued behind it).
     std::vector<const RedisScript*> scripts;
+    std::function<RedisArgv()> connect_command;
+    ReplyCallback connect_done;
     {
       std::lock_guard lock(mutex_);
       scripts = scripts_;
+      connect_command = connect_command_;
+      connect_done = connect_done_;
     }
     for (const auto* script : scripts) connection_->append({"SCRIPT", "LOAD", script->source()});
     for (std::size_t index = 0; index < scripts.size(); ++index) {
@@ -172,6 +182,10 @@ bool RedisClient::try_connect() {
         throw RedisUnavailable("Redis " + connection_->description() +
                                ": SCRIPT LOAD failed: " + reply.text);
       }
+    }
+    if (connect_command) {
+      auto reply = connection_->command(connect_command());
+      deliver(connect_done, to_result(std::move(reply)));
     }
     set_link(RedisState::Link::kConnected, "");
     return true;

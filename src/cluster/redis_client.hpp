@@ -113,6 +113,12 @@ class RedisClient {
   // outlive the call (the cluster's scripts are function statics).
   void eval(const RedisScript& script, std::vector<std::string> keys, std::vector<std::string> args,
             ReplyCallback done = {});
+  // A command sent first on every new connection, before anything queued
+  // (built by `make` on the command thread; `done` runs there with its reply).
+  // For the node's heartbeat: after Redis restarted empty, a node is
+  // registered again before any presence or limits entry of its is written,
+  // so the reaper can always remove them. Any thread.
+  void on_connect(std::function<RedisArgv()> make, ReplyCallback done);
   // Runs `task` on the command thread every `interval` (first run after one
   // interval), connected or not, until stop(). For heartbeats and sweeps.
   void every(std::chrono::milliseconds interval, std::function<void()> task);
@@ -156,6 +162,8 @@ class RedisClient {
   const core::RedisUrl url_;
   const RedisClientOptions options_;
   std::function<void(const RedisState&)> on_state_;
+  std::function<RedisArgv()> connect_command_;
+  ReplyCallback connect_done_;
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;

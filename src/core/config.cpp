@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <limits>
 
@@ -203,6 +204,7 @@ Result<Config> load_config(const EnvFile& file, const EnvLookup& environment,
       read_string(layers, "REDIS_URL", config.redis_url),
       read_int(layers, "REALTIME_STORE_QUEUE_MAX", config.store_queue_max, 1, 10'000'000,
                "a number of messages (1-10000000)"),
+      read_string(layers, "REALTIME_NODE_ID", config.node_id),
   };
   for (const auto& error : errors) {
     if (error) return *error;
@@ -230,6 +232,16 @@ Result<Config> load_config(const EnvFile& file, const EnvLookup& environment,
     if (auto parsed = parse_redis_url(config.redis_url); !parsed) {
       layers.get("REDIS_URL", where);  // the message never holds the password
       return Error{"invalid_config", fmt::format("{} (from {})", parsed.error().message, where)};
+    }
+  }
+  if (!config.node_id.empty()) {
+    const bool printable =
+        config.node_id.size() <= 128 && std::all_of(config.node_id.begin(), config.node_id.end(),
+                                                    [](char c) { return c > ' ' && c < 127; });
+    if (!printable) {
+      layers.get("REALTIME_NODE_ID", where);
+      return bad_value("REALTIME_NODE_ID", where, config.node_id,
+                       "a node name (1-128 printable ASCII characters, no spaces)");
     }
   }
   if (config.log_level != "trace" && config.log_level != "debug" && config.log_level != "info" &&

@@ -77,6 +77,9 @@ struct Config {
   std::string redis_url;  // REDIS_URL
   // Messages waiting to be stored; past it a message gets `overloaded`.
   int store_queue_max = 50000;  // REALTIME_STORE_QUEUE_MAX
+  // This node's name in the cluster (1-128 printable ASCII, no spaces);
+  // empty: hostname:port. Also realtime.connections.node_id.
+  std::string node_id;  // REALTIME_NODE_ID
 
   bool is_postgres() const { return !database_url.empty(); }
 };

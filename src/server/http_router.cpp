@@ -99,6 +99,13 @@ void HttpRouter::add(http::verb method, std::string path, Handler handler) {
   routes_.push_back(Route{method, std::move(path), std::move(handler), nullptr});
 }
 
+HttpRouter::Handler HttpRouter::handler(http::verb method, std::string_view path) const {
+  for (const auto& route : routes_) {
+    if (route.method == method && route.path == path) return route.handler;
+  }
+  return nullptr;
+}
+
 void HttpRouter::add_websocket_endpoint(std::string path) {
   websocket_paths_.insert(std::move(path));
 }

@@ -68,6 +68,8 @@ class HttpRouter {
   // Registers `handler` for exactly `method` `path` (no query). A later
   // registration of the same pair replaces the earlier one.
   void add(http::verb method, std::string path, Handler handler);
+  // The handler registered for exactly `method` `path`, or null (to wrap it).
+  Handler handler(http::verb method, std::string_view path) const;
   // Registers an asynchronous handler for `method` and a pattern whose
   // segments are literal or "{name}" (one non-empty segment), e.g.
   // "/api/channels/{channel}/members". Literal routes are tried first.

@@ -165,6 +165,27 @@ std::string Metrics::render(std::uint64_t max_connections) const {
   header(out, "nself_realtime_store_batch_seconds", "histogram",
          "Duration of one group commit (Store::append_messages).");
   store_batch_.render(out, "nself_realtime_store_batch_seconds");
+  if (cluster_mode_.load()) {
+    header(out, "nself_realtime_cluster_redis_up", "gauge",
+           "1 when both Redis links (commands, pub/sub) are connected, 0 when degraded.");
+    out += fmt::format("nself_realtime_cluster_redis_up {}\n", cluster_connected_.load());
+    header(out, "nself_realtime_cluster_redis_reconnects_total", "counter",
+           "Successful reconnections to Redis (both links).");
+    out += fmt::format("nself_realtime_cluster_redis_reconnects_total {}\n",
+                       cluster_reconnects_.load());
+    header(out, "nself_realtime_cluster_events_in_total", "counter",
+           "Events received from other nodes over the bus.");
+    out += fmt::format("nself_realtime_cluster_events_in_total {}\n", cluster_events_in_.load());
+    header(out, "nself_realtime_cluster_events_out_total", "counter",
+           "Events published on the bus for other nodes.");
+    out += fmt::format("nself_realtime_cluster_events_out_total {}\n", cluster_events_out_.load());
+    header(out, "nself_realtime_cluster_gaps_total", "counter",
+           "Seq gaps of a channel filled from the store (or skipped, ephemeral).");
+    out += fmt::format("nself_realtime_cluster_gaps_total {}\n", cluster_gaps_.load());
+    header(out, "nself_realtime_cluster_resyncs_total", "counter",
+           "Resynchronisations after the bus reconnected or the node re-registered.");
+    out += fmt::format("nself_realtime_cluster_resyncs_total {}\n", cluster_resyncs_.load());
+  }
   return out;
 }
 

@@ -67,6 +67,20 @@ class Metrics {
 
   std::uint64_t counter_value(std::string_view name, std::string_view label) const;
 
+  // ---- cluster mode (docs/SCALING.md); rendered only once cluster_link() was called
+  void cluster_event_in() { cluster_events_in_.fetch_add(1); }
+  void cluster_event_out() { cluster_events_out_.fetch_add(1); }
+  void cluster_gap() { cluster_gaps_.fetch_add(1); }
+  void cluster_resync() { cluster_resyncs_.fetch_add(1); }
+  // The Redis links' state: both connected, and the reconnections so far.
+  void cluster_link(bool connected, std::uint64_t reconnects) {
+    cluster_connected_.store(connected ? 1 : 0);
+    cluster_reconnects_.store(reconnects);
+    cluster_mode_.store(true);
+  }
+  std::uint64_t cluster_events_in() const { return cluster_events_in_.load(); }
+  std::uint64_t cluster_events_out() const { return cluster_events_out_.load(); }
+
  private:
   void add(std::map<std::string, std::uint64_t, std::less<>>& counter, std::string_view label,
            std::uint64_t amount = 1);
@@ -84,6 +98,13 @@ class Metrics {
   std::map<std::string, std::uint64_t, std::less<>> errors_;        // by code
   Histogram delivery_;
   Histogram store_batch_;
+  std::atomic<bool> cluster_mode_{false};
+  std::atomic<std::uint64_t> cluster_events_in_{0};
+  std::atomic<std::uint64_t> cluster_events_out_{0};
+  std::atomic<std::uint64_t> cluster_gaps_{0};
+  std::atomic<std::uint64_t> cluster_resyncs_{0};
+  std::atomic<int> cluster_connected_{0};
+  std::atomic<std::uint64_t> cluster_reconnects_{0};
 };
 
 }  // namespace nself::server

@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/string.hpp>
 
+#include "cluster/cluster.hpp"
 #include "core/protocol/events.hpp"
 #include "core/ws/frame_codec.hpp"
 #include "server/loop.hpp"
@@ -104,8 +105,9 @@ struct RealtimeHandler::Client : SessionContext {
   // realtime.connections (an idle authenticated connection keeps none).
   std::unique_ptr<std::string> user_agent;
   // ---- limits
-  bool counted = false;        // counted in users_ (released on close)
-  int pending_subscribes = 0;  // subscribes sent to the store, not answered yet
+  bool counted = false;          // counted in users_ (released on close)
+  bool cluster_counted = false;  // cluster mode: counted in Redis (released on close)
+  int pending_subscribes = 0;    // subscribes sent to the store, not answered yet
   core::FloodGuard flood;
   // Lookup of subscriptions by the name the client uses (slug or id).
   const ChannelRef* find(const std::string& name) const {
@@ -116,6 +118,19 @@ struct RealtimeHandler::Client : SessionContext {
     }
     return nullptr;
   }
+};
+
+// What a subscribe's store job found, carried to its completion on the loop.
+struct RealtimeHandler::SubscribeOutcome {
+  Result<store::Channel> channel = Error{};
+  std::vector<store::StoredMessage> messages;
+  bool replay = false;
+  bool has_more = false;
+  // ---- read state and send permission of a member
+  std::optional<std::int64_t> unread;
+  bool can_send = true;
+  // ---- cluster mode: Redis' answer for a presence channel
+  std::optional<ClusterPresenceAnswer> cluster;
 };
 
 RealtimeHandler::RealtimeHandler(const core::auth::JwtVerifier& verifier, StoreWorker& store,
@@ -213,7 +228,25 @@ void RealtimeHandler::dispatch(WsSession& session, Client& client, const protoco
     return;
   }
   // ---- limits: messages per second
-  if (counts_against_rate(request) && !admit_request(session, client, ref)) return;
+  if (counts_against_rate(request)) {
+    // ---- cluster mode: the user's bucket in Redis is shared by every node;
+    // the local one still turns floods away without asking Redis.
+    if (cluster_ != nullptr) {
+      const auto now = std::chrono::steady_clock::now();
+      if (take_local_token(client, now)) {
+        cluster_admit_request(session, ref, std::move(request));
+      } else {
+        rate_decided(session, client, ref, false, now);
+      }
+      return;
+    }
+    if (!admit_request(session, client, ref)) return;
+  }
+  handle_request(session, client, ref, request);
+}
+
+void RealtimeHandler::handle_request(WsSession& session, Client& client, const protocol::Ref& ref,
+                                     protocol::Request& request) {
   std::visit(
       [&](auto& typed) {
         using T = std::decay_t<decltype(typed)>;
@@ -278,6 +311,7 @@ void RealtimeHandler::authenticate(WsSession& session, Client& client, const pro
   if (!admit_connection(session, client, ref, claims.user_id)) return;
   client.authenticated = true;
   client.claims = std::move(claims);
+  if (cluster_ != nullptr) cluster_admit_connection(session, client);
   client.recorded = true;
   store::ConnectionRecord record;
   record.connection_id = session.id();
@@ -303,21 +337,12 @@ void RealtimeHandler::handle_subscribe(WsSession& session, Client& client, const
   // ---- limits: subscriptions per connection
   if (!admit_subscription(session, client, ref, request.channel)) return;
   ++client.pending_subscribes;
-  struct Outcome {
-    Result<store::Channel> channel = Error{};
-    std::vector<store::StoredMessage> messages;
-    bool replay = false;
-    bool has_more = false;
-    // ---- read state and send permission of a member
-    std::optional<std::int64_t> unread;
-    bool can_send = true;
-  };
   std::weak_ptr<WsSession> weak = session.shared_from_this();
   auto executor = session.executor();
   store_.submit([this, weak, executor, ref, request, connection_id = session.id(),
                  user_id = client.claims.user_id,
                  is_admin = client.claims.is_admin](store::Store* store) {
-    auto outcome = std::make_shared<Outcome>();
+    auto outcome = std::make_shared<SubscribeOutcome>();
     if (store == nullptr) {
       outcome->channel = unavailable_error();
     } else {
@@ -360,47 +385,78 @@ void RealtimeHandler::handle_subscribe(WsSession& session, Client& client, const
       auto session = weak.lock();
       if (!session || !session->is_open()) return;
       std::lock_guard lock(mutex_);
-      auto* client = static_cast<Client*>(session->context());
-      --client->pending_subscribes;
-      if (!outcome->channel) {
-        session->send_text(error_frame(ref, outcome->channel.error()));
-        return;
-      }
-      const store::Channel& channel = outcome->channel.value();
-      ChannelRef info{
-          channel.id,       channel.slug,          channel.type,     channel.is_persistent,
-          channel.last_seq, !!channel.archived_at, outcome->can_send};
-      // ---- limits: channel max_members (distinct users subscribed)
-      const bool already = client->subscriptions.contains(channel.id);
-      if (!already && channel_full(channel.id, client->claims.user_id, channel.max_members)) {
-        store_.submit([connection_id = session->id(), id = channel.id](store::Store* store) {
-          if (store) store->remove_subscription(connection_id, id);
-        });
-        session->send_text(
-            error_frame(ref, "forbidden",
-                        fmt::format("channel \"{}\" is full: it has its maximum of {} members",
-                                    channel.slug, channel.max_members)));
-        return;
-      }
-      std::int64_t seq = channel.is_persistent ? channel.last_seq : ephemeral_seq_[channel.id];
-      client->subscriptions[channel.id] = info;
-      add_to_hub(*session, info, client->claims.user_id);
-      session->send_text(protocol::subscribed_event(ref, channel.slug, seq, outcome->unread));
-      // ---- presence: presence_state to the subscriber, presence_join to the others
-      if (!already) {
-        join_channel(*session, *client, info, ref);
-      } else if (channel.type == core::ChannelType::kPresence) {
-        send_presence_state(*session, info, ref);
-      }
-      if (outcome->replay) {
-        std::vector<protocol::MessageView> views;
-        views.reserve(outcome->messages.size());
-        for (const auto& message : outcome->messages)
-          views.push_back(view_of(message, channel.slug));
-        session->send_text(protocol::history_event(ref, channel.slug, views, outcome->has_more));
-      }
+      finish_subscribe(*session, ref, outcome);
     });
   });
+}
+
+void RealtimeHandler::finish_subscribe(WsSession& session_ref, const protocol::Ref& ref,
+                                       const std::shared_ptr<SubscribeOutcome>& outcome) {
+  WsSession* session = &session_ref;
+  auto* client = static_cast<Client*>(session->context());
+  --client->pending_subscribes;
+  // A connection counted in Redis whose subscribe does not complete.
+  const auto abandon = [&](const store::Channel& channel) {
+    if (outcome->cluster && outcome->cluster->available) {
+      cluster_presence_undo(channel.id, client->claims.user_id);
+    }
+  };
+  if (!outcome->channel) {
+    session->send_text(error_frame(ref, outcome->channel.error()));
+    return;
+  }
+  const store::Channel& channel = outcome->channel.value();
+  ChannelRef info{channel.id,       channel.slug,          channel.type,     channel.is_persistent,
+                  channel.last_seq, !!channel.archived_at, outcome->can_send};
+  // ---- limits: channel max_members (distinct users subscribed)
+  const bool already = client->subscriptions.contains(channel.id);
+  if (!already && channel_full(channel.id, client->claims.user_id, channel.max_members)) {
+    store_.submit([connection_id = session->id(), id = channel.id](store::Store* store) {
+      if (store) store->remove_subscription(connection_id, id);
+    });
+    session->send_text(
+        error_frame(ref, "forbidden",
+                    fmt::format("channel \"{}\" is full: it has its maximum of {} members",
+                                channel.slug, channel.max_members)));
+    abandon(channel);
+    return;
+  }
+  if (already) abandon(channel);  // a second subscribe of this connection raced the first
+  // ---- cluster mode: a presence channel's join is decided by Redis first
+  if (cluster_ != nullptr && !already && channel.type == core::ChannelType::kPresence &&
+      !outcome->cluster) {
+    ++client->pending_subscribes;
+    std::weak_ptr<WsSession> weak = session->weak_from_this();
+    cluster_presence_join(
+        channel.id, client->claims.user_id, session->executor(),
+        [this, weak, ref, outcome, user_id = client->claims.user_id](ClusterPresenceAnswer answer) {
+          const bool counted = answer.available;
+          outcome->cluster = std::move(answer);
+          auto session = weak.lock();
+          if (!session || !session->is_open()) {
+            if (counted) cluster_presence_undo(outcome->channel.value().id, user_id);
+            return;
+          }
+          finish_subscribe(*session, ref, outcome);
+        });
+    return;
+  }
+  std::int64_t seq = channel.is_persistent ? channel.last_seq : ephemeral_seq_[channel.id];
+  client->subscriptions[channel.id] = info;
+  add_to_hub(*session, info, client->claims.user_id);
+  session->send_text(protocol::subscribed_event(ref, channel.slug, seq, outcome->unread));
+  // ---- presence: presence_state to the subscriber, presence_join to the others
+  if (!already) {
+    join_channel(*session, *client, info, ref, outcome->cluster ? &*outcome->cluster : nullptr);
+  } else if (channel.type == core::ChannelType::kPresence) {
+    send_presence_state(*session, info, ref);
+  }
+  if (outcome->replay) {
+    std::vector<protocol::MessageView> views;
+    views.reserve(outcome->messages.size());
+    for (const auto& message : outcome->messages) views.push_back(view_of(message, channel.slug));
+    session->send_text(protocol::history_event(ref, channel.slug, views, outcome->has_more));
+  }
 }
 
 void RealtimeHandler::handle_unsubscribe(WsSession& session, Client& client,
@@ -486,16 +542,36 @@ void RealtimeHandler::send_message(WsSession& session, Client& client, const pro
   const auto started = std::chrono::steady_clock::now();
   if (metrics_ != nullptr) metrics_->message_in(core::to_string(channel.type));
   if (!channel.persistent) {
-    std::int64_t seq = ++ephemeral_seq_[channel.id];
-    std::string id = store::new_uuid();
-    protocol::MessageView view{channel.slug,          id,           seq,
-                               client.claims.user_id, content_json, now_ms()};
-    fan_out(channel.id, protocol::message_event(view));
-    if (metrics_ != nullptr) {
-      metrics_->message_out(core::to_string(channel.type));
-      metrics_->observe_delivery(std::chrono::steady_clock::now() - started);
+    if (cluster_ == nullptr) {
+      std::int64_t seq = ++ephemeral_seq_[channel.id];
+      std::string id = store::new_uuid();
+      protocol::MessageView view{channel.slug,          id,           seq,
+                                 client.claims.user_id, content_json, now_ms()};
+      fan_out(channel.id, protocol::message_event(view));
+      if (metrics_ != nullptr) {
+        metrics_->message_out(core::to_string(channel.type));
+        metrics_->observe_delivery(std::chrono::steady_clock::now() - started);
+      }
+      session.send_text(protocol::ack_event(ref, id, channel.slug, seq));
+      return;
     }
-    session.send_text(protocol::ack_event(ref, id, channel.slug, seq));
+    // ---- cluster mode: the seq comes from Redis (EphemeralSeq); the ack
+    // follows the local fan-out, on the sender's loop.
+    next_ephemeral_seq(channel.id,
+                       [this, weak = session.weak_from_this(), ref, channel_id = channel.id,
+                        slug = channel.slug, type = channel.type, user_id = client.claims.user_id,
+                        content = std::move(content_json), started](std::int64_t seq, bool shared) {
+                         std::string id = store::new_uuid();
+                         std::string event = protocol::message_event(
+                             protocol::MessageView{slug, id, seq, user_id, content, now_ms()});
+                         if (shared) cluster_publish("ephemeral", channel_id, seq, event);
+                         deliver_sequenced(channel_id, seq, std::move(event));
+                         if (metrics_ != nullptr) {
+                           metrics_->message_out(core::to_string(type));
+                           metrics_->observe_delivery(std::chrono::steady_clock::now() - started);
+                         }
+                         send_later(weak, protocol::ack_event(ref, id, slug, seq));
+                       });
     return;
   }
   store::NewMessage message;
@@ -516,7 +592,14 @@ void RealtimeHandler::send_message(WsSession& session, Client& client, const pro
                       reply = error_frame(ref, stored.error());
                     } else {
                       // Committed: deliver to every subscriber, then ack the sender.
-                      fan_out(stored->channel_id, protocol::message_event(view_of(*stored, slug)));
+                      if (cluster_ == nullptr) {
+                        fan_out(stored->channel_id,
+                                protocol::message_event(view_of(*stored, slug)));
+                      } else {
+                        std::string event = protocol::message_event(view_of(*stored, slug));
+                        cluster_publish("message", stored->channel_id, stored->seq, event);
+                        deliver_sequenced(stored->channel_id, stored->seq, std::move(event));
+                      }
                       if (metrics_ != nullptr) {
                         metrics_->message_out(core::to_string(type));
                         metrics_->observe_delivery(std::chrono::steady_clock::now() - started);
@@ -556,7 +639,7 @@ void RealtimeHandler::handle_history(WsSession& session, Client& client, const p
   auto executor = session.executor();
   store_.submit([this, weak, executor, ref, request, user_id = client.claims.user_id,
                  is_admin = client.claims.is_admin](store::Store* store) {
-    auto outcome = std::make_shared<Outcome>();
+    auto outcome = std::make_shared<SubscribeOutcome>();
     if (store == nullptr) {
       outcome->channel = unavailable_error();
     } else {
@@ -607,7 +690,8 @@ void RealtimeHandler::handle_typing(WsSession& session, Client& client,
   } else {
     typing_.erase(key);
   }
-  fan_out(channel->id, protocol::typing_event(channel->slug, user_id, request.typing), &user_id);
+  fan_out_shared(channel->id, protocol::typing_event(channel->slug, user_id, request.typing),
+                 &user_id);
 }
 
 void RealtimeHandler::fan_out(const std::string& channel_id, std::string_view event,
@@ -660,6 +744,8 @@ void RealtimeHandler::add_to_hub(WsSession& session, const ChannelRef& channel,
   if (entry.per_loop.empty()) {
     entry.per_loop.resize(loops_.size());
     entry.slug = channel.slug;
+    entry.persistent = channel.persistent;
+    if (cluster_ != nullptr) cluster_track(channel.id, channel.persistent, channel.last_seq);
   }
   if (!entry.sessions.insert(&session).second) return;
   ++entry.per_loop[session.loop().index()];
@@ -683,14 +769,18 @@ void RealtimeHandler::remove_from_hub(WsSession& session, const std::string& cha
     session.loop().push(std::move(command));
   }
   // Empty channels are dropped so that many short-lived channels cost nothing.
-  if (found->second.sessions.empty()) hub_.erase(found);
+  if (found->second.sessions.empty()) {
+    hub_.erase(found);
+    if (cluster_ != nullptr) cluster_forget(channel_id);
+  }
 }
 
 void RealtimeHandler::on_sweep(std::chrono::steady_clock::time_point now) {
   std::lock_guard lock(mutex_);
   expire_typing(now);
   start_heartbeat_sweep(now);
-  sweep_presence(collecting_heartbeat_);  // ---- presence
+  sweep_presence(collecting_heartbeat_);        // ---- presence
+  if (cluster_ != nullptr) cluster_sweep(now);  // ---- cluster mode
 }
 
 void RealtimeHandler::on_slow_consumer(WsSession& /*session*/) {
@@ -732,8 +822,8 @@ void RealtimeHandler::expire_typing(std::chrono::steady_clock::time_point now) {
     if (it->second.expires <= now) {
       Typing typing = std::move(it->second);
       it = typing_.erase(it);
-      fan_out(typing.channel_id, protocol::typing_event(typing.slug, typing.user_id, false),
-              &typing.user_id);
+      fan_out_shared(typing.channel_id, protocol::typing_event(typing.slug, typing.user_id, false),
+                     &typing.user_id);
     } else {
       ++it;
     }
@@ -789,7 +879,42 @@ bool RealtimeHandler::admit_connection(WsSession& session, Client& client, const
   return true;
 }
 
+void RealtimeHandler::cluster_admit_connection(WsSession& session, Client& client) {
+  // Admitted on this node's count already (auth_ok goes out now); Redis says
+  // within a round trip whether the cluster-wide count allows it, else the
+  // connection is closed like one over the local limit.
+  cluster_->limits().acquire_connection(
+      client.claims.user_id, options_.max_connections_per_user,
+      [this, weak = session.weak_from_this(), executor = session.executor(),
+       user_id = client.claims.user_id](Result<cluster::ConnectionAdmission> admission) {
+        boost::asio::post(executor, [this, weak, user_id, admission = std::move(admission)] {
+          std::lock_guard lock(mutex_);
+          if (cluster_ == nullptr || !admission) return;  // Redis down: the local count decided
+          auto session = weak.lock();
+          const bool open = session && session->is_open();
+          if (!admission->admitted) {
+            if (!open) return;
+            session->send_text(error_frame(
+                {}, "too_many_connections",
+                fmt::format("user already has {} connections on the cluster (the maximum)",
+                            admission->total)));
+            session->close(ws::close_code::kLimitExceeded, "too many connections");
+            return;
+          }
+          if (!open) {
+            cluster_->limits().release_connection(user_id);  // closed meanwhile
+            return;
+          }
+          static_cast<Client*>(session->context())->cluster_counted = true;
+        });
+      });
+}
+
 void RealtimeHandler::release_connection(Client& client) {
+  if (client.cluster_counted && cluster_ != nullptr) {
+    client.cluster_counted = false;
+    cluster_->limits().release_connection(client.claims.user_id);
+  }
   if (!client.counted) return;
   client.counted = false;
   auto found = users_.find(client.claims.user_id);
@@ -800,7 +925,41 @@ bool RealtimeHandler::admit_request(WsSession& session, Client& client, const pr
   auto user = users_.find(client.claims.user_id);
   if (user == users_.end()) return true;  // not counted: cannot happen once authenticated
   const auto now = std::chrono::steady_clock::now();
-  const core::RateDecision decision = client.flood.record(user->second.bucket.try_take(now), now);
+  return rate_decided(session, client, ref, user->second.bucket.try_take(now), now);
+}
+
+bool RealtimeHandler::take_local_token(Client& client, std::chrono::steady_clock::time_point now) {
+  auto user = users_.find(client.claims.user_id);
+  return user == users_.end() || user->second.bucket.try_take(now);
+}
+
+void RealtimeHandler::cluster_admit_request(WsSession& session, const protocol::Ref& ref,
+                                            protocol::Request request) {
+  auto* client = static_cast<Client*>(session.context());
+  // Redis answers in order and each answer is posted to the session's loop in
+  // that order, so a connection's requests keep their order.
+  cluster_->limits().take_message_token(
+      client->claims.user_id, options_.max_messages_per_second,
+      [this, weak = session.weak_from_this(), executor = session.executor(), ref,
+       request = std::make_shared<protocol::Request>(std::move(request))](Result<bool> allowed) {
+        boost::asio::post(executor, [this, weak, ref, request, allowed = std::move(allowed)] {
+          auto session = weak.lock();
+          if (!session || !session->is_open()) return;
+          std::lock_guard lock(mutex_);
+          auto* client = static_cast<Client*>(session->context());
+          // Redis down: the local bucket, which allowed it, decides alone.
+          if (allowed && !rate_decided(*session, *client, ref, allowed.value(),
+                                       std::chrono::steady_clock::now())) {
+            return;
+          }
+          handle_request(*session, *client, ref, *request);
+        });
+      });
+}
+
+bool RealtimeHandler::rate_decided(WsSession& session, Client& client, const protocol::Ref& ref,
+                                   bool allowed, std::chrono::steady_clock::time_point now) {
+  const core::RateDecision decision = client.flood.record(allowed, now);
   if (decision == core::RateDecision::kAllow) return true;
   session.send_text(
       error_frame(ref, "rate_limited",
@@ -835,15 +994,40 @@ bool RealtimeHandler::channel_full(const std::string& channel_id, const std::str
 }
 
 void RealtimeHandler::join_channel(WsSession& session, Client& client, const ChannelRef& channel,
-                                   const protocol::Ref& ref) {
+                                   const protocol::Ref& ref,
+                                   const ClusterPresenceAnswer* cluster_answer) {
   const std::string& user_id = client.claims.user_id;
   ++channel_users_[channel.id][user_id];
   if (channel.type != core::ChannelType::kPresence) return;
   const Timestamp now = now_ms();
-  if (auto joined = presence_.join(channel.id, user_id, now)) {
+  auto joined = presence_.join(channel.id, user_id, now);
+  if (cluster_answer != nullptr && cluster_answer->available) {
+    // Cluster-wide: Redis decided whether this is the user's first connection
+    // anywhere, and knows every node's members.
+    if (cluster_answer->joined) {
+      const core::PresenceMember& member = joined ? *joined : *presence_.find(channel.id, user_id);
+      if (metrics_ != nullptr) metrics_->presence_update();
+      fan_out_shared(channel.id, protocol::presence_join_event(channel.slug, presence_view(member)),
+                     &user_id);
+      persist_presence({presence_record(channel.id, member, now)});
+    }
+    std::vector<protocol::PresenceView> views;
+    views.reserve(cluster_answer->members.size());
+    for (const auto& member : cluster_answer->members) {
+      // last_active is known for this node's members; others: now.
+      const core::PresenceMember* local = presence_.find(channel.id, member.user_id);
+      std::optional<std::string_view> meta;
+      if (member.meta_json != "null" && !member.meta_json.empty()) meta = member.meta_json;
+      views.push_back(protocol::PresenceView{member.user_id, member.status, meta,
+                                             local != nullptr ? local->last_active : now});
+    }
+    session.send_text(protocol::presence_state_event(ref, channel.slug, views));
+    return;
+  }
+  if (joined) {
     if (metrics_ != nullptr) metrics_->presence_update();
-    fan_out(channel.id, protocol::presence_join_event(channel.slug, presence_view(*joined)),
-            &user_id);
+    fan_out_shared(channel.id, protocol::presence_join_event(channel.slug, presence_view(*joined)),
+                   &user_id);
     persist_presence({presence_record(channel.id, *joined, now)});
   }
   send_presence_state(session, channel, ref);
@@ -868,9 +1052,14 @@ void RealtimeHandler::leave_channel(Client& client, const ChannelRef& channel) {
     if (users->second.empty()) channel_users_.erase(users);
   }
   if (channel.type != core::ChannelType::kPresence) return;
-  if (!presence_.leave(channel.id, user_id)) return;
+  const bool left_here = presence_.leave(channel.id, user_id);
+  if (cluster_ != nullptr) {
+    cluster_presence_leave(channel, user_id, left_here);
+    return;
+  }
+  if (!left_here) return;
   if (metrics_ != nullptr) metrics_->presence_update();
-  fan_out(channel.id, protocol::presence_leave_event(channel.slug, user_id));
+  fan_out_shared(channel.id, protocol::presence_leave_event(channel.slug, user_id));
   store::PresenceRecord record;
   record.user_id = user_id;
   record.channel_id = channel.id;
@@ -909,8 +1098,10 @@ void RealtimeHandler::handle_presence(WsSession& session, Client& client, const 
     auto updated =
         presence_.update(channel->id, client.claims.user_id, status, request.meta_json, now);
     if (!updated) continue;
+    if (cluster_ != nullptr) cluster_presence_update(channel->id, *updated);
     if (metrics_ != nullptr) metrics_->presence_update();
-    fan_out(channel->id, protocol::presence_update_event(channel->slug, presence_view(*updated)));
+    fan_out_shared(channel->id,
+                   protocol::presence_update_event(channel->slug, presence_view(*updated)));
     records.push_back(presence_record(channel->id, *updated, now));
   }
   persist_presence(std::move(records));
@@ -988,7 +1179,9 @@ void RealtimeHandler::sweep_presence(bool heartbeat) {
 void RealtimeHandler::publish_presence(const std::string& channel_id,
                                        const core::PresenceMember& member) {
   if (metrics_ != nullptr) metrics_->presence_update();
-  fan_out(channel_id, protocol::presence_update_event(slug_of(channel_id), presence_view(member)));
+  if (cluster_ != nullptr) cluster_presence_update(channel_id, member);
+  fan_out_shared(channel_id,
+                 protocol::presence_update_event(slug_of(channel_id), presence_view(member)));
   persist_presence({presence_record(channel_id, member, now_ms())});
 }
 
@@ -1085,6 +1278,7 @@ void RealtimeHandler::drop_channel_subscribers(const std::string& channel_id) {
       }
     }
     hub_.erase(found);
+    if (cluster_ != nullptr) cluster_forget(channel_id);
   }
   channel_users_.erase(channel_id);
   for (auto it = typing_.begin(); it != typing_.end();) {

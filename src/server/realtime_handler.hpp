@@ -33,6 +33,7 @@
 // whole; the lock covers deciding and queueing, never a socket write or a
 // database call. Per-subscriber delivery happens on each loop without it.
 
+#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <chrono>
 #include <cstdint>
@@ -47,15 +48,22 @@
 
 #include "core/auth/jwt_verifier.hpp"
 #include "core/channel.hpp"
+#include "core/cluster_envelope.hpp"
 #include "core/content_filter.hpp"
 #include "core/origin_policy.hpp"
 #include "core/presence_tracker.hpp"
 #include "core/protocol/requests.hpp"
 #include "core/rate_limit.hpp"
+#include "core/seq_reorder.hpp"
 #include "server/metrics.hpp"
 #include "server/session_handler.hpp"
 #include "server/store_worker.hpp"
 #include "store/store.hpp"
+
+namespace nself::cluster {
+class Cluster;
+struct DeadNode;
+}  // namespace nself::cluster
 
 namespace nself::server {
 
@@ -206,6 +214,11 @@ class RealtimeHandler final : public SessionHandler {
                    const core::protocol::AuthRequest& request);
   void handle_subscribe(WsSession& session, Client& client, const core::protocol::Ref& ref,
                         const core::protocol::SubscribeRequest& request);
+  struct SubscribeOutcome;
+  // On the session's loop, under mutex_, once the store answered (and, for a
+  // presence channel in cluster mode, Redis): replies and joins.
+  void finish_subscribe(WsSession& session, const core::protocol::Ref& ref,
+                        const std::shared_ptr<SubscribeOutcome>& outcome);
   void handle_unsubscribe(WsSession& session, Client& client, const core::protocol::Ref& ref,
                           const core::protocol::UnsubscribeRequest& request);
   void handle_message(WsSession& session, Client& client, const core::protocol::Ref& ref,
@@ -255,9 +268,25 @@ class RealtimeHandler final : public SessionHandler {
   bool admit_connection(WsSession& session, Client& client, const core::protocol::Ref& ref,
                         const std::string& user_id);
   void release_connection(Client& client);
+  // Cluster mode: counts the connection in Redis; closes it (4008) when the
+  // user has max_connections_per_user on the cluster already.
+  void cluster_admit_connection(WsSession& session, Client& client);
   // Message, typing and presence requests take a token from the user's
   // bucket; false (after rate_limited, maybe close 4008) when refused.
   bool admit_request(WsSession& session, Client& client, const core::protocol::Ref& ref);
+  // A token from the user's bucket on this node (true when not counted).
+  bool take_local_token(Client& client, std::chrono::steady_clock::time_point now);
+  // The bucket's verdict for one request: false after rate_limited (and
+  // close 4008 for a flood).
+  bool rate_decided(WsSession& session, Client& client, const core::protocol::Ref& ref,
+                    bool allowed, std::chrono::steady_clock::time_point now);
+  // Cluster mode: the request goes on once the user's bucket in Redis (shared
+  // by every node) gave a token; refused: rate_limited.
+  void cluster_admit_request(WsSession& session, const core::protocol::Ref& ref,
+                             core::protocol::Request request);
+  // A request past authentication and rate limits, to its handler.
+  void handle_request(WsSession& session, Client& client, const core::protocol::Ref& ref,
+                      core::protocol::Request& request);
   // At subscribe: false (after too_many_subscriptions) when the connection
   // has max_subscriptions channels already (pending subscribes included).
   bool admit_subscription(WsSession& session, Client& client, const core::protocol::Ref& ref,
@@ -266,8 +295,12 @@ class RealtimeHandler final : public SessionHandler {
   // max_members) and presence join/leave with their events.
   bool channel_full(const std::string& channel_id, const std::string& user_id,
                     int max_members) const;
+  struct ClusterPresenceAnswer;
+  // `cluster_answer`: in cluster mode, what Redis decided for this connection
+  // (cluster-wide join, members); null alone (or for a non-presence channel).
   void join_channel(WsSession& session, Client& client, const ChannelRef& channel,
-                    const core::protocol::Ref& ref);
+                    const core::protocol::Ref& ref,
+                    const ClusterPresenceAnswer* cluster_answer = nullptr);
   void send_presence_state(WsSession& session, const ChannelRef& channel,
                            const core::protocol::Ref& ref);
   void leave_channel(Client& client, const ChannelRef& channel);
@@ -290,6 +323,7 @@ class RealtimeHandler final : public SessionHandler {
     std::string slug;
     std::unordered_set<WsSession*> sessions;
     std::vector<std::uint32_t> per_loop;  // subscribed sessions on each loop
+    bool persistent = true;               // cluster mode: how gaps are filled
   };
   std::unordered_map<std::string, HubChannel> hub_;              // channel id -> subscribers
   std::unordered_set<WsSession*> sessions_;                      // every open session
@@ -346,6 +380,95 @@ class RealtimeHandler final : public SessionHandler {
 
  private:
   StatsFeed* stats_feed_ = nullptr;
+
+  // ---- cluster mode (docs/SCALING.md; realtime_handler_cluster.cpp)
+ public:
+  // Before the server runs, after it was constructed (null: one node alone,
+  // the default; nothing below runs then). Set null again, before stopping
+  // the cluster, once the server stopped.
+  void set_cluster(cluster::Cluster* cluster);
+  // Cluster callbacks, any thread: each posts its work to the control loop,
+  // where it runs under the handler's lock.
+  // An event another node published: fanned out to local subscribers only
+  // (sequenced ones through the reorder buffer), never re-published.
+  void on_cluster_event(core::ClusterEnvelope envelope);
+  // Events may have been missed (bus resubscribed, node re-registered): reads
+  // the tracked persistent channels' new messages from the store.
+  void on_cluster_resync();
+  void on_cluster_node_dead(cluster::DeadNode node);
+
+ private:
+  // Under mutex_, on the control loop: a sequenced event of `channel_id` for
+  // the local subscribers (through the reorder buffer in cluster mode).
+  void deliver_sequenced(const std::string& channel_id, std::int64_t seq, std::string event);
+  // Under mutex_: publishes on the bus (cluster mode only; a no-op alone).
+  void cluster_publish(std::string kind, const std::string& channel_id, std::int64_t seq,
+                       std::string payload);
+  // Under mutex_: fan_out(), and in cluster mode the same event on the bus
+  // for the other nodes' subscribers (skip_user included).
+  void fan_out_shared(const std::string& channel_id, std::string event,
+                      const std::string* skip_user = nullptr);
+  // Under mutex_: the next seq of an ephemeral channel; `then(seq, shared)`
+  // runs under mutex_ (at once alone; on the control loop after Redis
+  // answered in cluster mode; shared is false when Redis numbered nothing).
+  void next_ephemeral_seq(const std::string& channel_id,
+                          std::function<void(std::int64_t seq, bool shared)> then);
+  void apply_cluster_event(core::ClusterEnvelope envelope);
+  void check_gaps(std::chrono::steady_clock::time_point now);
+  // Once per sweep: due gaps, and the connection count for the heartbeat.
+  void cluster_sweep(std::chrono::steady_clock::time_point now);
+  void release_events(const std::string& channel_id,
+                      std::vector<core::SeqReorderBuffer<std::string>::Event> events);
+  void cluster_track(const std::string& channel_id, bool persistent, std::int64_t last_seq);
+  void cluster_forget(const std::string& channel_id);
+  cluster::Cluster* cluster_ = nullptr;
+  // A publish failed (Redis down): once the link is back, this node asks
+  // every node to resync (kind "resync"), since they missed its events.
+  std::atomic<bool> publish_failed_{false};
+  // Under mutex_: reads what the store has after each tracked persistent
+  // channel's last released seq, and delivers it in order.
+  void resync_from_store();
+  boost::asio::any_io_executor control_;  // the control loop, for cluster callbacks
+
+  // Presence across nodes (docs/SCALING.md, "Presence"). Redis counts each
+  // subscribed connection of a presence channel per node and decides joins
+  // and leaves cluster-wide; the local core::PresenceTracker still holds this
+  // node's members (activity, automatic away, sync after an outage) and
+  // decides alone while Redis is down.
+  struct ClusterPresenceAnswer {
+    bool available = false;  // false: Redis did not answer, the node decides alone
+    bool joined = false;     // this connection made the user a member cluster-wide
+    struct Member {
+      std::string user_id;
+      std::string status;
+      std::string meta_json;  // "null" for none
+    };
+    std::vector<Member> members;  // the channel's members on every node
+  };
+  // Counts the connection in Redis and reads the members; `then` runs on
+  // `executor` under mutex_.
+  void cluster_presence_join(const std::string& channel_id, const std::string& user_id,
+                             boost::asio::any_io_executor executor,
+                             std::function<void(ClusterPresenceAnswer)> then);
+  // Uncounts a connection whose subscribe was counted and then abandoned.
+  void cluster_presence_undo(const std::string& channel_id, const std::string& user_id);
+  // Uncounts a leaving connection; presence_leave when it was the user's last
+  // one anywhere (`left_here`: the local tracker's decision, used while
+  // Redis is down).
+  void cluster_presence_leave(const ChannelRef& channel, const std::string& user_id,
+                              bool left_here);
+  void cluster_presence_update(const std::string& channel_id, const core::PresenceMember& member);
+  // presence_leave (local subscribers, and presence_gone on the bus) and
+  // offline rows for members that left without a leave of theirs (a dead
+  // node, a resync).
+  void cluster_presence_gone(std::vector<std::pair<std::string, std::string>> channel_users);
+  // presence_leave of `user_id` to this node's subscribers of the channel.
+  void apply_presence_gone(const std::string& channel_id, const std::string& user_id);
+  // After an outage or a reaping: this node's presence and connection
+  // counts are written to Redis again (sync_node).
+  void cluster_sync_node();
+  core::SeqReorderBuffer<std::string> reorder_;
+  // ---- end of cluster mode
 };
 
 }  // namespace nself::server

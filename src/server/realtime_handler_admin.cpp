@@ -59,6 +59,37 @@ void RealtimeHandler::publish(const PublishTarget& channel, std::string user_id,
   const std::string type(core::to_string(channel.type));
   if (metrics_ != nullptr) metrics_->message_in(type);
   std::unique_lock lock(mutex_);
+  if (!channel.persistent && cluster_ != nullptr) {
+    // ---- cluster mode: the seq comes from Redis; `done` after the local fan-out.
+    next_ephemeral_seq(
+        channel.channel_id, [this, channel, type, started, executor, user_id = std::move(user_id),
+                             content = std::move(content_json),
+                             done = std::move(done)](std::int64_t seq, bool shared) mutable {
+          store::StoredMessage message;
+          message.id = store::new_uuid();
+          message.channel_id = channel.channel_id;
+          message.seq = seq;
+          message.user_id = std::move(user_id);
+          message.content = std::move(content);
+          message.message_type = "text";
+          message.metadata = "{}";
+          message.sent_at = now_ms();
+          std::string event = core::protocol::message_event(
+              core::protocol::MessageView{channel.slug, message.id, message.seq, message.user_id,
+                                          message.content, message.sent_at});
+          if (shared) cluster_publish("ephemeral", channel.channel_id, seq, event);
+          deliver_sequenced(channel.channel_id, seq, std::move(event));
+          if (metrics_ != nullptr) {
+            metrics_->message_out(type);
+            metrics_->observe_delivery(std::chrono::steady_clock::now() - started);
+          }
+          boost::asio::post(executor,
+                            [done = std::move(done), message = std::move(message)]() mutable {
+                              done(std::move(message));
+                            });
+        });
+    return;
+  }
   if (!channel.persistent) {
     store::StoredMessage message;
     message.id = store::new_uuid();
@@ -86,23 +117,28 @@ void RealtimeHandler::publish(const PublishTarget& channel, std::string user_id,
   message.user_id = std::move(user_id);
   message.content = std::move(content_json);
   // The completion runs on the loop (the handler's thread); `done` is then posted to `executor`.
-  store_.append(std::move(message), executor,
-                [this, slug = channel.slug, type, started,
-                 done = std::move(done)](Result<store::StoredMessage> stored) mutable {
-                  if (!stored) return done(std::nullopt);  // unavailable or overloaded
-                  {
-                    std::lock_guard lock(mutex_);
-                    fan_out(stored->channel_id,
-                            core::protocol::message_event(core::protocol::MessageView{
-                                slug, stored->id, stored->seq, stored->user_id, stored->content,
-                                stored->sent_at}));
-                    if (metrics_ != nullptr) {
-                      metrics_->message_out(type);
-                      metrics_->observe_delivery(std::chrono::steady_clock::now() - started);
-                    }
-                  }
-                  done(std::move(*stored));
-                });
+  store_.append(
+      std::move(message), executor,
+      [this, slug = channel.slug, type, started,
+       done = std::move(done)](Result<store::StoredMessage> stored) mutable {
+        if (!stored) return done(std::nullopt);  // unavailable or overloaded
+        {
+          std::lock_guard lock(mutex_);
+          std::string event = core::protocol::message_event(core::protocol::MessageView{
+              slug, stored->id, stored->seq, stored->user_id, stored->content, stored->sent_at});
+          if (cluster_ == nullptr) {
+            fan_out(stored->channel_id, event);
+          } else {
+            cluster_publish("message", stored->channel_id, stored->seq, event);
+            deliver_sequenced(stored->channel_id, stored->seq, std::move(event));
+          }
+          if (metrics_ != nullptr) {
+            metrics_->message_out(type);
+            metrics_->observe_delivery(std::chrono::steady_clock::now() - started);
+          }
+        }
+        done(std::move(*stored));
+      });
 }
 
 std::size_t RealtimeHandler::notify_channel_deleted(const std::string& channel_id,
@@ -110,6 +146,7 @@ std::size_t RealtimeHandler::notify_channel_deleted(const std::string& channel_i
   std::lock_guard lock(mutex_);
   const std::size_t told = subscribers_of(channel_id);
   fan_out(channel_id, core::protocol::channel_deleted_event(slug));
+  cluster_publish("channel_deleted", channel_id, 0, core::protocol::channel_deleted_event(slug));
   drop_channel_subscribers(channel_id);
   ephemeral_seq_.erase(channel_id);
   if (told > 0) spdlog::info("channel {} deleted: told {} subscribers", slug, told);
@@ -141,6 +178,7 @@ void RealtimeHandler::audit_auth_failure(std::string actor, std::string_view cod
 void RealtimeHandler::notify_channel_archived(const std::string& channel_id) {
   std::lock_guard lock(mutex_);
   archived_channels_.insert(channel_id);
+  cluster_publish("archived", channel_id, 0, "");
 }
 
 }  // namespace nself::server

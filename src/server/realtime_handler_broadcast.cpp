@@ -32,6 +32,8 @@ std::size_t RealtimeHandler::deliver_broadcast(const store::Broadcast& broadcast
   // Framed once; every loop and every queue shares the same bytes.
   auto frame = std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kText, event));
   std::lock_guard lock(mutex_);
+  // ---- cluster mode: the claiming node delivers it to the other nodes too
+  cluster_publish("broadcast", broadcast.channel_id.value_or(""), 0, event);
   if (broadcast.channel_id) return fan_out_frame(*broadcast.channel_id, std::move(frame));
   const std::size_t delivered = authenticated_count_;
   for (Loop* loop : loops_) {

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <mutex>
 
+#include "cluster/cluster_presence.hpp"
 #include "cluster_test_support.hpp"
 
 namespace nself::cluster {
@@ -64,6 +65,13 @@ struct Member {
   std::vector<DeadNode> dead_nodes;
   std::atomic<int> rejoined{0};
 };
+
+bool registry_list_empty(RedisClient& client, const std::string& prefix) {
+  const auto members = await<RedisReply>([&](auto done) {
+    client.submit({"SCARD", prefix + "nodes"}, done);
+  });
+  return !members.ok() || members->integer == 0;
+}
 
 struct NodeRegistryTest : ::testing::Test {
   void SetUp() override { NSELF_TEST_USE_SHARED_REDIS(url); }
@@ -153,6 +161,44 @@ TEST_F(NodeRegistryTest, ANodeMissingFromRedisRejoinsAndSaysSo) {
   EXPECT_EQ(list(a.registry).size(), 1u);
   std::this_thread::sleep_for(300ms);
   EXPECT_EQ(a.rejoined.load(), 1);
+}
+
+TEST(NodeRegistryRestart, ANodeIsRegisteredAgainBeforeAnythingElseItSendsAfterARestart) {
+  // Without this, a presence entry written on the new connection before the
+  // next heartbeat belongs to a node no reaper knows: if the node then dies,
+  // its members never leave.
+  nself::test::RedisServer server;
+  const auto url = *core::parse_redis_url(server.url());
+  const auto prefix = test::unique_prefix();
+  RedisClient client(url);
+  auto options = fast_registry(prefix);
+  options.heartbeat_interval = 30s;  // no periodic heartbeat within the test
+  options.ttl = 60s;
+  NodeRegistry registry(client, node("node-a", 1), options, {}, {});
+  ClusterPresence presence(client, "node-a", prefix);
+  registry.start();
+  test::start_and_wait(client);
+  ASSERT_TRUE(eventually([&] { return !registry_list_empty(client, prefix); }));
+
+  server.kill();
+  ASSERT_TRUE(eventually([&] { return !client.state().connected(); }, 5s));
+  server.start();  // empty: no node, no presence
+  // The first command queued after the restart: a presence join.
+  Result<PresenceJoin> joined = Error{"unavailable", ""};
+  ASSERT_TRUE(eventually(
+      [&] {
+        joined = await<PresenceJoin>(
+            [&](auto done) { presence.join("room", "uma", "online", "null", done); });
+        return joined.ok();
+      },
+      5s));
+  EXPECT_TRUE(joined->joined);
+  const auto member = await<RedisReply>([&](auto done) {
+    client.submit({"SISMEMBER", prefix + "nodes", "node-a"}, done);
+  });
+  ASSERT_TRUE(member.ok());
+  EXPECT_EQ(member->integer, 1) << "the node is registered on the new connection first";
+  client.stop();
 }
 
 TEST_F(NodeRegistryTest, ANodeNeverReapsItself) {
