@@ -164,6 +164,10 @@ void RealtimeHandler::on_loops(const std::vector<Loop*>& loops) {
   loops_ = loops;
 }
 
+void RealtimeHandler::on_loops_closing() {
+  store_.drain();
+}
+
 void RealtimeHandler::on_open(WsSession& session) {
   std::lock_guard lock(mutex_);
   sessions_.insert(&session);

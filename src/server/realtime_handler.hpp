@@ -120,6 +120,8 @@ class RealtimeHandler final : public SessionHandler {
 
   std::optional<HttpResponse> check_upgrade(const HttpRequest& request) override;
   void on_loops(const std::vector<Loop*>& loops) override;
+  // Waits for the store worker's queued jobs: their completions post to the loops.
+  void on_loops_closing() override;
   void on_open(WsSession& session) override;
   void on_text(WsSession& session, std::string text) override;
   void on_sweep(std::chrono::steady_clock::time_point now) override;

@@ -87,6 +87,7 @@ Server::Server(ServerOptions options, SessionHandler& handler)
 }
 
 Server::~Server() {
+  handler_.on_loops_closing();
   for (auto& guard : worker_guards_) guard.reset();
   for (auto& io : worker_ios_) io->stop();
   for (auto& thread : worker_threads_) {

@@ -32,6 +32,10 @@ class SessionHandler {
   }
   // The server's loops, once, from the Server's constructor (before any call below).
   virtual void on_loops(const std::vector<Loop*>& /*loops*/) {}
+  // From the Server's destructor, before its loops and their io_contexts are
+  // destroyed: once this returns, nothing may post to them any more (work
+  // still queued elsewhere that would post there must finish first).
+  virtual void on_loops_closing() {}
   // The handshake is done and the 101 is queued.
   virtual void on_open(WsSession& session) = 0;
   // A complete text message (already checked to be valid UTF-8).

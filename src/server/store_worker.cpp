@@ -97,6 +97,12 @@ bool StoreWorker::append(store::NewMessage message, boost::asio::any_io_executor
   return true;
 }
 
+void StoreWorker::drain() {
+  assert(std::this_thread::get_id() != thread_.get_id());
+  std::unique_lock lock(mutex_);
+  idle_.wait(lock, [this] { return !busy_ && jobs_.empty() && appends_.empty(); });
+}
+
 StoreHealth StoreWorker::health() const {
   std::lock_guard lock(mutex_);
   StoreHealth health = health_;
@@ -188,6 +194,7 @@ void StoreWorker::run() {
       std::move(appends_.begin(), appends_.begin() + static_cast<std::ptrdiff_t>(take),
                 std::back_inserter(batch));
       appends_.erase(appends_.begin(), appends_.begin() + static_cast<std::ptrdiff_t>(take));
+      busy_ = !jobs.empty() || !batch.empty();
     }
     if (jobs.empty() && batch.empty()) {
       // Idle for a while: check the database (reconnects when unavailable).
@@ -212,6 +219,11 @@ void StoreWorker::run() {
     }
     if (!batch.empty()) commit(batch);
     last_activity_ = Clock::now();
+    {
+      std::lock_guard lock(mutex_);
+      busy_ = false;
+    }
+    idle_.notify_all();
   }
 }
 

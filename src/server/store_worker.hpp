@@ -95,6 +95,11 @@ class StoreWorker {
   // A job must catch the store's exceptions it cares about; a StoreUnavailable
   // it lets through marks the store unavailable; others are logged.
   void submit(std::function<void(store::Store*)> job);
+  // Blocks until every job and append queued before the call has run and
+  // posted its completion. For shutdown: the executors the completions go to
+  // must outlive it (Server's destructor drains through its handler before
+  // destroying its loops). Not from the worker thread.
+  void drain();
   // Queues `message` for the next group commit; `done` is posted to
   // `executor` once it is committed or failed. When the queue is full, `done`
   // is posted at once with "overloaded" and false is returned.
@@ -148,6 +153,11 @@ class StoreWorker {
   std::deque<std::function<void(store::Store*)>> jobs_;
   std::deque<PendingAppend> appends_;
   bool stopping_ = false;
+
+  // True while the worker holds jobs or appends taken from the queues (drain()).
+  bool busy_ = false;
+  std::condition_variable idle_;  // notified when busy_ becomes false
+
   std::size_t pending_ = 0;  // appends_ plus the batch being committed
   StoreHealth health_;       // guarded by mutex_ (pending and queue_max filled on read)
   std::uint64_t batches_ = 0;

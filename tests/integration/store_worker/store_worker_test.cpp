@@ -12,6 +12,7 @@
 #include <boost/json.hpp>
 #include <future>
 #include <map>
+#include <memory>
 #include <thread>
 
 #include "support/temp_dir.hpp"
@@ -117,15 +118,18 @@ class StoreWorkerTest : public ::testing::Test {
 };
 
 // Blocks the worker thread until release() (a job that waits), so that
-// appends pile up in its queue.
+// appends pile up in its queue. The job touches nothing of this object: it
+// may still be running (returning from its wait) when this object is gone.
 class WorkerBlock {
  public:
   explicit WorkerBlock(StoreWorker& worker) {
-    worker.submit([this](store::Store*) {
-      started_.set_value();
-      released_.get_future().wait();
+    auto started = std::make_shared<std::promise<void>>();
+    auto started_future = started->get_future();
+    worker.submit([started, released = released_.get_future().share()](store::Store*) {
+      started->set_value();
+      released.wait();
     });
-    started_.get_future().wait();
+    started_future.wait();
   }
   ~WorkerBlock() { release(); }
   void release() {
@@ -133,7 +137,6 @@ class WorkerBlock {
   }
 
  private:
-  std::promise<void> started_;
   std::promise<void> released_;
   std::atomic<bool> released_flag_{false};
 };
@@ -531,6 +534,31 @@ TEST_F(StoreWorkerTest, DestroyingTheWorkerFinishesQueuedAppends) {
   }
   ASSERT_TRUE(results.wait_for(20));
   EXPECT_EQ(stored_count(channel_id_), 20);
+}
+
+TEST_F(StoreWorkerTest, DrainReturnsOnceEveryJobAndAppendQueuedBeforeItIsDone) {
+  LoopThread loop;
+  Results results;
+  StoreWorker worker(factory());
+  worker.drain();  // idle: at once
+  WorkerBlock block(worker);
+  // More appends than one batch takes: the rest wait in the queue meanwhile.
+  const int count = static_cast<int>(StoreWorker::kMaxBatch) + 10;
+  for (int i = 0; i < count; ++i) {
+    ASSERT_TRUE(worker.append(message(channel_id_, i), loop.executor(), results.callback(i)));
+  }
+  std::atomic<bool> job_ran{false};
+  worker.submit([&job_ran](store::Store*) { job_ran = true; });
+  std::thread releaser([&block] {
+    std::this_thread::sleep_for(100ms);
+    block.release();
+  });
+  worker.drain();
+  EXPECT_TRUE(job_ran);
+  EXPECT_EQ(worker.health().pending, 0u);
+  EXPECT_EQ(worker.messages(), static_cast<std::uint64_t>(count));
+  releaser.join();
+  ASSERT_TRUE(results.wait_for(static_cast<std::size_t>(count)));
 }
 
 TEST(StoreHealthJson, OkAndDegraded) {
