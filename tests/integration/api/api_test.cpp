@@ -637,9 +637,11 @@ TEST(StoreWorkerObservability, SlowBatchesAreLoggedAndTimed) {
   spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
   server::Metrics metrics;
   {
+    // Declared before the worker, so destroyed after its thread joined: the
+    // worker may still be inside post() when the completion has already run.
+    boost::asio::io_context io;
     server::StoreWorker worker([options] { return store::open_store(options); });
     worker.observe(&metrics, 0ms);  // every batch takes longer than 0 ms
-    boost::asio::io_context io;
     store::NewMessage message;
     message.channel_id = channel_id;
     message.user_id = "u";
