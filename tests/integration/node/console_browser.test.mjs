@@ -103,7 +103,9 @@ browserTest('two chat pages chat, see presence and typing; the dashboard counter
   await alice.locator('#input').fill('Shipping the console today');
   await alice.locator('#send').click();
   await bob.waitForFunction(() => document.getElementById('messages').textContent.includes('Shipping the console'), null, { timeout: 5000 });
-  assert.equal(await alice.locator('#messages li.mine').count(), 2);
+  // Alice's page shows her messages when the server echoes them, which may
+  // come after bob saw them.
+  await alice.waitForFunction(() => document.querySelectorAll('#messages li.mine').length === 2, null, { timeout: 5000 });
 
   // The dashboard: more connections, users and messages than before.
   await dashboard.waitForFunction(
