@@ -416,10 +416,10 @@ void RealtimeHandler::finish_subscribe(WsSession& session_ref, const protocol::R
     store_.submit([connection_id = session->id(), id = channel.id](store::Store* store) {
       if (store) store->remove_subscription(connection_id, id);
     });
-    send_ordered(*session, 
-        error_frame(ref, "forbidden",
-                    fmt::format("channel \"{}\" is full: it has its maximum of {} members",
-                                channel.slug, channel.max_members)));
+    send_ordered(*session,
+                 error_frame(ref, "forbidden",
+                             fmt::format("channel \"{}\" is full: it has its maximum of {} members",
+                                         channel.slug, channel.max_members)));
     abandon(channel);
     return;
   }
@@ -638,8 +638,7 @@ void RealtimeHandler::send_ordered(WsSession& session, std::string_view text) {
   HubCommand command;
   command.kind = HubCommand::Kind::kSendTo;
   command.target = session.shared_from_this();
-  command.frame =
-      std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kText, text));
+  command.frame = std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kText, text));
   session.loop().push(std::move(command));
 }
 
