@@ -206,7 +206,7 @@ TEST_P(EngineTest, ResubscribingWithSinceUnderTrafficMissesNoMessage) {
   // already queued when the unsubscribe lands may still arrive afterwards;
   // they are in order too, and a replay may repeat them: seq <= last is a
   // repeat, seq > last + 1 a lost message.
-  constexpr int kCycles = 60;
+  constexpr int kCycles = 200;
   auto cycle_through = [&](RawClient& reader, std::int64_t& last, int& gaps) {
     auto take = [&](std::int64_t seq) {
       if (seq > last + 1) {
