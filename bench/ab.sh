@@ -26,6 +26,7 @@ fanout -n 10000
 fanout -n 1000 --rate 100
 chat --channels 1000 --subscribers 10 --senders 0.1 --rate 1
 churn -n 50
+churn -n 50 --subscribe
 persist -n 50 --window 16"}
 
 while IFS= read -r scenario; do

@@ -50,6 +50,9 @@ std::vector<std::string> Options::channel_names() const {
     }
     case Scenario::kPersist:
       return {"bench-persist"};
+    case Scenario::kChurn:
+      if (churn_subscribe) return {"bench-churn"};
+      return {};
     default:
       return {};
   }
@@ -396,7 +399,9 @@ int main(int argc, char** argv) {
       {"idle", "N authenticated idle connections; server memory per connection"},
       {"fanout", "1 channel, N subscribers, 1 publisher (--rate 0: full speed)"},
       {"chat", "--channels C x --subscribers S, a fraction (--senders) sending --rate msg/s"},
-      {"churn", "N loops of connect, authenticate, close; connects and disconnects per second"},
+      {"churn",
+       "N loops of connect, authenticate (--subscribe: and subscribe), close; connects and "
+       "disconnects per second"},
       {"persist", "N connections publishing to one persistent channel; acks (stored) per second"}};
   for (const auto& [name, scenario] : scenarios) {
     auto* sub = app.add_subcommand(name, descriptions.at(name));
@@ -457,6 +462,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 100000));
   app.add_flag("--ephemeral", options.ephemeral, "chat/persist: ephemeral channels");
   app.add_flag("--persistent", options.persistent, "fanout: a persistent channel");
+  app.add_flag("--subscribe", options.churn_subscribe,
+               "churn: each loop also subscribes to one persistent channel and closes on "
+               "`subscribed`");
   app.add_option("-d,--duration", options.duration, "Seconds of the measured phase")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 86400.0));

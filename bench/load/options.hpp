@@ -43,6 +43,7 @@ struct Options {
   int window = 32;               // unacknowledged messages per sender at full speed
   bool ephemeral = false;        // fanout defaults to ephemeral; chat/persist persistent
   bool persistent = false;       // fanout: store messages
+  bool churn_subscribe = false;  // churn: subscribe to bench-churn before closing
   double duration = 10;          // seconds of the measured phase
   double drain = 3;              // seconds to wait for in-flight deliveries afterwards
   double connect_timeout = 120;  // seconds for the connect phase

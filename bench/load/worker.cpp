@@ -102,6 +102,7 @@ class Connection {
   void fail(const std::string& why);
   void lost(const std::string& why);
   void restart_churn();
+  void close_churn();  // churn: counts the connect and starts the close handshake
   void send_text(std::string_view payload);
   void send_frame(ws::Opcode opcode, std::string_view payload);
   void flush();
@@ -506,13 +507,8 @@ void Connection::on_text(std::string_view text) {
     return;
   }
   if (text.starts_with(R"({"type":"auth_ok")")) {
-    if (role_ == Role::kChurn) {
-      ++stats.connects;
-      state_ = State::kClosing;
-      std::string payload;
-      payload.push_back(static_cast<char>(ws::close_code::kNormal >> 8));
-      payload.push_back(static_cast<char>(ws::close_code::kNormal & 0xFF));
-      send_frame(ws::Opcode::kClose, payload);
+    if (role_ == Role::kChurn && (channel_.empty() || options_.target == Target::kNchan)) {
+      close_churn();
       return;
     }
     if (channel_.empty() || role_ == Role::kPersist || role_ == Role::kPublisher) {
@@ -524,6 +520,10 @@ void Connection::on_text(std::string_view text) {
     return;
   }
   if (text.starts_with(R"({"type":"subscribed")")) {
+    if (role_ == Role::kChurn) {
+      close_churn();
+      return;
+    }
     became_ready();
     return;
   }
@@ -533,6 +533,15 @@ void Connection::on_text(std::string_view text) {
     if (!reported_ready_) fail("error before ready: " + std::string(text.substr(0, 300)));
     return;
   }
+}
+
+void Connection::close_churn() {
+  ++thread_.stats().connects;
+  state_ = State::kClosing;
+  std::string payload;
+  payload.push_back(static_cast<char>(ws::close_code::kNormal >> 8));
+  payload.push_back(static_cast<char>(ws::close_code::kNormal & 0xFF));
+  send_frame(ws::Opcode::kClose, payload);
 }
 
 void Connection::became_ready() {
@@ -707,6 +716,7 @@ Role role_of(const Options& options, int index, std::string& channel) {
       return index % per_channel < senders ? Role::kChatSender : Role::kSubscriber;
     }
     case Scenario::kChurn:
+      if (options.churn_subscribe) channel = "bench-churn";
       return Role::kChurn;
     case Scenario::kPersist:
       channel = "bench-persist";

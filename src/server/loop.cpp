@@ -75,6 +75,10 @@ void Loop::drain() {
     drain_posted_ = false;
   }
   for (const HubCommand& command : draining_) {
+    if (command.kind == HubCommand::Kind::kSendTo) {
+      command.target->send_frame(command.frame);
+      continue;
+    }
     if (command.kind == HubCommand::Kind::kDeliverAll) {
       // System announcements: every session that authenticated.
       for (const auto& [key, session] : sessions_) {

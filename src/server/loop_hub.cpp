@@ -33,7 +33,8 @@ std::uint64_t LoopHub::apply(const HubCommand& command) {
       return delivered;
     }
     case Kind::kDeliverAll:
-      return 0;  // Loop::drain delivers these (it knows its sessions)
+    case Kind::kSendTo:
+      return 0;  // Loop::drain delivers these
   }
   return 0;
 }

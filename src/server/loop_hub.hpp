@@ -26,12 +26,16 @@ struct HubCommand {
     kDropChannel,  // every local subscriber of channel_id leaves it (channel deleted)
     kDeliver,      // frame to channel_id's subscribers, except user_id's ("" skips none)
     kDeliverAll,   // frame to every session that wants_announcements() (Loop::drain)
+    kSendTo,       // frame to `target` alone, in order with the deliveries (Loop::drain)
   };
   Kind kind = Kind::kDeliver;
   std::string channel_id;
   WsSession* session = nullptr;
   std::string user_id;
   std::shared_ptr<const std::string> frame;
+  // kSendTo: the session, kept alive until the command is drained (it may
+  // close meanwhile: a closed session drops the frame).
+  std::shared_ptr<WsSession> target;
 };
 
 class LoopHub {

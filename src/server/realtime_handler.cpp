@@ -338,9 +338,8 @@ void RealtimeHandler::handle_subscribe(WsSession& session, Client& client, const
   if (!admit_subscription(session, client, ref, request.channel)) return;
   ++client.pending_subscribes;
   std::weak_ptr<WsSession> weak = session.shared_from_this();
-  auto executor = session.executor();
-  store_.submit([this, weak, executor, ref, request, connection_id = session.id(),
-                 user_id = client.claims.user_id,
+  store_.submit([this, weak, control = control_executor(), ref, request,
+                 connection_id = session.id(), user_id = client.claims.user_id,
                  is_admin = client.claims.is_admin](store::Store* store) {
     auto outcome = std::make_shared<SubscribeOutcome>();
     if (store == nullptr) {
@@ -381,10 +380,13 @@ void RealtimeHandler::handle_subscribe(WsSession& session, Client& client, const
         outcome->channel = unavailable_error();
       }
     }
-    boost::asio::post(executor, [this, weak, ref, outcome] {
-      auto session = weak.lock();
-      if (!session || !session->is_open()) return;
+    // On the control loop, like every commit's completion, in the order the
+    // store thread posted them: a message committed after this read is
+    // fanned out after the session joined the hub, never before.
+    boost::asio::post(control, [this, weak, ref, outcome] {
       std::lock_guard lock(mutex_);
+      auto session = weak.lock();
+      if (!session || !sessions_.contains(session.get())) return;  // closed meanwhile
       finish_subscribe(*session, ref, outcome);
     });
   });
@@ -402,7 +404,7 @@ void RealtimeHandler::finish_subscribe(WsSession& session_ref, const protocol::R
     }
   };
   if (!outcome->channel) {
-    session->send_text(error_frame(ref, outcome->channel.error()));
+    send_ordered(*session, error_frame(ref, outcome->channel.error()));
     return;
   }
   const store::Channel& channel = outcome->channel.value();
@@ -414,10 +416,10 @@ void RealtimeHandler::finish_subscribe(WsSession& session_ref, const protocol::R
     store_.submit([connection_id = session->id(), id = channel.id](store::Store* store) {
       if (store) store->remove_subscription(connection_id, id);
     });
-    session->send_text(
-        error_frame(ref, "forbidden",
-                    fmt::format("channel \"{}\" is full: it has its maximum of {} members",
-                                channel.slug, channel.max_members)));
+    send_ordered(*session,
+                 error_frame(ref, "forbidden",
+                             fmt::format("channel \"{}\" is full: it has its maximum of {} members",
+                                         channel.slug, channel.max_members)));
     abandon(channel);
     return;
   }
@@ -428,12 +430,12 @@ void RealtimeHandler::finish_subscribe(WsSession& session_ref, const protocol::R
     ++client->pending_subscribes;
     std::weak_ptr<WsSession> weak = session->weak_from_this();
     cluster_presence_join(
-        channel.id, client->claims.user_id, session->executor(),
+        channel.id, client->claims.user_id, control_,
         [this, weak, ref, outcome, user_id = client->claims.user_id](ClusterPresenceAnswer answer) {
           const bool counted = answer.available;
           outcome->cluster = std::move(answer);
           auto session = weak.lock();
-          if (!session || !session->is_open()) {
+          if (!session || !sessions_.contains(session.get())) {
             if (counted) cluster_presence_undo(outcome->channel.value().id, user_id);
             return;
           }
@@ -444,7 +446,7 @@ void RealtimeHandler::finish_subscribe(WsSession& session_ref, const protocol::R
   std::int64_t seq = channel.is_persistent ? channel.last_seq : ephemeral_seq_[channel.id];
   client->subscriptions[channel.id] = info;
   add_to_hub(*session, info, client->claims.user_id);
-  session->send_text(protocol::subscribed_event(ref, channel.slug, seq, outcome->unread));
+  send_ordered(*session, protocol::subscribed_event(ref, channel.slug, seq, outcome->unread));
   // ---- presence: presence_state to the subscriber, presence_join to the others
   if (!already) {
     join_channel(*session, *client, info, ref, outcome->cluster ? &*outcome->cluster : nullptr);
@@ -455,7 +457,7 @@ void RealtimeHandler::finish_subscribe(WsSession& session_ref, const protocol::R
     std::vector<protocol::MessageView> views;
     views.reserve(outcome->messages.size());
     for (const auto& message : outcome->messages) views.push_back(view_of(message, channel.slug));
-    session->send_text(protocol::history_event(ref, channel.slug, views, outcome->has_more));
+    send_ordered(*session, protocol::history_event(ref, channel.slug, views, outcome->has_more));
   }
 }
 
@@ -626,6 +628,18 @@ void RealtimeHandler::send_later(const std::weak_ptr<WsSession>& weak, std::stri
   } else {
     boost::asio::post(session->executor(), std::move(send));
   }
+}
+
+void RealtimeHandler::send_ordered(WsSession& session, std::string_view text) {
+  if (session.loop().on_this_thread()) {
+    session.send_text(text);
+    return;
+  }
+  HubCommand command;
+  command.kind = HubCommand::Kind::kSendTo;
+  command.target = session.shared_from_this();
+  command.frame = std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kText, text));
+  session.loop().push(std::move(command));
 }
 
 void RealtimeHandler::handle_history(WsSession& session, Client& client, const protocol::Ref& ref,
@@ -1021,7 +1035,7 @@ void RealtimeHandler::join_channel(WsSession& session, Client& client, const Cha
       views.push_back(protocol::PresenceView{member.user_id, member.status, meta,
                                              local != nullptr ? local->last_active : now});
     }
-    session.send_text(protocol::presence_state_event(ref, channel.slug, views));
+    send_ordered(session, protocol::presence_state_event(ref, channel.slug, views));
     return;
   }
   if (joined) {
@@ -1039,7 +1053,7 @@ void RealtimeHandler::send_presence_state(WsSession& session, const ChannelRef& 
   std::vector<protocol::PresenceView> views;
   views.reserve(members.size());
   for (const auto& member : members) views.push_back(presence_view(member));
-  session.send_text(protocol::presence_state_event(ref, channel.slug, views));
+  send_ordered(session, protocol::presence_state_event(ref, channel.slug, views));
 }
 
 void RealtimeHandler::leave_channel(Client& client, const ChannelRef& channel) {

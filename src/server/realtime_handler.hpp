@@ -215,8 +215,9 @@ class RealtimeHandler final : public SessionHandler {
   void handle_subscribe(WsSession& session, Client& client, const core::protocol::Ref& ref,
                         const core::protocol::SubscribeRequest& request);
   struct SubscribeOutcome;
-  // On the session's loop, under mutex_, once the store answered (and, for a
-  // presence channel in cluster mode, Redis): replies and joins.
+  // On the control loop, under mutex_, once the store answered (and, for a
+  // presence channel in cluster mode, Redis): joins, and replies queued in
+  // order with the session's deliveries (send_ordered).
   void finish_subscribe(WsSession& session, const core::protocol::Ref& ref,
                         const std::shared_ptr<SubscribeOutcome>& outcome);
   void handle_unsubscribe(WsSession& session, Client& client, const core::protocol::Ref& ref,
@@ -247,6 +248,10 @@ class RealtimeHandler final : public SessionHandler {
   boost::asio::any_io_executor control_executor() const;
   // Sends `text` to the session on its own loop (at once when already there).
   static void send_later(const std::weak_ptr<WsSession>& weak, std::string text);
+  // Under mutex_, from any loop: `text` to the session in order with the
+  // deliveries queued to it after this call (through its loop's mailbox;
+  // at once on its own loop).
+  void send_ordered(WsSession& session, std::string_view text);
   void remove_from_hub(WsSession& session, const std::string& channel_id);
   std::size_t subscribers_of(const std::string& channel_id) const;
   void expire_typing(std::chrono::steady_clock::time_point now);
