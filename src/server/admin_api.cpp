@@ -53,6 +53,13 @@ HttpResponse unavailable_reply() {
                      "the database is unavailable; retry later");
 }
 
+// The store queue was full (REALTIME_STORE_QUEUE_MAX): nothing was queued.
+HttpResponse overloaded_reply(const Error& error) {
+  auto response = error_reply(http::status::service_unavailable, "overloaded", error.message);
+  response.set(http::field::retry_after, "1");
+  return response;
+}
+
 json::value optional_time(const std::optional<Timestamp>& time) {
   if (!time) return nullptr;
   return json::value(core::format_iso8601(*time));
@@ -852,9 +859,10 @@ void AdminApi::State::publish(const std::string& actor, const std::string& chann
                                                 channel->is_persistent};
           self->handler.publish(
               target, sender, content_json, loop,
-              [respond, slug = channel->slug](std::optional<store::StoredMessage> stored) {
+              [respond, slug = channel->slug](Result<store::StoredMessage> stored) {
                 if (!stored) {
-                  respond(unavailable_reply());
+                  respond(stored.error().code == "overloaded" ? overloaded_reply(stored.error())
+                                                              : unavailable_reply());
                   return;
                 }
                 respond(json_reply(http::status::created,

@@ -153,8 +153,9 @@ class RealtimeHandler final : public SessionHandler {
   std::optional<ConnectionInfo> disconnect(const std::string& id);
   // Publishes a message from a backend: persistent channels go through the
   // group commit (fan-out after commit), ephemeral ones fan out at once.
-  // `done` runs on `executor` with the stored/sent message, or none when the
-  // database failed.
+  // `done` runs on `executor` with the stored/sent message, or the store's
+  // error: "unavailable" (the database failed) or "overloaded" (the store
+  // queue was full); either way nothing was stored or sent.
   struct PublishTarget {
     std::string channel_id;
     std::string slug;
@@ -163,7 +164,7 @@ class RealtimeHandler final : public SessionHandler {
   };
   void publish(const PublishTarget& channel, std::string user_id, std::string content_json,
                boost::asio::any_io_executor executor,
-               std::function<void(std::optional<store::StoredMessage>)> done);
+               std::function<void(Result<store::StoredMessage>)> done);
   // The channel was deleted: every subscriber gets {"type":"channel_deleted",
   // "channel":slug} and loses the subscription. Returns how many were told.
   std::size_t notify_channel_deleted(const std::string& channel_id, const std::string& slug);

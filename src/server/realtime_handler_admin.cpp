@@ -50,7 +50,7 @@ std::optional<RealtimeHandler::ConnectionInfo> RealtimeHandler::disconnect(const
 
 void RealtimeHandler::publish(const PublishTarget& channel, std::string user_id,
                               std::string content_json, boost::asio::any_io_executor executor,
-                              std::function<void(std::optional<store::StoredMessage>)> done) {
+                              std::function<void(Result<store::StoredMessage>)> done) {
   // ---- content filters: matches are redacted before storing and delivering
   if (auto redacted = options_.content_filter.redact_json(content_json)) {
     content_json = std::move(*redacted);
@@ -121,7 +121,7 @@ void RealtimeHandler::publish(const PublishTarget& channel, std::string user_id,
       std::move(message), executor,
       [this, slug = channel.slug, type, started,
        done = std::move(done)](Result<store::StoredMessage> stored) mutable {
-        if (!stored) return done(std::nullopt);  // unavailable or overloaded
+        if (!stored) return done(stored.error());  // unavailable or overloaded
         {
           std::lock_guard lock(mutex_);
           std::string event = core::protocol::message_event(core::protocol::MessageView{

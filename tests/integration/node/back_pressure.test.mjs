@@ -57,3 +57,49 @@ test('a full store queue answers overloaded; acked messages are stored without g
     await project.cleanup();
   }
 });
+
+test('the admin publish API answers a full store queue with 503 overloaded and Retry-After', async () => {
+  const adminSecret = 'back-pressure-admin-secret-0123456789';
+  const project = await Project.create({
+    env: { REALTIME_STORE_QUEUE_MAX: '1', REALTIME_ADMIN_SECRET: adminSecret },
+  });
+  try {
+    await project.mustRealtime(['init']);
+    await project.mustRealtime(['channel', 'create', 'burst']);
+    await project.mustRealtime(['start']);
+    const publish = async (n) => {
+      const response = await fetch(`http://127.0.0.1:${project.port}/api/channels/burst/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-realtime-admin-secret': adminSecret },
+        body: JSON.stringify({ content: { n }, user_id: 'bot' }),
+      });
+      return { status: response.status, retryAfter: response.headers.get('retry-after'), body: await response.json() };
+    };
+    // Bursts of concurrent requests until one finds the queue full.
+    const answers = [];
+    for (let round = 0; round < 20 && !answers.some((a) => a.status === 503); round += 1) {
+      answers.push(...(await Promise.all(Array.from({ length: 200 }, (_, i) => publish(round * 200 + i)))));
+    }
+    const refused = answers.filter((answer) => answer.status === 503);
+    const created = answers.filter((answer) => answer.status === 201);
+    assert.ok(refused.length > 0, 'no request found the store queue full');
+    assert.equal(created.length + refused.length, answers.length, 'only 201 and 503 answers');
+    for (const answer of refused) {
+      assert.equal(answer.body.error.code, 'overloaded');
+      assert.equal(answer.retryAfter, '1');
+    }
+
+    // What was created is stored with gap-free seqs; what was refused is not.
+    const client = await Client.connect(project.url(`?token=${project.token('reader')}`));
+    await client.next('auth_ok');
+    const history = await fullHistory(client, 'burst');
+    await client.close();
+    assert.equal(history.length, created.length);
+    history.forEach((message, index) => assert.equal(message.seq, index + 1, 'seq has a gap'));
+    const stored = new Set(history.map((message) => message.id));
+    for (const answer of created) assert.ok(stored.has(answer.body.message.id));
+    console.log('api back-pressure figures', { requests: answers.length, created: created.length, refused: refused.length });
+  } finally {
+    await project.cleanup();
+  }
+});
