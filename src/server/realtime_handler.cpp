@@ -120,19 +120,6 @@ struct RealtimeHandler::Client : SessionContext {
   }
 };
 
-// What a subscribe's store job found, carried to its completion on the loop.
-struct RealtimeHandler::SubscribeOutcome {
-  Result<store::Channel> channel = Error{};
-  std::vector<store::StoredMessage> messages;
-  bool replay = false;
-  bool has_more = false;
-  // ---- read state and send permission of a member
-  std::optional<std::int64_t> unread;
-  bool can_send = true;
-  // ---- cluster mode: Redis' answer for a presence channel
-  std::optional<ClusterPresenceAnswer> cluster;
-};
-
 RealtimeHandler::RealtimeHandler(const core::auth::JwtVerifier& verifier, StoreWorker& store,
                                  RealtimeOptions options)
     : verifier_(verifier), store_(store), options_(std::move(options)) {}
@@ -443,6 +430,13 @@ void RealtimeHandler::finish_subscribe(WsSession& session_ref, const protocol::R
         });
     return;
   }
+  // ---- cluster mode: line the subscriber up with what this node released
+  std::vector<std::shared_ptr<const std::string>> catch_up;
+  if (cluster_ != nullptr && !already && channel.is_persistent &&
+      align_subscribe(*session, ref, outcome, catch_up)) {
+    ++client->pending_subscribes;  // parked: finish_subscribe runs again
+    return;
+  }
   std::int64_t seq = channel.is_persistent ? channel.last_seq : ephemeral_seq_[channel.id];
   client->subscriptions[channel.id] = info;
   add_to_hub(*session, info, client->claims.user_id);
@@ -459,6 +453,7 @@ void RealtimeHandler::finish_subscribe(WsSession& session_ref, const protocol::R
     for (const auto& message : outcome->messages) views.push_back(view_of(message, channel.slug));
     send_ordered(*session, protocol::history_event(ref, channel.slug, views, outcome->has_more));
   }
+  for (const auto& event : catch_up) send_ordered(*session, *event);
 }
 
 void RealtimeHandler::handle_unsubscribe(WsSession& session, Client& client,

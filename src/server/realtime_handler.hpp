@@ -37,6 +37,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -474,7 +475,55 @@ class RealtimeHandler final : public SessionHandler {
   // counts are written to Redis again (sync_node).
   void cluster_sync_node();
   core::SeqReorderBuffer<std::string> reorder_;
+
+  // Subscribes racing the bus (persistent channels). A subscribe read the
+  // channel's last_seq N on the store thread, while other nodes' messages
+  // reach this node over the bus in no fixed order with that read. When the
+  // node has released less than N, the subscriber waits (parked) until N is
+  // released, so that it gets none of (released, N] twice; when more, the
+  // released messages after N are sent to it from the channel's recent
+  // events, so that it misses none. Under mutex_, on the control loop.
+  struct ParkedSubscribe {
+    std::weak_ptr<WsSession> session;
+    core::protocol::Ref ref;
+    std::shared_ptr<SubscribeOutcome> outcome;
+    std::chrono::steady_clock::time_point since;
+  };
+  struct RecentEvent {
+    std::int64_t seq;
+    std::shared_ptr<const std::string> event;
+    std::chrono::steady_clock::time_point released_at;
+  };
+  // True when the subscribe must wait for the node to release its last_seq
+  // (it was parked); else `catch_up` gets the released events after it.
+  bool align_subscribe(WsSession& session, const core::protocol::Ref& ref,
+                       const std::shared_ptr<SubscribeOutcome>& outcome,
+                       std::vector<std::shared_ptr<const std::string>>& catch_up);
+  // Finishes the parked subscribes of `channel_id` whose last_seq is
+  // released; all of them when `all` (timed out, or the channel untracked).
+  void resume_parked(const std::string& channel_id, bool all);
+  void remember_released(const std::string& channel_id, std::int64_t seq, const std::string& event,
+                         std::chrono::steady_clock::time_point now);
+  std::unordered_map<std::string, std::vector<ParkedSubscribe>> parked_subscribes_;
+  std::unordered_map<std::string, std::deque<RecentEvent>> recent_events_;
+  // While release_events fans out one event: its channel and seq (the
+  // buffer's last_seq is already past it when it releases a batch).
+  std::optional<std::pair<std::string, std::int64_t>> releasing_;
   // ---- end of cluster mode
+};
+
+// What a subscribe's store job found, carried to its completion on the
+// control loop (finish_subscribe's input).
+struct RealtimeHandler::SubscribeOutcome {
+  Result<store::Channel> channel = Error{};
+  std::vector<store::StoredMessage> messages;
+  bool replay = false;
+  bool has_more = false;
+  // ---- read state and send permission of a member
+  std::optional<std::int64_t> unread;
+  bool can_send = true;
+  // ---- cluster mode: Redis' answer for a presence channel
+  std::optional<ClusterPresenceAnswer> cluster;
 };
 
 }  // namespace nself::server

@@ -13,6 +13,7 @@
 //   channel_deleted, archived
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 
 #include "cluster/cluster.hpp"
@@ -112,6 +113,8 @@ void RealtimeHandler::cluster_track(const std::string& channel_id, bool persiste
 
 void RealtimeHandler::cluster_forget(const std::string& channel_id) {
   reorder_.forget(channel_id);
+  recent_events_.erase(channel_id);
+  // Parked subscribes of the channel finish at the next sweep (untracked).
 }
 
 void RealtimeHandler::deliver_sequenced(const std::string& channel_id, std::int64_t seq,
@@ -128,7 +131,94 @@ void RealtimeHandler::deliver_sequenced(const std::string& channel_id, std::int6
 
 void RealtimeHandler::release_events(
     const std::string& channel_id, std::vector<core::SeqReorderBuffer<std::string>::Event> events) {
-  for (auto& event : events) fan_out(channel_id, event.value);
+  if (events.empty()) return;
+  const auto hub = hub_.find(channel_id);
+  const bool persistent = hub != hub_.end() && hub->second.persistent;
+  const auto now = std::chrono::steady_clock::now();
+  for (auto& event : events) {
+    fan_out(channel_id, event.value);
+    if (!persistent) continue;
+    remember_released(channel_id, event.seq, event.value, now);
+    // A parked subscriber joins right after its last_seq, before the next
+    // event of this batch (a gap fill may release thousands at once).
+    if (parked_subscribes_.contains(channel_id)) {
+      releasing_ = {channel_id, event.seq};
+      resume_parked(channel_id, false);
+      releasing_.reset();
+    }
+  }
+}
+
+void RealtimeHandler::remember_released(const std::string& channel_id, std::int64_t seq,
+                                        const std::string& event,
+                                        std::chrono::steady_clock::time_point now) {
+  // Enough to cover a subscribe's store read racing the bus (milliseconds):
+  // one second of a channel's events, at most 512 of them.
+  constexpr std::size_t kMaxRecent = 512;
+  constexpr auto kRecentFor = std::chrono::seconds(1);
+  auto& recent = recent_events_[channel_id];
+  recent.push_back(RecentEvent{seq, std::make_shared<const std::string>(event), now});
+  while (recent.size() > kMaxRecent || recent.front().released_at + kRecentFor < now) {
+    recent.pop_front();
+  }
+}
+
+bool RealtimeHandler::align_subscribe(WsSession& session, const core::protocol::Ref& ref,
+                                      const std::shared_ptr<SubscribeOutcome>& outcome,
+                                      std::vector<std::shared_ptr<const std::string>>& catch_up) {
+  const store::Channel& channel = outcome->channel.value();
+  const auto released = releasing_ && releasing_->first == channel.id
+                            ? std::optional<std::int64_t>(releasing_->second)
+                            : reorder_.last_seq(channel.id);
+  // Untracked (no local subscriber yet): tracking starts at last_seq, and
+  // the reorder buffer fills whatever follows it from the store.
+  if (!released || *released == channel.last_seq) return false;
+  if (*released < channel.last_seq) {
+    parked_subscribes_[channel.id].push_back(
+        ParkedSubscribe{session.weak_from_this(), ref, outcome, std::chrono::steady_clock::now()});
+    return true;
+  }
+  const auto recent = recent_events_.find(channel.id);
+  std::int64_t expected = channel.last_seq + 1;
+  if (recent != recent_events_.end()) {
+    for (const RecentEvent& event : recent->second) {
+      if (event.seq < expected) continue;
+      if (event.seq > expected) break;
+      catch_up.push_back(event.event);
+      ++expected;
+    }
+  }
+  if (expected <= *released) {
+    spdlog::warn(
+        "cluster: a subscriber of channel {} misses seqs {}..{} (released before it "
+        "joined, no longer kept)",
+        channel.id, expected, *released);
+  }
+  return false;
+}
+
+void RealtimeHandler::resume_parked(const std::string& channel_id, bool all) {
+  const auto parked = parked_subscribes_.find(channel_id);
+  if (parked == parked_subscribes_.end()) return;
+  const auto released = releasing_ && releasing_->first == channel_id
+                            ? std::optional<std::int64_t>(releasing_->second)
+                            : reorder_.last_seq(channel_id);
+  std::vector<ParkedSubscribe> ready;
+  auto& waiting = parked->second;
+  for (auto it = waiting.begin(); it != waiting.end();) {
+    if (all || !released || *released >= it->outcome->channel.value().last_seq) {
+      ready.push_back(std::move(*it));
+      it = waiting.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (waiting.empty()) parked_subscribes_.erase(parked);
+  for (ParkedSubscribe& subscribe : ready) {
+    auto session = subscribe.session.lock();
+    if (!session || !sessions_.contains(session.get())) continue;  // closed meanwhile
+    finish_subscribe(*session, subscribe.ref, subscribe.outcome);
+  }
 }
 
 void RealtimeHandler::check_gaps(std::chrono::steady_clock::time_point now) {
@@ -170,6 +260,19 @@ void RealtimeHandler::check_gaps(std::chrono::steady_clock::time_point now) {
 
 void RealtimeHandler::cluster_sweep(std::chrono::steady_clock::time_point now) {
   check_gaps(now);
+  // Parked subscribes whose seq the node has not released in 2 s (a message
+  // lost on the bus and no later one to reveal it), or whose channel lost
+  // its last local subscriber: they join now, at worst with repeats.
+  std::vector<std::string> overdue;
+  for (const auto& [channel_id, waiting] : parked_subscribes_) {
+    if (!reorder_.tracked(channel_id) ||
+        std::any_of(waiting.begin(), waiting.end(), [&](const ParkedSubscribe& subscribe) {
+          return subscribe.since + std::chrono::seconds(2) < now;
+        })) {
+      overdue.push_back(channel_id);
+    }
+  }
+  for (const auto& channel_id : overdue) resume_parked(channel_id, true);
   cluster_->nodes().set_connections(static_cast<std::int64_t>(sessions_.size()));
   // Events this node published while Redis was down never reached the
   // others: once the link works again they read them from the store.
