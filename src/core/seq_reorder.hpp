@@ -68,8 +68,16 @@ class SeqReorderBuffer {
   // Orders `channel_id` from `last_seq` on (the seq its subscribers have: the
   // channel's last_seq when the first local subscriber came). Returns false,
   // changing nothing, when the channel is tracked already.
-  bool track(const std::string& channel_id, std::int64_t last_seq) {
-    return channels_.try_emplace(channel_id, last_seq).second;
+  // With `first_gap_due_at_once`, a gap before the first event released
+  // after last_seq is due at once instead of after max_hold: for a channel
+  // tracked from a store read, the events between the read and the first one
+  // that arrives were dropped before tracking began (nobody was subscribed)
+  // and will not arrive again; only the store has them.
+  bool track(const std::string& channel_id, std::int64_t last_seq,
+             bool first_gap_due_at_once = false) {
+    const auto [it, inserted] = channels_.try_emplace(channel_id, last_seq);
+    if (inserted) it->second.gap_due_at_once = first_gap_due_at_once;
+    return inserted;
   }
   // Stops ordering (the last local subscriber left); held events are dropped.
   void forget(const std::string& channel_id) {
@@ -99,6 +107,7 @@ class SeqReorderBuffer {
     }
     if (seq == state.last + 1) {
       state.last = seq;
+      state.gap_due_at_once = false;
       released.push_back(Event{seq, std::move(value)});
       release_contiguous(channel_id, state, released);
       return released;
@@ -116,11 +125,12 @@ class SeqReorderBuffer {
     for (const auto& channel_id : holding_) {
       ChannelState& state = channels_.at(channel_id);
       if (state.reported || state.held.empty()) continue;
-      if (now - oldest_arrival(state) < options_.max_hold &&
+      if (!state.gap_due_at_once && now - oldest_arrival(state) < options_.max_hold &&
           state.held.size() <= options_.max_held) {
         continue;
       }
       state.reported = true;
+      state.gap_due_at_once = false;
       gaps.push_back(SeqGap{channel_id, state.last, state.held.begin()->first});
     }
     return gaps;
@@ -176,7 +186,9 @@ class SeqReorderBuffer {
       if (state.reported || state.held.empty()) continue;
       const Time oldest = oldest_arrival(state);
       if (oldest == Time::max()) continue;
-      const Time due = state.held.size() > options_.max_held ? oldest : oldest + options_.max_hold;
+      const Time due = state.gap_due_at_once || state.held.size() > options_.max_held
+                           ? oldest
+                           : oldest + options_.max_hold;
       if (!earliest || due < *earliest) earliest = due;
     }
     return earliest;
@@ -201,6 +213,7 @@ class SeqReorderBuffer {
     std::int64_t last = 0;
     std::map<std::int64_t, Held> held;  // seq -> event, all > last + 1
     bool reported = false;              // a gap was reported, resolve() pending
+    bool gap_due_at_once = false;       // track(..., true) until the first release or report
   };
 
   // Moves the held events that follow `last` without a hole into `released`.

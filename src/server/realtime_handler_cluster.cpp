@@ -108,7 +108,10 @@ void RealtimeHandler::cluster_track(const std::string& channel_id, bool persiste
   // would drop earlier events still on their way over the bus when this
   // node's own next one arrives first. When this node knows nothing of a busy
   // channel, the missing range is held for max_hold and then skipped.
-  reorder_.track(channel_id, persistent ? last_seq : ephemeral_seq_[channel_id]);
+  // A persistent channel is tracked from the subscribe's store read: the
+  // events after it that arrived before (dropped, nobody was subscribed here)
+  // are read from the store at once rather than after max_hold.
+  reorder_.track(channel_id, persistent ? last_seq : ephemeral_seq_[channel_id], persistent);
 }
 
 void RealtimeHandler::cluster_forget(const std::string& channel_id) {

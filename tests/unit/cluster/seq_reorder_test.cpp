@@ -110,6 +110,38 @@ TEST(SeqReorder, AGapIsDueAfterMaxHoldAndReportedOnce) {
   EXPECT_FALSE(buffer.next_deadline()) << "no timer while the caller resolves";
 }
 
+TEST(SeqReorder, AChannelTrackedFromAStoreReadHasItsFirstGapDueAtOnce) {
+  Buffer buffer({.max_hold = 500ms, .max_held = 100});
+  buffer.track("c", 4, /*first_gap_due_at_once=*/true);
+  buffer.push("c", 7, "m7", kT0);
+  EXPECT_EQ(buffer.next_deadline(), kT0);
+  const auto gaps = buffer.due_gaps(kT0);
+  ASSERT_EQ(gaps.size(), 1u);
+  EXPECT_EQ(gaps[0], (SeqGap{"c", 4, 7}));
+  EXPECT_EQ(seqs(buffer.resolve(gaps[0], {{5, "m5"}, {6, "m6"}})), (Seqs{5, 6, 7}));
+  // Later gaps wait max_hold as usual.
+  buffer.push("c", 9, "m9", kT0 + 1ms);
+  EXPECT_TRUE(buffer.due_gaps(kT0 + 1ms).empty());
+  EXPECT_EQ(buffer.due_gaps(kT0 + 501ms).size(), 1u);
+}
+
+TEST(SeqReorder, AnInOrderFirstEventEndsTheAtOnceGapRule) {
+  Buffer buffer({.max_hold = 500ms, .max_held = 100});
+  buffer.track("c", 4, /*first_gap_due_at_once=*/true);
+  EXPECT_EQ(seqs(buffer.push("c", 5, "m5", kT0)), Seqs{5});
+  buffer.push("c", 7, "m7", kT0);
+  EXPECT_TRUE(buffer.due_gaps(kT0).empty());
+  EXPECT_EQ(buffer.next_deadline(), kT0 + 500ms);
+}
+
+TEST(SeqReorder, TheAtOnceRuleAppliesOnlyWhenTrackingBegins) {
+  Buffer buffer({.max_hold = 500ms, .max_held = 100});
+  buffer.track("c", 4);
+  EXPECT_FALSE(buffer.track("c", 4, /*first_gap_due_at_once=*/true));
+  buffer.push("c", 7, "m7", kT0);
+  EXPECT_TRUE(buffer.due_gaps(kT0).empty());
+}
+
 TEST(SeqReorder, ResolveWithTheStoresEventsReleasesEverythingInOrder) {
   Buffer buffer({.max_hold = 100ms, .max_held = 100});
   buffer.track("c", 4);
