@@ -433,7 +433,7 @@ void RealtimeHandler::finish_subscribe(WsSession& session_ref, const protocol::R
   // ---- cluster mode: line the subscriber up with what this node released
   std::vector<std::shared_ptr<const std::string>> catch_up;
   if (cluster_ != nullptr && !already && channel.is_persistent &&
-      align_subscribe(*session, ref, outcome, catch_up)) {
+      align_subscribe(*session, ref, outcome, client->claims.user_id, catch_up)) {
     ++client->pending_subscribes;  // parked: finish_subscribe runs again
     return;
   }

@@ -487,6 +487,7 @@ class RealtimeHandler final : public SessionHandler {
     std::weak_ptr<WsSession> session;
     core::protocol::Ref ref;
     std::shared_ptr<SubscribeOutcome> outcome;
+    std::string user_id;  // to uncount a presence join whose session closed meanwhile
     std::chrono::steady_clock::time_point since;
   };
   struct RecentEvent {
@@ -497,7 +498,7 @@ class RealtimeHandler final : public SessionHandler {
   // True when the subscribe must wait for the node to release its last_seq
   // (it was parked); else `catch_up` gets the released events after it.
   bool align_subscribe(WsSession& session, const core::protocol::Ref& ref,
-                       const std::shared_ptr<SubscribeOutcome>& outcome,
+                       const std::shared_ptr<SubscribeOutcome>& outcome, const std::string& user_id,
                        std::vector<std::shared_ptr<const std::string>>& catch_up);
   // Finishes the parked subscribes of `channel_id` whose last_seq is
   // released; all of them when `all` (timed out, or the channel untracked).

@@ -168,6 +168,7 @@ void RealtimeHandler::remember_released(const std::string& channel_id, std::int6
 
 bool RealtimeHandler::align_subscribe(WsSession& session, const core::protocol::Ref& ref,
                                       const std::shared_ptr<SubscribeOutcome>& outcome,
+                                      const std::string& user_id,
                                       std::vector<std::shared_ptr<const std::string>>& catch_up) {
   const store::Channel& channel = outcome->channel.value();
   const auto released = releasing_ && releasing_->first == channel.id
@@ -177,8 +178,8 @@ bool RealtimeHandler::align_subscribe(WsSession& session, const core::protocol::
   // the reorder buffer fills whatever follows it from the store.
   if (!released || *released == channel.last_seq) return false;
   if (*released < channel.last_seq) {
-    parked_subscribes_[channel.id].push_back(
-        ParkedSubscribe{session.weak_from_this(), ref, outcome, std::chrono::steady_clock::now()});
+    parked_subscribes_[channel.id].push_back(ParkedSubscribe{
+        session.weak_from_this(), ref, outcome, user_id, std::chrono::steady_clock::now()});
     return true;
   }
   const auto recent = recent_events_.find(channel.id);
@@ -219,7 +220,13 @@ void RealtimeHandler::resume_parked(const std::string& channel_id, bool all) {
   if (waiting.empty()) parked_subscribes_.erase(parked);
   for (ParkedSubscribe& subscribe : ready) {
     auto session = subscribe.session.lock();
-    if (!session || !sessions_.contains(session.get())) continue;  // closed meanwhile
+    if (!session || !sessions_.contains(session.get())) {  // closed meanwhile
+      const auto& cluster = subscribe.outcome->cluster;
+      if (cluster && cluster->available) {
+        cluster_presence_undo(subscribe.outcome->channel.value().id, subscribe.user_id);
+      }
+      continue;
+    }
     finish_subscribe(*session, subscribe.ref, subscribe.outcome);
   }
 }
