@@ -324,11 +324,24 @@ void RealtimeHandler::handle_subscribe(WsSession& session, Client& client, const
   // ---- limits: subscriptions per connection
   if (!admit_subscription(session, client, ref, request.channel)) return;
   ++client.pending_subscribes;
-  std::weak_ptr<WsSession> weak = session.shared_from_this();
-  store_.submit([this, weak, control = control_executor(), ref, request,
-                 connection_id = session.id(), user_id = client.claims.user_id,
-                 is_admin = client.claims.is_admin](store::Store* store) {
+  read_for_subscribe(session.weak_from_this(), ref, request, session.id(), client.claims.user_id,
+                     client.claims.is_admin, std::nullopt, 0);
+}
+
+void RealtimeHandler::read_for_subscribe(std::weak_ptr<WsSession> weak, const protocol::Ref& ref,
+                                         const protocol::SubscribeRequest& request,
+                                         std::string connection_id, std::string user_id,
+                                         bool is_admin,
+                                         std::optional<ClusterPresenceAnswer> cluster,
+                                         int rereads) {
+  store_.submit([this, weak = std::move(weak), control = control_executor(), ref, request,
+                 connection_id = std::move(connection_id), user_id = std::move(user_id), is_admin,
+                 cluster = std::move(cluster), rereads](store::Store* store) mutable {
     auto outcome = std::make_shared<SubscribeOutcome>();
+    outcome->request = request;
+    outcome->is_admin = is_admin;
+    outcome->cluster = std::move(cluster);
+    outcome->rereads = rereads;
     if (store == nullptr) {
       outcome->channel = unavailable_error();
     } else {
@@ -370,10 +383,16 @@ void RealtimeHandler::handle_subscribe(WsSession& session, Client& client, const
     // On the control loop, like every commit's completion, in the order the
     // store thread posted them: a message committed after this read is
     // fanned out after the session joined the hub, never before.
-    boost::asio::post(control, [this, weak, ref, outcome] {
+    boost::asio::post(control, [this, weak, ref, outcome, user_id] {
       std::lock_guard lock(mutex_);
       auto session = weak.lock();
-      if (!session || !sessions_.contains(session.get())) return;  // closed meanwhile
+      if (!session || !sessions_.contains(session.get())) {  // closed meanwhile
+        // A re-read carries a presence join already counted in Redis.
+        if (outcome->cluster && outcome->cluster->available && outcome->channel) {
+          cluster_presence_undo(outcome->channel.value().id, user_id);
+        }
+        return;
+      }
       finish_subscribe(*session, ref, outcome);
     });
   });
@@ -432,10 +451,20 @@ void RealtimeHandler::finish_subscribe(WsSession& session_ref, const protocol::R
   }
   // ---- cluster mode: line the subscriber up with what this node released
   std::vector<std::shared_ptr<const std::string>> catch_up;
-  if (cluster_ != nullptr && !already && channel.is_persistent &&
-      align_subscribe(*session, ref, outcome, client->claims.user_id, catch_up)) {
-    ++client->pending_subscribes;  // parked: finish_subscribe runs again
-    return;
+  if (cluster_ != nullptr && !already && channel.is_persistent) {
+    switch (align_subscribe(*session, ref, outcome, client->claims.user_id, catch_up)) {
+      case Alignment::kJoin:
+        break;
+      case Alignment::kParked:
+        ++client->pending_subscribes;  // finish_subscribe runs again
+        return;
+      case Alignment::kReread:
+        ++client->pending_subscribes;
+        read_for_subscribe(session->weak_from_this(), ref, outcome->request, session->id(),
+                           client->claims.user_id, outcome->is_admin, outcome->cluster,
+                           outcome->rereads + 1);
+        return;
+    }
   }
   std::int64_t seq = channel.is_persistent ? channel.last_seq : ephemeral_seq_[channel.id];
   client->subscriptions[channel.id] = info;

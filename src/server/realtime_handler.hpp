@@ -495,11 +495,23 @@ class RealtimeHandler final : public SessionHandler {
     std::shared_ptr<const std::string> event;
     std::chrono::steady_clock::time_point released_at;
   };
-  // True when the subscribe must wait for the node to release its last_seq
-  // (it was parked); else `catch_up` gets the released events after it.
-  bool align_subscribe(WsSession& session, const core::protocol::Ref& ref,
-                       const std::shared_ptr<SubscribeOutcome>& outcome, const std::string& user_id,
-                       std::vector<std::shared_ptr<const std::string>>& catch_up);
+  // kParked: the subscribe waits for the node to release its last_seq.
+  // kJoin: it joins now, after sending `catch_up` (the released events after
+  // its last_seq). kReread: those are no longer kept; its store read is done
+  // again (at most kMaxSubscribeRereads times, then it joins with a warning).
+  enum class Alignment { kJoin, kParked, kReread };
+  static constexpr int kMaxSubscribeRereads = 3;
+  Alignment align_subscribe(WsSession& session, const core::protocol::Ref& ref,
+                            const std::shared_ptr<SubscribeOutcome>& outcome,
+                            const std::string& user_id,
+                            std::vector<std::shared_ptr<const std::string>>& catch_up);
+  // The store job of a subscribe (channel, permissions, replay), finished on
+  // the control loop by finish_subscribe. `cluster`: a presence join already
+  // counted in Redis, carried by a re-read.
+  void read_for_subscribe(std::weak_ptr<WsSession> weak, const core::protocol::Ref& ref,
+                          const core::protocol::SubscribeRequest& request,
+                          std::string connection_id, std::string user_id, bool is_admin,
+                          std::optional<ClusterPresenceAnswer> cluster, int rereads);
   // Finishes the parked subscribes of `channel_id` whose last_seq is
   // released; all of them when `all` (timed out, or the channel untracked).
   void resume_parked(const std::string& channel_id, bool all);
@@ -516,6 +528,10 @@ class RealtimeHandler final : public SessionHandler {
 // What a subscribe's store job found, carried to its completion on the
 // control loop (finish_subscribe's input).
 struct RealtimeHandler::SubscribeOutcome {
+  core::protocol::SubscribeRequest request;  // for a re-read
+  bool is_admin = false;
+  int rereads = 0;
+  bool waited_enough = false;  // parked past its time: joins as it is
   Result<store::Channel> channel = Error{};
   std::vector<store::StoredMessage> messages;
   bool replay = false;

@@ -166,21 +166,23 @@ void RealtimeHandler::remember_released(const std::string& channel_id, std::int6
   }
 }
 
-bool RealtimeHandler::align_subscribe(WsSession& session, const core::protocol::Ref& ref,
-                                      const std::shared_ptr<SubscribeOutcome>& outcome,
-                                      const std::string& user_id,
-                                      std::vector<std::shared_ptr<const std::string>>& catch_up) {
+RealtimeHandler::Alignment RealtimeHandler::align_subscribe(
+    WsSession& session, const core::protocol::Ref& ref,
+    const std::shared_ptr<SubscribeOutcome>& outcome, const std::string& user_id,
+    std::vector<std::shared_ptr<const std::string>>& catch_up) {
   const store::Channel& channel = outcome->channel.value();
   const auto released = releasing_ && releasing_->first == channel.id
                             ? std::optional<std::int64_t>(releasing_->second)
                             : reorder_.last_seq(channel.id);
   // Untracked (no local subscriber yet): tracking starts at last_seq, and
-  // the reorder buffer fills whatever follows it from the store.
-  if (!released || *released == channel.last_seq) return false;
+  // the reorder buffer reads whatever follows it from the store.
+  if (!released || *released == channel.last_seq || outcome->waited_enough) {
+    return Alignment::kJoin;
+  }
   if (*released < channel.last_seq) {
     parked_subscribes_[channel.id].push_back(ParkedSubscribe{
         session.weak_from_this(), ref, outcome, user_id, std::chrono::steady_clock::now()});
-    return true;
+    return Alignment::kParked;
   }
   const auto recent = recent_events_.find(channel.id);
   std::int64_t expected = channel.last_seq + 1;
@@ -193,12 +195,17 @@ bool RealtimeHandler::align_subscribe(WsSession& session, const core::protocol::
     }
   }
   if (expected <= *released) {
+    // Not kept (the channel was tracked again after its read, or the read
+    // is older than the recent events): read again, now that the store has
+    // at least what was released.
+    catch_up.clear();
+    if (outcome->rereads < kMaxSubscribeRereads) return Alignment::kReread;
     spdlog::warn(
         "cluster: a subscriber of channel {} misses seqs {}..{} (released before it "
         "joined, no longer kept)",
         channel.id, expected, *released);
   }
-  return false;
+  return Alignment::kJoin;
 }
 
 void RealtimeHandler::resume_parked(const std::string& channel_id, bool all) {
@@ -211,6 +218,7 @@ void RealtimeHandler::resume_parked(const std::string& channel_id, bool all) {
   auto& waiting = parked->second;
   for (auto it = waiting.begin(); it != waiting.end();) {
     if (all || !released || *released >= it->outcome->channel.value().last_seq) {
+      it->outcome->waited_enough = all;
       ready.push_back(std::move(*it));
       it = waiting.erase(it);
     } else {
