@@ -19,6 +19,7 @@
 #include "store/store.hpp"
 #include "support/server_fixture.hpp"
 #include "support/temp_dir.hpp"
+#include "support/worker_block.hpp"
 
 namespace nself::test {
 namespace {
@@ -36,25 +37,18 @@ TEST(ServerShutdown, DestroyingTheServerWaitsForStoreJobsThatPostToItsLoops) {
   server::RealtimeHandler handler(verifier, worker);
   auto server = std::make_unique<RunningServer>(test_server_options(), handler);
 
-  // The worker is held in a first job until `release`; behind it waits a job
+  // The worker is held in a first job until `block.release()`; behind it waits a job
   // that posts to the control loop, as the handler's own jobs do.
-  std::promise<void> release;
-  auto started = std::make_shared<std::promise<void>>();
-  auto started_future = started->get_future();
-  worker.submit([started, released = release.get_future().share()](store::Store*) {
-    started->set_value();
-    released.wait();
-  });
-  started_future.wait();
+  WorkerBlock block(worker);
   std::atomic<bool> posted{false};
   worker.submit([executor = server->server().io_context().get_executor(), &posted](store::Store*) {
     boost::asio::post(executor, [] {});
     posted = true;
   });
 
-  std::thread releaser([&release] {
+  std::thread releaser([&block] {
     std::this_thread::sleep_for(200ms);
-    release.set_value();
+    block.release();
   });
   server.reset();
   // The post happened before the loops were destroyed (under ASan, a post

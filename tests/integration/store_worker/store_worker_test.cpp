@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "support/temp_dir.hpp"
+#include "support/worker_block.hpp"
 
 namespace nself::server {
 namespace {
@@ -117,29 +118,7 @@ class StoreWorkerTest : public ::testing::Test {
   std::atomic<int> opens_{0};
 };
 
-// Blocks the worker thread until release() (a job that waits), so that
-// appends pile up in its queue. The job touches nothing of this object: it
-// may still be running (returning from its wait) when this object is gone.
-class WorkerBlock {
- public:
-  explicit WorkerBlock(StoreWorker& worker) {
-    auto started = std::make_shared<std::promise<void>>();
-    auto started_future = started->get_future();
-    worker.submit([started, released = released_.get_future().share()](store::Store*) {
-      started->set_value();
-      released.wait();
-    });
-    started_future.wait();
-  }
-  ~WorkerBlock() { release(); }
-  void release() {
-    if (!released_flag_.exchange(true)) released_.set_value();
-  }
-
- private:
-  std::promise<void> released_;
-  std::atomic<bool> released_flag_{false};
-};
+using test::WorkerBlock;
 
 TEST_F(StoreWorkerTest, GroupCommitsQueuedAppendsAndAnswersOnTheCallersExecutor) {
   LoopThread loop;
