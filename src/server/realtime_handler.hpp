@@ -522,6 +522,9 @@ class RealtimeHandler final : public SessionHandler {
   // While release_events fans out one event: its channel and seq (the
   // buffer's last_seq is already past it when it releases a batch).
   std::optional<std::pair<std::string, std::int64_t>> releasing_;
+  // The last seq of `channel_id` its subscribers have been sent: the one
+  // being fanned out inside release_events, else the reorder buffer's.
+  std::optional<std::int64_t> released_seq(const std::string& channel_id) const;
   // ---- end of cluster mode
 };
 

@@ -166,14 +166,17 @@ void RealtimeHandler::remember_released(const std::string& channel_id, std::int6
   }
 }
 
+std::optional<std::int64_t> RealtimeHandler::released_seq(const std::string& channel_id) const {
+  if (releasing_ && releasing_->first == channel_id) return releasing_->second;
+  return reorder_.last_seq(channel_id);
+}
+
 RealtimeHandler::Alignment RealtimeHandler::align_subscribe(
     WsSession& session, const core::protocol::Ref& ref,
     const std::shared_ptr<SubscribeOutcome>& outcome, const std::string& user_id,
     std::vector<std::shared_ptr<const std::string>>& catch_up) {
   const store::Channel& channel = outcome->channel.value();
-  const auto released = releasing_ && releasing_->first == channel.id
-                            ? std::optional<std::int64_t>(releasing_->second)
-                            : reorder_.last_seq(channel.id);
+  const auto released = released_seq(channel.id);
   // Untracked (no local subscriber yet): tracking starts at last_seq, and
   // the reorder buffer reads whatever follows it from the store.
   if (!released || *released == channel.last_seq || outcome->waited_enough) {
@@ -211,9 +214,7 @@ RealtimeHandler::Alignment RealtimeHandler::align_subscribe(
 void RealtimeHandler::resume_parked(const std::string& channel_id, bool all) {
   const auto parked = parked_subscribes_.find(channel_id);
   if (parked == parked_subscribes_.end()) return;
-  const auto released = releasing_ && releasing_->first == channel_id
-                            ? std::optional<std::int64_t>(releasing_->second)
-                            : reorder_.last_seq(channel_id);
+  const auto released = released_seq(channel_id);
   std::vector<ParkedSubscribe> ready;
   auto& waiting = parked->second;
   for (auto it = waiting.begin(); it != waiting.end();) {
