@@ -1,7 +1,9 @@
 // A TCP proxy between a client and the server that a test can cut: every
 // open connection is destroyed at once (both sockets, no close frame: what a
 // dropped network looks like to both ends), and new connections can be
-// refused for a while (the network is down).
+// refused for a while (the network is down). Faults for the SDK tests too: a
+// stall (the sockets stay open but nothing passes: a half-open connection)
+// and a reset (TCP RST to both ends).
 import { createServer, connect } from 'node:net';
 import { freePort } from './harness.mjs';
 
@@ -63,6 +65,40 @@ export class CuttableProxy {
 
   up() {
     this.accepting = true;
+  }
+
+  // Nothing passes any more on the open connections, which stay open (what
+  // a NAT that forgot the connection looks like); returns how many.
+  stall() {
+    for (const pair of this.pairs) {
+      pair.client.unpipe(pair.upstream);
+      pair.upstream.unpipe(pair.client);
+      pair.client.pause();
+      pair.upstream.pause();
+      pair.stalled = true;
+    }
+    return this.pairs.size;
+  }
+
+  // Resets every open connection (RST to both ends); returns how many.
+  reset() {
+    const count = this.pairs.size;
+    for (const { client, upstream } of [...this.pairs]) {
+      client.resetAndDestroy();
+      upstream.resetAndDestroy();
+    }
+    this.pairs.clear();
+    return count;
+  }
+
+  // The stalled connections are closed (as the side that notices would).
+  dropStalled() {
+    for (const pair of [...this.pairs]) {
+      if (!pair.stalled) continue;
+      this.pairs.delete(pair);
+      pair.client.destroy();
+      pair.upstream.destroy();
+    }
   }
 
   get open() {
