@@ -86,6 +86,9 @@ struct PreparedFile {
   std::string etag;
   std::string gzipped;  // empty: served as is
   std::string_view cache_control;
+  // The SDK: a page of any origin may load it as a module (which needs CORS);
+  // it is public code and carries no credentials.
+  bool any_origin = false;
 };
 
 std::string strong_etag(std::string_view contents) {
@@ -101,9 +104,11 @@ std::string strong_etag(std::string_view contents) {
   return etag;
 }
 
-std::shared_ptr<const PreparedFile> prepare(const EmbeddedFile& file, std::string_view cache_control) {
+std::shared_ptr<const PreparedFile> prepare(const EmbeddedFile& file, std::string_view cache_control,
+                                            bool any_origin = false) {
   auto prepared = std::make_shared<PreparedFile>();
   prepared->file = &file;
+  prepared->any_origin = any_origin;
   prepared->etag = strong_etag(file.contents);
   prepared->cache_control = cache_control;
   const std::string_view name = file.name;
@@ -132,6 +137,7 @@ HttpResponse file_response(const PreparedFile& prepared, const HttpRequest& requ
   response.set(http::field::etag, prepared.etag);
   response.set("X-Content-Type-Options", "nosniff");
   if (!prepared.gzipped.empty()) response.set(http::field::vary, "Accept-Encoding");
+  if (prepared.any_origin) response.set(http::field::access_control_allow_origin, "*");
   if (not_modified) return response;
   if (!prepared.gzipped.empty() && accepts_gzip(request[http::field::accept_encoding])) {
     response.set(http::field::content_encoding, "gzip");
@@ -245,7 +251,8 @@ void add_console_routes(HttpRouter& router, const ConsoleOptions& options) {
         serve(router, "/console/", prepared);
       }
     } else if (name.starts_with(kSdk)) {
-      serve(router, "/sdk/" + std::string(name.substr(kSdk.size())), prepare(file, kSdkCacheControl));
+      serve(router, "/sdk/" + std::string(name.substr(kSdk.size())),
+            prepare(file, kSdkCacheControl, /*any_origin=*/true));
     } else if (name.starts_with(kExamples)) {
       const auto prepared = prepare(file, kPageCacheControl);
       const std::string path = "/" + std::string(name);

@@ -109,6 +109,9 @@ TEST(ConsoleRoutes, TheSdkHasAStrongEtagAndIsCacheable) {
   ASSERT_EQ(etag.size(), 34U) << etag;  // "32 hex digits", not W/
   EXPECT_EQ(etag.front(), '"');
   EXPECT_EQ(first[http::field::cache_control], "public, max-age=3600");
+  // Loadable as a module by a page of another origin.
+  EXPECT_EQ(first[http::field::access_control_allow_origin], "*");
+  EXPECT_EQ(router.handle(get("/"))[http::field::access_control_allow_origin], "");
   EXPECT_EQ(router.handle(get("/sdk/index.d.ts"))[http::field::etag].size(), 34U);
   EXPECT_NE(router.handle(get("/sdk/index.d.ts"))[http::field::etag], etag);
 
