@@ -4,17 +4,23 @@
 //
 // What it does for the application:
 // - authenticates with a token or a token provider, and refreshes the token
-//   with a live `auth` before it expires;
-// - reconnects after any unexpected close with exponential backoff and
-//   jitter, resubscribes every channel with `since` (the last seq it saw), and
-//   delivers the messages it missed exactly once, in seq order;
+//   with a live `auth` before it expires, once per token;
+// - reconnects after an unexpected close with exponential backoff and
+//   jitter, decided per close code (4000 stays closed, 4008 backs off), at
+//   once on `online`, on a page shown again, or on connect(); resubscribes
+//   every channel with `since` (the last seq it saw, or the channel's seq at
+//   subscribe time), and delivers the messages it missed exactly once, in
+//   seq order;
+// - finds a dead (half-open) connection with pings: WebSocket pings where the
+//   WebSocket has them (`ws`), which are not the user's activity;
 // - settles every send() with its ack (or an error, or a timeout); a send whose
 //   ack was lost with the connection is matched against the replayed messages
-//   before it is sent again, so it is stored once;
+//   before it is sent again (same ref), so it is stored once;
 // - keeps sends made while offline in a queue flushed after reconnecting;
 // - reads batched frames (several "\n"-separated events), and asks for them
 //   with `batch: true`;
-// - keeps each channel's presence up to date and throttles typing indicators.
+// - keeps each channel's presence up to date and throttles typing indicators;
+// - reports a listener's exception as an `error` event instead of rethrowing.
 
 const kDefaults = {
   batch: false,
