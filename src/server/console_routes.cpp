@@ -80,11 +80,13 @@ bool accepts_gzip(std::string_view accept_encoding) {
 namespace {
 
 // A file with what is computed once for it: its strong ETag (from its
-// bytes) and its gzip form, kept only when it is smaller.
+// bytes) and its gzip form, kept only when it is smaller. The two are
+// different representations, so each has its own strong ETag.
 struct PreparedFile {
   const EmbeddedFile* file;
   std::string etag;
   std::string gzipped;  // empty: served as is
+  std::string gzip_etag;
   std::string_view cache_control;
   // The SDK: a page of any origin may load it as a module (which needs CORS);
   // it is public code and carries no credentials.
@@ -114,7 +116,11 @@ std::shared_ptr<const PreparedFile> prepare(const EmbeddedFile& file, std::strin
   const std::string_view name = file.name;
   if (!name.ends_with(".png")) {
     std::string gzipped = gzip_compress(file.contents);
-    if (gzipped.size() < file.contents.size()) prepared->gzipped = std::move(gzipped);
+    if (gzipped.size() < file.contents.size()) {
+      prepared->gzipped = std::move(gzipped);
+      prepared->gzip_etag = prepared->etag;
+      prepared->gzip_etag.insert(prepared->gzip_etag.size() - 1, "-gzip");
+    }
   }
   return prepared;
 }
@@ -127,24 +133,23 @@ bool matches_etag(std::string_view if_none_match, std::string_view etag) {
 
 HttpResponse file_response(const PreparedFile& prepared, const HttpRequest& request) {
   const EmbeddedFile& file = *prepared.file;
-  const bool not_modified = matches_etag(request[http::field::if_none_match], prepared.etag);
+  const bool gzipped =
+      !prepared.gzipped.empty() && accepts_gzip(request[http::field::accept_encoding]);
+  const std::string& etag = gzipped ? prepared.gzip_etag : prepared.etag;
+  const bool not_modified = matches_etag(request[http::field::if_none_match], etag);
   HttpResponse response{not_modified ? http::status::not_modified : http::status::ok,
                         request.version()};
   response.keep_alive(request.keep_alive());
   response.set(http::field::server, "nself-realtime/" NSELF_VERSION);
   response.set(http::field::content_type, content_type_for(file.name));
   response.set(http::field::cache_control, prepared.cache_control);
-  response.set(http::field::etag, prepared.etag);
+  response.set(http::field::etag, etag);
   response.set("X-Content-Type-Options", "nosniff");
   if (!prepared.gzipped.empty()) response.set(http::field::vary, "Accept-Encoding");
   if (prepared.any_origin) response.set(http::field::access_control_allow_origin, "*");
+  if (gzipped) response.set(http::field::content_encoding, "gzip");
   if (not_modified) return response;
-  if (!prepared.gzipped.empty() && accepts_gzip(request[http::field::accept_encoding])) {
-    response.set(http::field::content_encoding, "gzip");
-    response.body() = prepared.gzipped;
-  } else {
-    response.body() = std::string(file.contents);
-  }
+  response.body() = gzipped ? prepared.gzipped : std::string(file.contents);
   response.prepare_payload();
   return response;
 }

@@ -12,10 +12,11 @@
 //   POST /console/token              development mode only (REALTIME_DEV_MODE):
 //                                    a signed token for any user, see docs/CLIENTS.md
 //
-// Every file has a strong ETag (If-None-Match -> 304) and is sent gzipped to
-// a client that accepts it (Vary: Accept-Encoding); the SDK may be cached
-// for an hour (Cache-Control: public, max-age=3600) and loaded by a page of
-// any origin (Access-Control-Allow-Origin: *); the pages revalidate.
+// Every file is sent gzipped to a client that accepts it (Vary:
+// Accept-Encoding), with a strong ETag per representation (If-None-Match ->
+// 304); the SDK may be cached for an hour (Cache-Control: public,
+// max-age=3600) and loaded by a page of any origin
+// (Access-Control-Allow-Origin: *); the pages revalidate.
 //
 // Without development mode POST /console/token is not registered at all (404):
 // a production server never mints tokens.

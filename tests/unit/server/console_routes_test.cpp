@@ -117,11 +117,20 @@ TEST(ConsoleRoutes, TheSdkHasAStrongEtagAndIsCacheable) {
 
   HttpRequest again = get("/sdk/realtime-client.js");
   again.set(http::field::if_none_match, etag);
-  again.set(http::field::accept_encoding, "gzip");
   HttpResponse cached = router.handle(again);
   EXPECT_EQ(cached.result(), http::status::not_modified);
   EXPECT_TRUE(cached.body().empty());
   EXPECT_EQ(cached[http::field::etag], etag);
+
+  // The gzip representation has its own strong ETag, revalidated the same way.
+  HttpRequest zipped = get("/sdk/realtime-client.js");
+  zipped.set(http::field::accept_encoding, "gzip");
+  const std::string gzip_etag(router.handle(zipped)[http::field::etag]);
+  EXPECT_EQ(gzip_etag, etag.substr(0, 33) + "-gzip\"");
+  zipped.set(http::field::if_none_match, gzip_etag);
+  EXPECT_EQ(router.handle(zipped).result(), http::status::not_modified);
+  zipped.set(http::field::if_none_match, etag);  // the other representation's
+  EXPECT_EQ(router.handle(zipped).result(), http::status::ok);
 
   HttpRequest stale = get("/sdk/realtime-client.js");
   stale.set(http::field::if_none_match, "\"0123\"");
