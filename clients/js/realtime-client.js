@@ -572,7 +572,6 @@ export class RealtimeClient extends Emitter {
   /** Tells the SDK the user is active (sends, typing and presence do it too). */
   active() {
     this.#noteAction();
-    if (this.#ready && this.#wantsAppPings()) this.#schedulePing();
   }
 
   /** Sends any request with a fresh ref and resolves with its reply. */
@@ -951,8 +950,10 @@ export class RealtimeClient extends Emitter {
     return !(typeof this.#ws?.ping === 'function' && typeof this.#ws?.on === 'function');
   }
 
+  // The application acted: pings stopped by idlePingCutoff start again.
   #noteAction() {
     this.#lastActionAt = Date.now();
+    if (this.#ready && !this.#timers.ping && !this.#timers.pong) this.#schedulePing();
   }
 
   // When nothing has come from the server for `pingInterval`, probe; no
