@@ -56,7 +56,7 @@ export interface ClientOptions {
   typingInterval?: number;
   /** Most sends kept while offline (1000); more reject with 'queue_full'. */
   maxQueue?: number;
-  /** Client-side pacing of message/typing/presence ({perSecond: 10, burst: 10}); false: none. */
+  /** Client-side pacing of message/typing/presence ({perSecond: 9, burst: 5}, under the server's 10/s); false: none. */
   rateLimit?: { perSecond: number; burst?: number } | false;
   /** Retries (a second apart) of a send refused with rate_limited (5). */
   rateLimitRetries?: number;

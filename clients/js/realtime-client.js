@@ -37,7 +37,11 @@ const kDefaults = {
   idlePingCutoff: 240_000, // ms of the application's inactivity after which protocol pings stop (browsers)
   typingInterval: 3_000, // ms between two typing:true of one channel
   maxQueue: 1000, // sends kept while offline
-  rateLimit: { perSecond: 10, burst: 10 }, // client-side pacing of message/typing/presence; false: none
+  // Client-side pacing of message/typing/presence (false: none), a little
+  // under the server's default 10/s with a burst of 10: frames delayed on the
+  // way and then arriving together (up to about half a second of jitter)
+  // still fit the server's bucket.
+  rateLimit: { perSecond: 9, burst: 5 },
   rateLimitRetries: 5, // a rate_limited send is retried this many times, a second apart
 };
 
