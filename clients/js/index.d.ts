@@ -1,14 +1,28 @@
 // Types of @nself/realtime-client (realtime-client.js). Wire formats are in
-// docs/PROTOCOL.md.
+// docs/PROTOCOL.md. Checked by tests/integration/node/sdk_types (tsc, strict):
+// a misspelled event name or a listener of the wrong shape does not compile.
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
+/** A message's content: any JSON value but null. */
+export type Content = Exclude<JsonValue, null>;
+
 export type TokenSource = string | (() => string | Promise<string>);
+
+/** An EventTarget-like object: `window` (online/offline) or `document` (visibilitychange). */
+export interface EventSource {
+  addEventListener(name: string, listener: () => void): void;
+  removeEventListener(name: string, listener: () => void): void;
+  visibilityState?: string;
+}
 
 export interface ClientOptions {
   /** ws://host:port/ or wss://... */
   url: string;
-  /** A JWT, or a function returning one (called on every connect and refresh). */
+  /**
+   * A JWT, or a function returning one (called on every connect and refresh).
+   * The function may throw an UnauthorizedError to stop the client for good.
+   */
   token: TokenSource;
   /** A WebSocket constructor (Node 20: `import WebSocket from 'ws'`); the global one by default. */
   WebSocket?: unknown;
@@ -20,23 +34,29 @@ export interface ClientOptions {
   minReconnectDelay?: number;
   maxReconnectDelay?: number;
   reconnectFactor?: number;
-  /** ms to wait for a send's ack while connected (10000). */
+  /** ms to wait for a send's ack while connected (10000); then the connection is probed first. */
   ackTimeout?: number;
   /** ms to wait for other replies (15000). */
   requestTimeout?: number;
   /** ms from open to auth_ok before the socket is dropped (10000). */
   authTimeout?: number;
-  /** Refresh a provider's token this many ms before exp (60000; at the latest half-way). */
+  /** Refresh a provider's token this many ms before exp (60000; not before half-way through it). */
   refreshMargin?: number;
-  /** ms without any frame before a ping (25000); 0: no pings. */
+  /** ms without any frame before a ping (10000); 0: no pings. */
   pingInterval?: number;
-  /** ms to wait for the pong before the connection is treated as lost (10000). */
+  /** ms to wait for an answer to a ping before the connection is treated as lost (pingInterval). */
   pongTimeout?: number;
+  /** Browsers: protocol pings stop after this many ms without the application's own action (240000). */
+  idlePingCutoff?: number;
+  /** Where 'online'/'offline' come from (`window` by default). */
+  networkEvents?: EventSource;
+  /** Where 'visibilitychange' comes from (`document` by default). */
+  visibilityEvents?: EventSource;
   /** Minimum ms between two typing:true of a channel (3000). */
   typingInterval?: number;
   /** Most sends kept while offline (1000); more reject with 'queue_full'. */
   maxQueue?: number;
-  /** Client-side pacing of message/typing/presence ({perSecond: 10, burst: 10}); false: none. */
+  /** Client-side pacing of message/typing/presence ({perSecond: 9, burst: 5}, under the server's 10/s); false: none. */
   rateLimit?: { perSecond: number; burst?: number } | false;
   /** Retries (a second apart) of a send refused with rate_limited (5). */
   rateLimitRetries?: number;
@@ -44,21 +64,39 @@ export interface ClientOptions {
 
 export type ClientState = 'idle' | 'connecting' | 'authenticating' | 'connected' | 'reconnecting' | 'closed';
 
+/** The server's error codes (docs/PROTOCOL.md) and the client's own. */
+export type ErrorCode =
+  | 'bad_request' | 'unauthenticated' | 'invalid_token' | 'token_expired' | 'forbidden' | 'not_found'
+  | 'rate_limited' | 'payload_too_large' | 'too_many_connections' | 'overloaded' | 'unavailable' | 'internal_error'
+  | 'timeout' | 'closed' | 'disconnected' | 'queue_full' | 'connection_lost' | 'token_provider' | 'unauthorized'
+  | 'bad_frame' | 'connect_failed' | 'listener_error';
+
 export class RealtimeError extends Error {
-  /** The server's error code (bad_request, forbidden, not_found, rate_limited, ...) or a
-   *  client one: timeout, closed, queue_full, connection_lost, token_provider, bad_frame. */
-  code: string;
+  constructor(code: ErrorCode | (string & {}), message: string, event?: Record<string, unknown> | null);
+  /** The server's error code, or a client one (timeout, closed, queue_full, connection_lost, ...). */
+  code: ErrorCode | (string & {});
   event: Record<string, unknown> | null;
+  /** For 'listener_error': which listener threw (the exception is `cause`). */
+  listener?: { event: string; channel: string | null };
 }
 
-export interface MessageEvent {
-  type: 'message';
-  channel: string;
+/** Thrown by a token provider to stop the client (the user logged out). */
+export class UnauthorizedError extends RealtimeError {
+  constructor(message?: string);
+  code: 'unauthorized';
+}
+
+export interface StoredMessage<C extends {} = Content> {
   id: string;
   seq: number;
   user_id: string;
-  content: JsonValue;
+  content: C;
   created_at: string;
+}
+
+export interface MessageEvent<C extends {} = Content> extends StoredMessage<C> {
+  type: 'message';
+  channel: string;
 }
 
 export interface TypingEvent { type: 'typing'; channel: string; user_id: string; typing: boolean }
@@ -110,56 +148,77 @@ export interface Ack {
   recovered?: boolean;
 }
 
-export interface SubscribeResult {
+export interface SubscribeResult<C extends {} = Content> {
+  /** The channel's newest seq when the subscription began. */
   seq: number;
   unread?: number;
   /** The `history` asked for, oldest first (not emitted as 'message'). */
-  messages: Omit<MessageEvent, 'type' | 'channel'>[];
+  messages: StoredMessage<C>[];
   hasMore: boolean;
+}
+
+export interface SubscribeOptions {
+  /** Also fetch the last N messages (1-1000), returned by subscribe(). */
+  history?: number;
+  /** Emit every message after this seq (saved before a page reload) as 'message'. Not with history. */
+  since?: number;
+}
+
+export interface SendOptions {
+  /** ms to wait for the ack while connected (ackTimeout). */
+  timeout?: number;
+  /** Resend after a reconnect when the ack was lost (true); false: reject with connection_lost. */
+  resend?: boolean;
 }
 
 export interface AuthInfo { userId: string; connectionId: string; expiresAt: number | null }
 
+export type ChannelState = 'unsubscribed' | 'subscribing' | 'subscribed';
+
+export type UnsubscribeReason = 'deliberate' | 'disconnected' | 'forbidden' | 'not_found' | 'deleted';
+
 type Unsubscribe = () => void;
 
-declare class Emitter<Events extends Record<string, unknown[]>> {
-  on<K extends keyof Events & string>(name: K, listener: (...args: Events[K]) => void): Unsubscribe;
-  once<K extends keyof Events & string>(name: K, listener: (...args: Events[K]) => void): Unsubscribe;
-  off<K extends keyof Events & string>(name: K, listener: (...args: Events[K]) => void): void;
+declare class Emitter<Events extends { [K in keyof Events]: unknown[] }> {
+  on<K extends keyof Events>(name: K, listener: (...args: Events[K]) => void): Unsubscribe;
+  once<K extends keyof Events>(name: K, listener: (...args: Events[K]) => void): Unsubscribe;
+  off<K extends keyof Events>(name: K, listener: (...args: Events[K]) => void): void;
 }
 
-export interface ChannelEvents extends Record<string, unknown[]> {
-  message: [MessageEvent];
+export interface ChannelEvents<C extends {} = Content> {
+  subscribing: [{ reason: 'subscribe' | 'reconnecting' }];
+  subscribed: [{ seq: number; unread?: number; resumed: boolean }];
+  unsubscribed: [{ reason: UnsubscribeReason; error: RealtimeError | null }];
+  message: [MessageEvent<C>];
   typing: [TypingEvent];
   presence: [PresenceChange];
   broadcast: [BroadcastEvent];
-  subscribed: [{ seq: number; unread?: number; resumed: boolean }];
   deleted: [Record<string, unknown>];
   error: [RealtimeError];
 }
 
-export class Channel extends Emitter<ChannelEvents> {
+export class Channel<C extends {} = Content> extends Emitter<ChannelEvents<C>> {
   /** The name given to client.channel() (slug or UUID). */
   readonly name: string;
   /** The slug the server uses in events. */
   readonly slug: string;
-  readonly state: 'unsubscribed' | 'subscribing' | 'subscribed' | 'deleted';
+  readonly state: ChannelState;
   /** The newest message seq seen; the `since` of the next resubscribe. */
   readonly lastSeq: number | null;
   readonly presence: Map<string, PresenceMember>;
   readonly typingUsers: Set<string>;
   readonly unread: number | undefined;
-  subscribe(options?: { history?: number }): Promise<SubscribeResult>;
+  subscribe(options?: SubscribeOptions): Promise<SubscribeResult<C>>;
   unsubscribe(): Promise<void>;
-  send(content: JsonValue, options?: { timeout?: number }): Promise<Ack>;
-  history(options?: { limit?: number; before?: number }): Promise<{ messages: SubscribeResult['messages']; hasMore: boolean }>;
+  send(content: C, options?: SendOptions): Promise<Ack>;
+  history(options?: { limit?: number; before?: number }): Promise<{ messages: StoredMessage<C>[]; hasMore: boolean }>;
   /** Returns whether a frame was sent (throttled, never queued). */
   typing(isTyping?: boolean): boolean;
   setPresence(status: 'online' | 'away', meta?: Record<string, JsonValue>): boolean;
   markRead(seq?: number): boolean;
 }
 
-export interface ClientEvents extends Record<string, unknown[]> {
+export interface ClientEvents {
   state: [ClientState];
   connected: [AuthInfo & { resumed: boolean }];
   disconnected: [{ code: number; reason: string }];
@@ -183,9 +242,13 @@ export class RealtimeClient extends Emitter<ClientEvents> {
   readonly connected: boolean;
   /** Sends waiting to be written or acked. */
   readonly queuedSends: number;
+  /** Resolves at the first auth_ok; while a reconnect waits for its backoff, tries at once. */
   connect(): Promise<AuthInfo>;
-  channel(name: string): Channel;
+  /** One object per name; `C` types the content of its messages. */
+  channel<C extends {} = Content>(name: string): Channel<C>;
   close(code?: number, reason?: string): void;
+  /** The user is active (sends, typing and presence say so too). */
+  active(): void;
   request(frame: Record<string, unknown>, options?: { timeout?: number }): Promise<Record<string, unknown>>;
   ping(): Promise<number>;
   setPresence(status: 'online' | 'away', meta?: Record<string, JsonValue>): boolean;

@@ -4,17 +4,23 @@
 //
 // What it does for the application:
 // - authenticates with a token or a token provider, and refreshes the token
-//   with a live `auth` before it expires;
-// - reconnects after any unexpected close with exponential backoff and
-//   jitter, resubscribes every channel with `since` (the last seq it saw), and
-//   delivers the messages it missed exactly once, in seq order;
+//   with a live `auth` before it expires, once per token;
+// - reconnects after an unexpected close with exponential backoff and
+//   jitter, decided per close code (4000 stays closed, 4008 backs off), at
+//   once on `online`, on a page shown again, or on connect(); resubscribes
+//   every channel with `since` (the last seq it saw, or the channel's seq at
+//   subscribe time), and delivers the messages it missed exactly once, in
+//   seq order;
+// - finds a dead (half-open) connection with pings: WebSocket pings where the
+//   WebSocket has them (`ws`), which are not the user's activity;
 // - settles every send() with its ack (or an error, or a timeout); a send whose
 //   ack was lost with the connection is matched against the replayed messages
-//   before it is sent again, so it is stored once;
+//   before it is sent again (same ref), so it is stored once;
 // - keeps sends made while offline in a queue flushed after reconnecting;
 // - reads batched frames (several "\n"-separated events), and asks for them
 //   with `batch: true`;
-// - keeps each channel's presence up to date and throttles typing indicators.
+// - keeps each channel's presence up to date and throttles typing indicators;
+// - reports a listener's exception as an `error` event instead of rethrowing.
 
 const kDefaults = {
   batch: false,
@@ -25,17 +31,27 @@ const kDefaults = {
   ackTimeout: 10_000, // ms, per send, counted while connected
   requestTimeout: 15_000, // ms, subscribe/history/auth replies
   authTimeout: 10_000, // ms, from open to auth_ok
-  refreshMargin: 60_000, // ms before exp to refresh the token
-  pingInterval: 25_000, // ms without any frame before a ping; 0: never
-  pongTimeout: 10_000, // ms
+  refreshMargin: 60_000, // ms before exp to refresh the token (at the latest half-way)
+  pingInterval: 10_000, // ms without any frame before a ping; 0: never
+  pongTimeout: 10_000, // ms; by default pingInterval: a dead socket is found within two intervals
+  idlePingCutoff: 240_000, // ms of the application's inactivity after which protocol pings stop (browsers)
   typingInterval: 3_000, // ms between two typing:true of one channel
   maxQueue: 1000, // sends kept while offline
-  rateLimit: { perSecond: 10, burst: 10 }, // client-side pacing of message/typing/presence; false: none
+  // Client-side pacing of message/typing/presence (false: none), a little
+  // under the server's default 10/s with a burst of 10: frames delayed on the
+  // way and then arriving together (up to about half a second of jitter)
+  // still fit the server's bucket.
+  rateLimit: { perSecond: 9, burst: 5 },
   rateLimitRetries: 5, // a rate_limited send is retried this many times, a second apart
 };
 
-const kMaxBatchRequests = 100; // the server's limit of requests in one array frame
-const kSeenIds = 5000; // message and broadcast ids remembered per channel / client
+const kMaxBatchRequests = 100;
+const kLimitBackoffSteps = 3; // after a close 4008 the backoff starts at minReconnectDelay * factor^3
+const kRefreshFloor = 1000; // ms: the soonest a token refresh is scheduled
+const kRefreshMaxRetryDelay = 30_000; // ms between two refresh attempts at most // the server's limit of requests in one array frame
+const kSeenIds = 5000;
+// Auth errors after which a fixed token is given up.
+const kTokenRefusals = new Set(['invalid_token', 'token_expired', 'unauthenticated', 'forbidden']); // message and broadcast ids remembered per channel / client
 
 /** An error reported by the server (code as in PROTOCOL.md) or by the client. */
 export class RealtimeError extends Error {
@@ -44,6 +60,17 @@ export class RealtimeError extends Error {
     this.name = 'RealtimeError';
     this.code = code;
     this.event = event;
+  }
+}
+
+/**
+ * Thrown by a token provider to say "no token, stop" (the user logged out):
+ * the client closes for good instead of retrying.
+ */
+export class UnauthorizedError extends RealtimeError {
+  constructor(message = 'the token provider refused: unauthorized') {
+    super('unauthorized', message);
+    this.name = 'UnauthorizedError';
   }
 }
 
@@ -105,11 +132,35 @@ class Emitter {
       try {
         listener(...args);
       } catch (error) {
-        // A listener's bug must not break the client's state machine.
-        setTimeout(() => { throw error; });
+        // A listener's bug must not break the client's state machine, nor
+        // crash a Node process from a timer: it is reported instead.
+        this._listenerFailed(name, error);
       }
     }
   }
+
+  hasListeners(name) {
+    return (this.#listeners.get(name)?.size ?? 0) > 0;
+  }
+
+  // Overridden by the client and its channels; the last resort is the console.
+  _listenerFailed(name, error) {
+    reportToConsole(name, error);
+  }
+}
+
+function reportToConsole(name, error) {
+  // eslint-disable-next-line no-console
+  globalThis.console?.error?.(`realtime-client: a '${name}' listener threw`, error);
+}
+
+// The RealtimeError that reports a listener's exception (the original is its cause).
+function listenerError(name, error, channel = null) {
+  const where = channel ? `channel ${channel}` : 'client';
+  const wrapped = new RealtimeError('listener_error', `a '${name}' listener of the ${where} threw: ${error?.message ?? error}`);
+  wrapped.cause = error;
+  wrapped.listener = { event: name, channel };
+  return wrapped;
 }
 
 // A set that forgets its oldest entries past `limit`.
@@ -154,9 +205,17 @@ const sameContent = (a, b) => a === b;
 
 /**
  * One channel of a client: subscribe, send, history, presence, typing.
- * Events: 'message' (event), 'typing' (event), 'presence' ({kind, member,
- * members}), 'broadcast' (event), 'deleted', 'subscribed' ({seq, unread,
- * resumed}), 'error' (RealtimeError).
+ *
+ * A subscription is a state machine: 'unsubscribed' -> 'subscribing' ->
+ * 'subscribed', back to 'subscribing' while the client reconnects (it is
+ * resubscribed with `since`), and 'unsubscribed' with a reason when it ends:
+ * 'deliberate' (unsubscribe()), 'disconnected' (the client closed or gave
+ * up), 'forbidden' / 'not_found' (the server refused it), 'deleted'.
+ *
+ * Events: 'subscribing' ({reason: 'subscribe' | 'reconnecting'}),
+ * 'subscribed' ({seq, unread, resumed}), 'unsubscribed' ({reason, error}),
+ * 'message' (event), 'typing' (event), 'presence' ({kind, member, members}),
+ * 'broadcast' (event), 'deleted' (event), 'error' (RealtimeError).
  */
 export class Channel extends Emitter {
   #client;
@@ -173,7 +232,7 @@ export class Channel extends Emitter {
     this.name = name;
     this.slug = name;
     this.id = null;
-    this.state = 'unsubscribed'; // subscribing, subscribed, deleted
+    this.state = 'unsubscribed'; // subscribing, subscribed
     this.wanted = false; // subscribed by the application: resubscribed on reconnect
     this.lastSeq = null; // the newest seq seen (null before the first subscribe)
     this.presence = new Map(); // user_id -> {user_id, status, meta, last_active}
@@ -184,11 +243,17 @@ export class Channel extends Emitter {
 
   /**
    * Subscribes. `history: N` also fetches the last N messages (returned, not
-   * emitted). Resolves with {seq, unread, messages, hasMore}.
+   * emitted). `since: seq` (a seq saved earlier, e.g. before a page reload)
+   * emits every message after it as 'message' instead. Resolves with {seq,
+   * unread, messages, hasMore}; rejects with the server's error, or 'closed'.
    */
   subscribe(options = {}) {
+    if (options.history != null && options.since != null) {
+      return Promise.reject(new RealtimeError('bad_request', 'history and since cannot be used together'));
+    }
     this.wanted = true;
-    this.options = options;
+    this.options = { history: options.history };
+    if (options.since != null && (this.lastSeq == null || options.since > this.lastSeq)) this.lastSeq = options.since;
     if (this.state === 'subscribed' && !options.history) {
       return Promise.resolve({ seq: this.lastSeq, unread: this.unread, messages: [], hasMore: false });
     }
@@ -204,8 +269,7 @@ export class Channel extends Emitter {
   async unsubscribe() {
     this.wanted = false;
     if (this.state === 'unsubscribed') return;
-    this.state = 'unsubscribed';
-    this.presence.clear();
+    this._ended('deliberate');
     if (this.#client.connected) {
       await this.#client.request({ type: 'unsubscribe', channel: this.name });
     }
@@ -258,6 +322,30 @@ export class Channel extends Emitter {
   }
 
   // ---- called by the client
+
+  _listenerFailed(name, error) {
+    this.#client._reportListenerError(listenerError(name, error, this.name));
+  }
+
+  _subscribing(reason) {
+    if (this.state === 'subscribing') return;
+    this.state = 'subscribing';
+    this.emit('subscribing', { reason });
+  }
+
+  // The subscription ends: no resubscribe on reconnect; a pending
+  // subscribe() rejects with `error`.
+  _ended(reason, error = null) {
+    this.wanted = false;
+    this.#held = null;
+    this.presence.clear();
+    const reject = this._rejectSubscribe;
+    this._resolveSubscribe = this._rejectSubscribe = null;
+    if (reject) reject(error ?? new RealtimeError('closed', `the subscription ended (${reason})`));
+    if (this.state === 'unsubscribed') return;
+    this.state = 'unsubscribed';
+    this.emit('unsubscribed', { reason, error });
+  }
 
   _subscribed(reply, resumed) {
     this.state = 'subscribed';
@@ -357,16 +445,16 @@ export class Channel extends Emitter {
   }
 
   _deleted(event) {
-    this.state = 'deleted';
-    this.wanted = false;
-    this.presence.clear();
+    this._ended('deleted', new RealtimeError('not_found', 'the channel was deleted', event));
     this.emit('deleted', event);
   }
 
+  // The connection dropped: a wanted channel waits to be resubscribed.
   _disconnected() {
     // Held messages are not lost: lastSeq did not move, the next replay has them.
     this.#held = null;
-    if (this.state === 'subscribed' || this.state === 'subscribing') this.state = 'unsubscribed';
+    if (this.wanted) this._subscribing('reconnecting');
+    else if (this.state !== 'unsubscribed') this._ended('disconnected');
     for (const timer of this.#typingTimers.values()) clearTimeout(timer);
     this.#typingTimers.clear();
     this.typingUsers.clear();
@@ -401,6 +489,7 @@ export class RealtimeClient extends Emitter {
   #attempt = 0;
   #timers = { reconnect: null, auth: null, refresh: null, ping: null, pong: null, flush: null };
   #lastFrameAt = 0;
+  #lastActionAt = Date.now(); // the application's last send, typing, presence or active()
   #connectWaiters = [];
   #ready = false; // authenticated and resubscribed
   #everConnected = false;
@@ -408,6 +497,9 @@ export class RealtimeClient extends Emitter {
   #presence = new Map(); // channel name or '' -> last presence request
   #bucket = null;
   #statsWanted = false;
+  #token = null; // the token of the current connection
+  #hiddenAt = null;
+  #unlisten = []; // removes the online/offline/visibility listeners
 
   /**
    * @param {object} options url (ws://host:port), token (string or function
@@ -419,6 +511,7 @@ export class RealtimeClient extends Emitter {
     if (!options?.url) throw new TypeError('RealtimeClient: url is required');
     if (options.token == null) throw new TypeError('RealtimeClient: token is required (a string or a function)');
     this.options = { ...kDefaults, ...options };
+    if (options.pongTimeout == null) this.options.pongTimeout = this.options.pingInterval || kDefaults.pongTimeout;
     this.WebSocket = options.WebSocket ?? globalThis.WebSocket;
     if (!this.WebSocket) throw new TypeError('RealtimeClient: no WebSocket: pass the `ws` package as options.WebSocket');
     if (this.options.rateLimit) this.#bucket = new Bucket(this.options.rateLimit);
@@ -438,13 +531,19 @@ export class RealtimeClient extends Emitter {
     return this.#sends.size;
   }
 
-  /** Connects; resolves at the first auth_ok, keeps reconnecting until close(). */
+  /**
+   * Connects; resolves at the first auth_ok, keeps reconnecting until
+   * close(). While a reconnect is waiting for its backoff, tries at once.
+   */
   connect() {
     if (this.#ready) return Promise.resolve(this.#authInfo());
     const promise = new Promise((resolve, reject) => this.#connectWaiters.push({ resolve, reject }));
     if (this.state === 'idle' || this.state === 'closed') {
       this.#closedByUser = false;
+      this.#listenToEnvironment();
       this.#open();
+    } else {
+      this.#reconnectNow();
     }
     return promise;
   }
@@ -460,27 +559,23 @@ export class RealtimeClient extends Emitter {
     return channel;
   }
 
-  /** Closes for good: pending sends and requests are rejected with 'closed'. */
+  /**
+   * Closes for good: pending sends, requests and subscribes are rejected with
+   * 'closed'; channels end with reason 'disconnected'.
+   */
   close(code = 1000, reason = 'client closed') {
-    this.#closedByUser = true;
-    this.#clearTimers();
-    const error = new RealtimeError('closed', 'the client was closed');
-    this.#failPending(error);
-    for (const send of this.#sends.values()) {
-      clearTimeout(send.timer);
-      send.reject(error);
-    }
-    this.#sends.clear();
-    for (const waiter of this.#connectWaiters.splice(0)) waiter.reject(error);
-    for (const channel of this.#channels.values()) channel._disconnected();
     const ws = this.#ws;
-    this.#detach();
+    this.#stop(new RealtimeError('closed', 'the client was closed'));
     try {
       ws?.close(code, reason);
     } catch {
       // already closed
     }
-    this.#setState('closed');
+  }
+
+  /** Tells the SDK the user is active (sends, typing and presence do it too). */
+  active() {
+    this.#noteAction();
   }
 
   /** Sends any request with a fresh ref and resolves with its reply. */
@@ -520,8 +615,9 @@ export class RealtimeClient extends Emitter {
 
   /** Forces a token refresh now (normally automatic before expiry). */
   async refreshToken() {
-    const token = await this.#token();
+    const token = await this.#fetchToken();
     const reply = await this.request({ type: 'auth', token });
+    this.#token = token;
     this.#authenticated(reply, false);
     return reply;
   }
@@ -534,9 +630,38 @@ export class RealtimeClient extends Emitter {
     this.emit('state', state);
   }
 
-  async #token() {
+  _listenerFailed(name, error) {
+    if (name === 'error') reportToConsole(name, error);
+    else this._reportListenerError(listenerError(name, error));
+  }
+
+  _reportListenerError(error) {
+    if (this.hasListeners('error')) this.emit('error', error);
+    else reportToConsole(error.listener.event, error.cause);
+  }
+
+  async #fetchToken() {
     const { token } = this.options;
     return typeof token === 'function' ? await token() : token;
+  }
+
+  // An error thrown by the token provider: UnauthorizedError (or any error
+  // whose code is 'unauthorized') stops the client; others are retried.
+  #providerFailed(error) {
+    if (error?.code === 'unauthorized') {
+      const final = error instanceof RealtimeError ? error : new RealtimeError('unauthorized', String(error?.message ?? error));
+      this.emit('error', final);
+      const ws = this.#ws;
+      this.#stop(final);
+      try {
+        ws?.close(1000, 'unauthorized');
+      } catch {
+        // already closed
+      }
+      return true;
+    }
+    this.emit('error', new RealtimeError('token_provider', `the token provider failed: ${error?.message ?? error}`));
+    return false;
   }
 
   async #open() {
@@ -544,11 +669,10 @@ export class RealtimeClient extends Emitter {
     const generation = ++this.#generation;
     let token;
     try {
-      token = await this.#token();
+      token = await this.#fetchToken();
     } catch (error) {
       if (generation !== this.#generation || this.#closedByUser) return;
-      this.emit('error', new RealtimeError('token_provider', `the token provider failed: ${error?.message ?? error}`));
-      this.#scheduleReconnect();
+      if (!this.#providerFailed(error)) this.#scheduleReconnect();
       return;
     }
     if (generation !== this.#generation || this.#closedByUser) return;
@@ -561,6 +685,7 @@ export class RealtimeClient extends Emitter {
       return;
     }
     this.#ws = ws;
+    this.#token = token;
     this.#lastFrameAt = Date.now();
     ws.onopen = () => {
       if (generation !== this.#generation) return;
@@ -570,7 +695,7 @@ export class RealtimeClient extends Emitter {
     };
     ws.onmessage = (message) => {
       if (generation !== this.#generation) return;
-      this.#lastFrameAt = Date.now();
+      this.#heardFromServer();
       let events;
       try {
         events = parseFrame(typeof message.data === 'string' ? message.data : new TextDecoder().decode(message.data));
@@ -587,6 +712,23 @@ export class RealtimeClient extends Emitter {
       if (generation !== this.#generation) return;
       this.#onClose(event.code, event.reason);
     };
+    // The `ws` package (Node) can send WebSocket pings, which the server
+    // answers without counting them as the user's activity.
+    if (typeof ws.ping === 'function' && typeof ws.on === 'function') {
+      ws.on('pong', () => {
+        if (generation === this.#generation) this.#heardFromServer();
+      });
+    }
+  }
+
+  // Any frame (or WebSocket pong) from the server: the connection is alive.
+  #heardFromServer() {
+    this.#lastFrameAt = Date.now();
+    if (this.#timers.pong) {
+      clearTimeout(this.#timers.pong);
+      this.#timers.pong = null;
+      if (this.#ready) this.#schedulePing();
+    }
   }
 
   // Gives up on the current socket at once (no close handshake wait).
@@ -607,6 +749,31 @@ export class RealtimeClient extends Emitter {
     this.#ready = false;
   }
 
+  // Ends the client for good (close(), an admin's kick, a refused token, a
+  // provider's UnauthorizedError): everything pending rejects with `error`.
+  #stop(error) {
+    this.#closedByUser = true;
+    this.#detach();
+    this.#clearTimers();
+    this.#failPending(error);
+    for (const send of this.#sends.values()) {
+      clearTimeout(send.timer);
+      send.reject(error);
+    }
+    this.#sends.clear();
+    for (const waiter of this.#connectWaiters.splice(0)) waiter.reject(error);
+    for (const channel of this.#channels.values()) {
+      if (channel.state !== 'unsubscribed' || channel._rejectSubscribe) {
+        const wanted = channel.wanted;
+        channel._ended('disconnected', error);
+        // A later connect() resubscribes what the application had asked for.
+        channel.wanted = wanted;
+      }
+    }
+    for (const unlisten of this.#unlisten.splice(0)) unlisten();
+    this.#setState('closed');
+  }
+
   #onClose(code, reason) {
     const wasReady = this.#ready;
     this.#detach();
@@ -616,6 +783,11 @@ export class RealtimeClient extends Emitter {
     for (const send of this.#sends.values()) {
       clearTimeout(send.timer); // the ack timer counts only while connected
       send.timer = null;
+      if (send.state === 'inflight' && !send.resend) {
+        // The application asked not to resend: it decides.
+        this.#sends.delete(send.ref);
+        send.reject(new RealtimeError('connection_lost', 'the connection closed before the ack; the message may or may not have been stored'));
+      }
     }
     // Only an established connection is reported; failed attempts are 'reconnecting'.
     if (wasReady) this.emit('disconnected', { code, reason });
@@ -623,12 +795,18 @@ export class RealtimeClient extends Emitter {
       this.#setState('closed');
       return;
     }
-    if (!this.options.reconnect) {
-      this.#setState('closed');
-      const error = new RealtimeError('closed', `the connection closed (${code}) and reconnect is off`);
-      for (const waiter of this.#connectWaiters.splice(0)) waiter.reject(error);
+    if (code === 4000) {
+      // An administrator disconnected this client: reconnecting would undo it.
+      this.#stop(new RealtimeError('disconnected', `disconnected by an administrator (${reason || 4000})`));
       return;
     }
+    if (!this.options.reconnect) {
+      this.#stop(new RealtimeError('closed', `the connection closed (${code}) and reconnect is off`));
+      return;
+    }
+    // 4008 (too many connections, or a flood): retrying at once would be
+    // refused again; start the backoff a few steps further.
+    if (code === 4008) this.#attempt = Math.max(this.#attempt, kLimitBackoffSteps);
     this.#scheduleReconnect();
   }
 
@@ -642,7 +820,52 @@ export class RealtimeClient extends Emitter {
     this.#setState('reconnecting');
     this.emit('reconnecting', { attempt: this.#attempt, delay });
     clearTimeout(this.#timers.reconnect);
-    this.#timers.reconnect = setTimeout(() => this.#open(), delay);
+    this.#timers.reconnect = setTimeout(() => {
+      this.#timers.reconnect = null;
+      this.#open();
+    }, delay);
+  }
+
+  // The network is back, the page is visible again, or the application
+  // called connect(): a reconnect waiting for its backoff goes now, and a
+  // connection that looks open is checked.
+  #reconnectNow() {
+    if (this.#closedByUser) return;
+    if (this.#ready) {
+      this.#probe();
+      return;
+    }
+    if (!this.#timers.reconnect) return; // an attempt is already under way
+    clearTimeout(this.#timers.reconnect);
+    this.#timers.reconnect = null;
+    this.#attempt = 0;
+    this.#open();
+  }
+
+  // Browsers: reconnect at once when the network comes back, and check the
+  // connection when it goes away or when the page is shown after a long hide.
+  #listenToEnvironment() {
+    if (this.#unlisten.length > 0) return;
+    const listen = (target, name, listener) => {
+      if (typeof target?.addEventListener !== 'function') return;
+      target.addEventListener(name, listener);
+      this.#unlisten.push(() => target.removeEventListener(name, listener));
+    };
+    const network = this.options.networkEvents ?? globalThis.window;
+    const page = this.options.visibilityEvents ?? globalThis.document;
+    listen(network, 'online', () => this.#reconnectNow());
+    listen(network, 'offline', () => {
+      if (this.#ready) this.#probe();
+    });
+    listen(page, 'visibilitychange', () => {
+      if (page.visibilityState === 'hidden') {
+        this.#hiddenAt = Date.now();
+        return;
+      }
+      const hiddenFor = this.#hiddenAt == null ? 0 : Date.now() - this.#hiddenAt;
+      this.#hiddenAt = null;
+      if (hiddenFor >= (this.options.pingInterval || kDefaults.pingInterval)) this.#reconnectNow();
+    });
   }
 
   #clearTimers() {
@@ -669,50 +892,112 @@ export class RealtimeClient extends Emitter {
     this.connectionId = reply.connection_id;
     this.expiresAt = reply.expires_at ? Date.parse(reply.expires_at) : null;
     this.emit('token', { expiresAt: this.expiresAt });
-    clearTimeout(this.#timers.refresh);
-    this.#timers.refresh = null;
-    if (this.expiresAt != null && typeof this.options.token === 'function') {
-      const remaining = this.expiresAt - Date.now();
-      // Refresh `refreshMargin` before expiry, but never later than half-way
-      // through a short-lived token.
-      const delay = Math.max(0, Math.min(remaining - this.options.refreshMargin, remaining / 2));
-      this.#timers.refresh = setTimeout(() => this.#refresh(), Math.max(delay, remaining > 2000 ? 1000 : 0));
-    }
+    this.#scheduleRefresh(0);
     if (first) this.#schedulePing();
   }
 
-  async #refresh() {
+  // One refresh per token: `refreshMargin` before exp, but not before
+  // half-way through a token shorter than that, and never sooner than
+  // kRefreshFloor. `retry` > 0 after a failed refresh or a provider that
+  // returned the token in use: the wait doubles (from kRefreshFloor).
+  #scheduleRefresh(retry) {
+    clearTimeout(this.#timers.refresh);
+    this.#timers.refresh = null;
+    if (this.expiresAt == null || typeof this.options.token !== 'function') return;
+    const remaining = this.expiresAt - Date.now();
+    const delay = retry > 0
+      ? Math.min(kRefreshFloor * 2 ** (retry - 1), kRefreshMaxRetryDelay)
+      : Math.max(remaining - this.options.refreshMargin, remaining / 2, kRefreshFloor);
+    this.#timers.refresh = setTimeout(() => {
+      this.#timers.refresh = null;
+      this.#refresh(retry);
+    }, delay);
+  }
+
+  async #refresh(retry) {
+    const generation = this.#generation;
+    let token;
     try {
-      await this.refreshToken();
+      token = await this.#fetchToken();
     } catch (error) {
-      if (this.#closedByUser || !this.#ready) return; // the reconnect fetches a new token
-      this.emit('error', error instanceof RealtimeError ? error : new RealtimeError('token_provider', String(error?.message ?? error)));
-      // Try again soon; past exp the server closes with 4001 and the
-      // reconnect asks the provider again.
-      this.#timers.refresh = setTimeout(() => this.#refresh(), 2000);
+      if (this.#closedByUser || generation !== this.#generation) return;
+      if (!this.#providerFailed(error)) this.#scheduleRefresh(retry + 1);
+      return;
+    }
+    if (this.#closedByUser || generation !== this.#generation) return;
+    if (token === this.#token) {
+      // The provider still returns the token in use (a cache): ask again
+      // later. Past exp the server closes with 4001 and the reconnect asks
+      // the provider again.
+      this.#scheduleRefresh(retry + 1);
+      return;
+    }
+    try {
+      const reply = await this.#request({ type: 'auth', token });
+      if (this.#closedByUser || generation !== this.#generation) return;
+      this.#token = token;
+      this.#authenticated(reply, false);
+    } catch (error) {
+      if (this.#closedByUser || generation !== this.#generation) return; // the reconnect fetches a new token
+      this.emit('error', error);
+      this.#scheduleRefresh(retry + 1);
     }
   }
 
+  // ---- liveness
+
+  // Nodes's `ws` pings with WebSocket pings; browsers, which cannot, with
+  // the protocol's `ping`, which the server counts as activity: those stop
+  // once the application has been idle for `idlePingCutoff`, so the
+  // server's automatic away still happens.
+  #wantsAppPings() {
+    return !(typeof this.#ws?.ping === 'function' && typeof this.#ws?.on === 'function');
+  }
+
+  // The application acted: pings stopped by idlePingCutoff start again.
+  #noteAction() {
+    this.#lastActionAt = Date.now();
+    if (this.#ready && !this.#timers.ping && !this.#timers.pong) this.#schedulePing();
+  }
+
+  // When nothing has come from the server for `pingInterval`, probe; no
+  // answer (any frame) within `pongTimeout` and the connection is dropped.
   #schedulePing() {
-    const { pingInterval, pongTimeout } = this.options;
+    const { pingInterval } = this.options;
     if (!pingInterval) return;
     clearTimeout(this.#timers.ping);
     this.#timers.ping = setTimeout(() => {
+      this.#timers.ping = null;
       if (!this.#ws) return;
       const idle = Date.now() - this.#lastFrameAt;
       if (idle < pingInterval) {
         this.#schedulePing();
         return;
       }
-      const ref = this.#nextRef();
-      this.#pending.set(ref, {
-        resolve: () => this.#schedulePing(),
-        reject: () => {},
-        parts: {},
-        timer: setTimeout(() => this.#abandon(1006, 'no pong in time'), pongTimeout),
-      });
-      this.#rawSend({ type: 'ping', ref });
-    }, Math.max(1000, pingInterval - (Date.now() - this.#lastFrameAt)));
+      if (this.#wantsAppPings() && Date.now() - this.#lastActionAt > this.options.idlePingCutoff) return; // active() restarts it
+      this.#probe();
+    }, Math.max(100, pingInterval - (Date.now() - this.#lastFrameAt)));
+  }
+
+  // Asks the server for a sign of life now (a ping); the connection is
+  // dropped when nothing comes back within `pongTimeout`.
+  #probe() {
+    if (!this.#ws || this.#timers.pong) return;
+    this.#timers.pong = setTimeout(() => {
+      this.#timers.pong = null;
+      this.#abandon(1006, 'no pong in time');
+    }, this.options.pongTimeout);
+    if (!this.#wantsAppPings()) {
+      try {
+        this.#ws.ping();
+      } catch {
+        // closing: the close decides
+      }
+      return;
+    }
+    const ref = this.#nextRef();
+    this.#pending.set(ref, { resolve: () => {}, reject: () => {}, parts: {}, timer: null });
+    this.#rawSend({ type: 'ping', ref });
   }
 
   // After auth_ok on a new socket: resubscribe, settle or resend the sends
@@ -723,42 +1008,14 @@ export class RealtimeClient extends Emitter {
     this.#attempt = 0;
     this.#authenticated(reply, true);
     const channels = [...this.#channels.values()].filter((channel) => channel.wanted);
-    const requests = [];
-    for (const channel of channels) {
-      channel.state = 'subscribing';
-      const since = channel.lastSeq;
-      if (since != null) channel._hold();
-      const frame = { type: 'subscribe', channel: channel.name, ...(since != null ? { since } : channel.options.history ? { history: channel.options.history } : {}) };
-      requests.push(this.#request(frame, { final: since != null || channel.options.history ? 'history' : 'subscribed', defer: true, channel })
-        .then((parts) => ({ channel, parts, since }), (error) => ({ channel, error })));
-    }
+    const requests = channels.map((channel) => this.#subscribeRequest(channel, true));
     this.#flushDeferred();
     const results = await Promise.all(requests);
     if (generation !== this.#generation) return;
-    for (const { channel, parts, since, error } of results) {
-      if (error) {
-        channel.wanted = error.code === 'connection_lost' ? channel.wanted : false;
-        channel._release();
-        channel.emit('error', error);
-        channel._rejectSubscribe?.(error);
-        continue;
-      }
-      this.#bySlug.set(parts.subscribed.channel, channel);
-      channel._subscribed(parts.subscribed, resumed);
-      const messages = parts.history?.messages ?? [];
-      if (since == null) {
-        channel._markSeen(messages);
-        channel._resolveSubscribe?.({ seq: parts.subscribed.seq, unread: parts.subscribed.unread, messages, hasMore: parts.history?.has_more ?? false });
-      } else {
-        for (const message of messages) channel._message({ type: 'message', channel: parts.subscribed.channel, ...message });
-        if (parts.history?.has_more) await this.#catchUp(channel, parts.subscribed.seq);
-        if (generation !== this.#generation) return;
-        channel._release();
-        channel._resolveSubscribe?.({ seq: parts.subscribed.seq, unread: parts.subscribed.unread, messages: [], hasMore: false });
-      }
-      channel._resolveSubscribe = channel._rejectSubscribe = null;
+    for (const result of results) {
+      await this.#finishSubscribe(result, resumed);
+      if (generation !== this.#generation) return;
     }
-    if (generation !== this.#generation) return;
     this.#settleInFlight();
     // Presence set by the application, and the stats feed, survive reconnects.
     for (const request of this.#presence.values()) this._sendCounted({ ...request });
@@ -769,6 +1026,49 @@ export class RealtimeClient extends Emitter {
     this.emit('connected', { ...this.#authInfo(), resumed });
     for (const waiter of this.#connectWaiters.splice(0)) waiter.resolve(this.#authInfo());
     this.#flushSends();
+  }
+
+  // The subscribe of `channel`: with `since` = the newest seq it saw (the
+  // replay comes as a `history` event and is delivered as messages; live
+  // messages are held until then), else with the `history` asked for.
+  // `defer`: sent with the others by #flushDeferred. Never rejects.
+  #subscribeRequest(channel, defer) {
+    channel._subscribing('subscribe');
+    const since = channel.lastSeq;
+    const history = since == null ? channel.options.history : null;
+    if (since != null) channel._hold();
+    const frame = { type: 'subscribe', channel: channel.name, ...(since != null ? { since } : history ? { history } : {}) };
+    const final = since != null || history ? 'history' : 'subscribed';
+    return this.#request(frame, { final, defer, channel })
+      .then((parts) => ({ channel, parts, since }), (error) => ({ channel, error }));
+  }
+
+  // Applies a subscribe's reply and settles the channel's subscribe().
+  async #finishSubscribe({ channel, parts, since, error }, resumed) {
+    if (error) {
+      channel._release();
+      if (error.code === 'connection_lost') return; // resubscribed by #resume
+      channel.emit('error', error);
+      channel._ended(error.code === 'not_found' ? 'not_found' : 'forbidden', error);
+      return;
+    }
+    const generation = this.#generation;
+    this.#bySlug.set(parts.subscribed.channel, channel);
+    channel._subscribed(parts.subscribed, resumed);
+    const messages = parts.history?.messages ?? [];
+    let result = { seq: parts.subscribed.seq, unread: parts.subscribed.unread, messages: [], hasMore: false };
+    if (since == null) {
+      channel._markSeen(messages);
+      result = { ...result, messages, hasMore: parts.history?.has_more ?? false };
+    } else {
+      for (const message of messages) channel._message({ type: 'message', channel: parts.subscribed.channel, ...message });
+      if (parts.history?.has_more) await this.#catchUp(channel, parts.subscribed.seq);
+      if (generation !== this.#generation) return;
+      channel._release();
+    }
+    const resolve = channel._resolveSubscribe;
+    channel._resolveSubscribe = channel._rejectSubscribe = null;
+    resolve?.(result);
   }
 
   // More than the server replays for `since` was missed: fetch the rest
@@ -941,19 +1241,17 @@ export class RealtimeClient extends Emitter {
   #authFailed(error) {
     this.emit('error', error);
     // A fixed token that is refused will never work (the server closes with
-    // 4001 next); a provider may do better on the next attempt.
-    if (typeof this.options.token !== 'function') this.#giveUp(error);
-  }
-
-  #giveUp(error) {
-    this.#closedByUser = true;
-    for (const send of this.#sends.values()) {
-      clearTimeout(send.timer);
-      send.reject(error);
+    // 4001 next); a provider may do better on the next attempt. A refusal
+    // for a limit (too_many_connections, then close 4008) is retried.
+    if (typeof this.options.token !== 'function' && kTokenRefusals.has(error.code)) {
+      const ws = this.#ws;
+      this.#stop(error);
+      try {
+        ws?.close(1000, 'token refused');
+      } catch {
+        // already closed
+      }
     }
-    this.#sends.clear();
-    for (const waiter of this.#connectWaiters.splice(0)) waiter.reject(error);
-    this.#setState('closed');
   }
 
   // ---- subscriptions and sends (called by Channel)
@@ -962,35 +1260,22 @@ export class RealtimeClient extends Emitter {
     return new Promise((resolve, reject) => {
       channel._resolveSubscribe = resolve;
       channel._rejectSubscribe = reject;
-      if (!this.#ready) {
-        // Subscribed by #resume once connected.
-        if (this.state === 'idle') this.connect().catch(reject);
+      if (this.#closedByUser && this.state === 'closed') {
+        channel._ended('disconnected', new RealtimeError('closed', 'the client is closed'));
         return;
       }
-      channel.state = 'subscribing';
-      const frame = { type: 'subscribe', channel: channel.name, ...(options.history ? { history: options.history } : {}) };
-      this.#request(frame, { final: options.history ? 'history' : 'subscribed', channel }).then(
-        (parts) => {
-          const subscribed = options.history ? parts.subscribed : parts;
-          const history = options.history ? parts.history : null;
-          this.#bySlug.set(subscribed.channel, channel);
-          channel._subscribed(subscribed, false);
-          channel._markSeen(history?.messages ?? []);
-          channel._resolveSubscribe = channel._rejectSubscribe = null;
-          resolve({ seq: subscribed.seq, unread: subscribed.unread, messages: history?.messages ?? [], hasMore: history?.has_more ?? false });
-        },
-        (error) => {
-          if (error.code === 'connection_lost') return; // resubscribed by #resume
-          channel.state = 'unsubscribed';
-          channel.wanted = false;
-          channel._resolveSubscribe = channel._rejectSubscribe = null;
-          reject(error);
-        },
-      );
+      if (!this.#ready) {
+        // Subscribed by #resume once connected.
+        channel._subscribing('subscribe');
+        if (this.state === 'idle') this.connect().catch(() => {});
+        return;
+      }
+      this.#subscribeRequest(channel, false).then((result) => this.#finishSubscribe(result, false));
     });
   }
 
-  _send(channel, content, { timeout = this.options.ackTimeout } = {}) {
+  _send(channel, content, { timeout = this.options.ackTimeout, resend = true } = {}) {
+    this.#noteAction();
     if (content === undefined || content === null) {
       return Promise.reject(new RealtimeError('bad_request', 'content must be a JSON value other than null'));
     }
@@ -1003,8 +1288,8 @@ export class RealtimeClient extends Emitter {
     return new Promise((resolve, reject) => {
       const ref = this.#nextRef();
       this.#sends.set(ref, {
-        ref, channel, content, json: JSON.stringify(content), timeout, resolve, reject,
-        state: 'queued', timer: null, retries: 0,
+        ref, channel, content, json: JSON.stringify(content), timeout, resend, resolve, reject,
+        state: 'queued', timer: null, retries: 0, probed: false,
       });
       if (this.state === 'idle') this.connect().catch(() => {});
       this.#flushSends();
@@ -1028,6 +1313,7 @@ export class RealtimeClient extends Emitter {
         break;
       }
       send.state = 'inflight';
+      send.probed = false;
       send.afterSeq = send.channel.lastSeq;
       send.timer = setTimeout(() => this.#sendTimedOut(send), send.timeout);
       frames.push({ type: 'message', channel: send.channel.name, content: send.content, ref: send.ref });
@@ -1044,8 +1330,17 @@ export class RealtimeClient extends Emitter {
     }
   }
 
+  // No ack in time: first make sure the connection is alive (a probe; a
+  // dead one is dropped, and the send goes out again after the reconnect
+  // under the same ref); a live server that does not ack fails the send.
   #sendTimedOut(send) {
     if (!this.#sends.has(send.ref)) return;
+    if (!send.probed && send.resend && this.options.pingInterval) {
+      send.probed = true;
+      this.#probe();
+      send.timer = setTimeout(() => this.#sendTimedOut(send), this.options.pongTimeout + 100);
+      return;
+    }
     this.#sends.delete(send.ref);
     send.reject(new RealtimeError('timeout', `no ack within ${send.timeout} ms`));
   }
@@ -1066,6 +1361,7 @@ export class RealtimeClient extends Emitter {
 
   // Typing and presence: sent now within the rate, or dropped (false).
   _sendCounted(frame) {
+    this.#noteAction();
     if (!this.#ready) return false;
     if (this.#bucket && !this.#bucket.take()) return false;
     return this.#rawSend(frame);

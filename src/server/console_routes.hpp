@@ -12,6 +12,12 @@
 //   POST /console/token              development mode only (REALTIME_DEV_MODE):
 //                                    a signed token for any user, see docs/CLIENTS.md
 //
+// Every file is sent gzipped to a client that accepts it (Vary:
+// Accept-Encoding), with a strong ETag per representation (If-None-Match ->
+// 304); the SDK may be cached for an hour (Cache-Control: public,
+// max-age=3600) and loaded by a page of any origin
+// (Access-Control-Allow-Origin: *); the pages revalidate.
+//
 // Without development mode POST /console/token is not registered at all (404):
 // a production server never mints tokens.
 //
@@ -35,5 +41,11 @@ void add_console_routes(HttpRouter& router, const ConsoleOptions& options);
 
 // The Content-Type for a file name by its extension (text/javascript, ...).
 std::string_view content_type_for(std::string_view name);
+
+// `data` in gzip format (RFC 1952), at the best compression.
+std::string gzip_compress(std::string_view data);
+
+// Whether an Accept-Encoding value accepts gzip (gzip or *, without q=0).
+bool accepts_gzip(std::string_view accept_encoding);
 
 }  // namespace nself::server

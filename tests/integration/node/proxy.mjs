@@ -1,7 +1,9 @@
 // A TCP proxy between a client and the server that a test can cut: every
 // open connection is destroyed at once (both sockets, no close frame: what a
 // dropped network looks like to both ends), and new connections can be
-// refused for a while (the network is down).
+// refused for a while (the network is down). Faults for the SDK tests too: a
+// stall (the sockets stay open but nothing passes: a half-open connection)
+// and a reset (TCP RST to both ends).
 import { createServer, connect } from 'node:net';
 import { freePort } from './harness.mjs';
 
@@ -44,25 +46,67 @@ export class CuttableProxy {
     return `ws://127.0.0.1:${this.port}/${query}`;
   }
 
-  // Destroys every open connection; returns how many there were.
+  // The open connections that still forward (not stalled).
+  #flowing() {
+    return [...this.pairs].filter((pair) => !pair.stalled);
+  }
+
+  // Destroys every open connection (a stalled one stays stalled: the side
+  // that notices drops it); returns how many there were.
   cut() {
-    const count = this.pairs.size;
-    for (const { client, upstream } of [...this.pairs]) {
-      client.destroy();
-      upstream.destroy();
+    const pairs = this.#flowing();
+    for (const pair of pairs) {
+      this.pairs.delete(pair);
+      pair.client.destroy();
+      pair.upstream.destroy();
     }
-    this.pairs.clear();
-    return count;
+    return pairs.length;
   }
 
   // The network goes down (cut and refuse) or comes back.
   down() {
     this.accepting = false;
     this.cut();
+    this.dropStalled();
   }
 
   up() {
     this.accepting = true;
+  }
+
+  // Nothing passes any more on the open connections, which stay open (what
+  // a NAT that forgot the connection looks like); returns how many.
+  stall() {
+    const pairs = this.#flowing();
+    for (const pair of pairs) {
+      pair.client.unpipe(pair.upstream);
+      pair.upstream.unpipe(pair.client);
+      pair.client.pause();
+      pair.upstream.pause();
+      pair.stalled = true;
+    }
+    return pairs.length;
+  }
+
+  // Resets every open connection (RST to both ends); returns how many.
+  reset() {
+    const pairs = this.#flowing();
+    for (const pair of pairs) {
+      this.pairs.delete(pair);
+      pair.client.resetAndDestroy();
+      pair.upstream.resetAndDestroy();
+    }
+    return pairs.length;
+  }
+
+  // The stalled connections are closed (as the side that notices would).
+  dropStalled() {
+    for (const pair of [...this.pairs]) {
+      if (!pair.stalled) continue;
+      this.pairs.delete(pair);
+      pair.client.destroy();
+      pair.upstream.destroy();
+    }
   }
 
   get open() {
@@ -71,6 +115,7 @@ export class CuttableProxy {
 
   close() {
     this.cut();
+    this.dropStalled();
     return new Promise((resolve) => this.server.close(resolve));
   }
 }

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <zlib.h>
+
 #include <boost/json.hpp>
 #include <chrono>
 
@@ -51,6 +53,92 @@ TEST(ConsoleRoutes, ServeTheEmbeddedFilesWithTheirTypes) {
   EXPECT_TRUE(router.has_route(http::verb::get, "/"));
   EXPECT_FALSE(router.has_route(http::verb::get, "/ws"));
   EXPECT_FALSE(router.has_route(http::verb::post, "/"));
+}
+
+// The bytes a gzip stream holds (inflated by zlib itself).
+std::string gunzip(std::string_view data) {
+  z_stream stream{};
+  EXPECT_EQ(inflateInit2(&stream, 15 + 16), Z_OK);
+  std::string out(1 << 22, '\0');
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  stream.avail_in = static_cast<uInt>(data.size());
+  stream.next_out = reinterpret_cast<Bytef*>(out.data());
+  stream.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(inflate(&stream, Z_FINISH), Z_STREAM_END);
+  out.resize(stream.total_out);
+  inflateEnd(&stream);
+  return out;
+}
+
+TEST(ConsoleRoutes, TheSdkIsGzippedForClientsThatAcceptIt) {
+  HttpRouter router;
+  add_console_routes(router, {});
+  const std::string plain = router.handle(get("/sdk/realtime-client.js")).body();
+  HttpRequest request = get("/sdk/realtime-client.js");
+  request.set(http::field::accept_encoding, "gzip, deflate, br");
+  HttpResponse response = router.handle(request);
+  ASSERT_EQ(response.result(), http::status::ok);
+  EXPECT_EQ(response[http::field::content_encoding], "gzip");
+  EXPECT_EQ(response[http::field::vary], "Accept-Encoding");
+  EXPECT_LT(response.body().size(), plain.size() / 2);
+  EXPECT_EQ(gunzip(response.body()), plain);
+  EXPECT_EQ(response[http::field::content_length], std::to_string(response.body().size()));
+
+  HttpResponse identity = router.handle(get("/sdk/realtime-client.js"));
+  EXPECT_EQ(identity[http::field::content_encoding], "");
+  EXPECT_NE(identity.body().find("export class RealtimeClient"), std::string::npos);
+}
+
+TEST(ConsoleRoutes, AcceptEncoding) {
+  EXPECT_TRUE(accepts_gzip("gzip"));
+  EXPECT_TRUE(accepts_gzip("deflate, gzip;q=0.5"));
+  EXPECT_TRUE(accepts_gzip("*"));
+  EXPECT_TRUE(accepts_gzip(" br , GZIP-no, gzip ; q=1"));
+  EXPECT_FALSE(accepts_gzip(""));
+  EXPECT_FALSE(accepts_gzip("br, deflate"));
+  EXPECT_FALSE(accepts_gzip("gzip;q=0"));
+  EXPECT_FALSE(accepts_gzip("gzip;q=0.000"));
+  EXPECT_FALSE(accepts_gzip("x-gzip"));
+}
+
+TEST(ConsoleRoutes, TheSdkHasAStrongEtagAndIsCacheable) {
+  HttpRouter router;
+  add_console_routes(router, {});
+  HttpResponse first = router.handle(get("/sdk/realtime-client.js"));
+  const std::string etag(first[http::field::etag]);
+  ASSERT_EQ(etag.size(), 34U) << etag;  // "32 hex digits", not W/
+  EXPECT_EQ(etag.front(), '"');
+  EXPECT_EQ(first[http::field::cache_control], "public, max-age=3600");
+  // Loadable as a module by a page of another origin.
+  EXPECT_EQ(first[http::field::access_control_allow_origin], "*");
+  EXPECT_EQ(router.handle(get("/"))[http::field::access_control_allow_origin], "");
+  EXPECT_EQ(router.handle(get("/sdk/index.d.ts"))[http::field::etag].size(), 34U);
+  EXPECT_NE(router.handle(get("/sdk/index.d.ts"))[http::field::etag], etag);
+
+  HttpRequest again = get("/sdk/realtime-client.js");
+  again.set(http::field::if_none_match, etag);
+  HttpResponse cached = router.handle(again);
+  EXPECT_EQ(cached.result(), http::status::not_modified);
+  EXPECT_TRUE(cached.body().empty());
+  EXPECT_EQ(cached[http::field::etag], etag);
+
+  // The gzip representation has its own strong ETag, revalidated the same way.
+  HttpRequest zipped = get("/sdk/realtime-client.js");
+  zipped.set(http::field::accept_encoding, "gzip");
+  const std::string gzip_etag(router.handle(zipped)[http::field::etag]);
+  EXPECT_EQ(gzip_etag, etag.substr(0, 33) + "-gzip\"");
+  zipped.set(http::field::if_none_match, gzip_etag);
+  EXPECT_EQ(router.handle(zipped).result(), http::status::not_modified);
+  zipped.set(http::field::if_none_match, etag);  // the other representation's
+  EXPECT_EQ(router.handle(zipped).result(), http::status::ok);
+
+  HttpRequest stale = get("/sdk/realtime-client.js");
+  stale.set(http::field::if_none_match, "\"0123\"");
+  EXPECT_EQ(router.handle(stale).result(), http::status::ok);
+  // The pages revalidate at each load, with the same ETags.
+  HttpResponse page = router.handle(get("/"));
+  EXPECT_EQ(page[http::field::cache_control], "no-cache");
+  EXPECT_EQ(page[http::field::etag].size(), 34U);
 }
 
 TEST(ConsoleRoutes, ContentTypes) {
