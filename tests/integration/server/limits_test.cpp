@@ -341,6 +341,83 @@ TEST_P(LimitsTest, AnArchivedChannelIsReadOnly) {
   EXPECT_EQ(ack["ref"], 3);
 }
 
+TEST_P(LimitsTest, AfterConnectionChurnEveryCounterIsBackToZero) {
+  server::RealtimeOptions options;
+  options.max_connections_per_user = 2;
+  options.max_messages_per_second = 1000;
+  start(options);
+  // Two threads, each opening and ending connections of its own user: joined
+  // to a presence channel, subscribed, one message; then ended by a close
+  // handshake or by dropping the socket (a killed client), in turn.
+  constexpr int kCycles = 20;
+  // Reads events (the other user's messages and presence among them) until
+  // one has type `type` and ref `ref`.
+  const auto reply_to = [](RawClient& client, const std::string& type, const std::string& ref) {
+    for (int seen = 0; seen < 200; ++seen) {
+      auto event = receive(client);
+      if (event.empty()) break;
+      const auto found = event.find("ref");
+      if (type_of(event) == type && found != event.end() && found->value().is_string() &&
+          found->value().as_string() == ref) {
+        return true;
+      }
+    }
+    ADD_FAILURE() << "no " << type << " for ref " << ref;
+    return false;
+  };
+  const auto churn = [&](const std::string& user) {
+    for (int cycle = 0; cycle < kCycles; ++cycle) {
+      auto client = login(user);
+      send(*client, {{"type", "subscribe"}, {"channel", "general"}, {"ref", "g"}});
+      if (!reply_to(*client, "subscribed", "g")) return;
+      send(*client, {{"type", "subscribe"}, {"channel", "room"}, {"ref", "r"}});
+      if (!reply_to(*client, "presence_state", "r")) return;
+      send(*client,
+           {{"type", "message"}, {"channel", "general"}, {"content", cycle}, {"ref", "m"}});
+      if (!reply_to(*client, "ack", "m")) return;
+      if (cycle % 2 == 0) {
+        client->send_close(1000);
+        EXPECT_TRUE(client->wait_eof());
+      }  // else dropped: the socket closes without a close frame
+    }
+  };
+  std::thread other([&] { churn("bob"); });
+  churn("alice");
+  other.join();
+  // Every count goes back to zero (dropped sockets are noticed a little
+  // later, the store rows written after): polled until then, 10 s at most.
+  const auto store = open_store();
+  const auto settled = [&] {
+    return metrics_.current_connections() == 0 && handler_->connections().empty() &&
+           handler_->subscriber_count(general_id_) == 0 &&
+           handler_->subscriber_count(room_id_) == 0 && store->list_connections(false).empty();
+  };
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!settled() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(metrics_.current_connections(), 0u);
+  EXPECT_TRUE(handler_->connections().empty());
+  EXPECT_EQ(handler_->subscriber_count(general_id_), 0u);
+  EXPECT_EQ(handler_->subscriber_count(room_id_), 0u);
+  EXPECT_TRUE(store->list_connections(false).empty()) << "connection rows left connected";
+  // Presence: a newcomer sees nobody else in the room.
+  auto carol = login("carol");
+  subscribe(*carol, "room");
+  auto state = receive(*carol);
+  ASSERT_EQ(type_of(state), "presence_state");
+  EXPECT_EQ(state["members"].as_array().size(), 1u) << json::serialize(state);
+  // The per-user connection counts: each user has both slots again, and only both.
+  for (const std::string user : {"alice", "bob"}) {
+    auto first = login(user);
+    auto second = login(user);
+    RawClient third(server_->port());
+    ASSERT_EQ(third.handshake().status, 101);
+    send(third, {{"type", "auth"}, {"token", token_for(user)}});
+    EXPECT_EQ(code_of(receive(third)), "too_many_connections") << user;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, LimitsTest, kBackends,
                          [](const auto& info) { return info.param; });
 

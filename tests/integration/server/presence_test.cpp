@@ -335,6 +335,32 @@ TEST_P(PresenceTest, ADroppedSocketIsALeave) {
   EXPECT_EQ(type_of(receive(*alice)), "presence_join");
 }
 
+TEST_P(PresenceTest, ADeadPeerIsClosedAtItsIdleTimeoutAndLeaves) {
+  // Pings every 100 ms: alice answers them while she waits (receive), bob, a
+  // dead peer whose socket stays open, never reads nor answers: nothing comes
+  // from him, and the idle timeout closes him.
+  auto options = test_server_options();
+  options.ping_interval = 100ms;
+  options.idle_timeout = 1s;
+  options.close_timeout = 200ms;  // bob will not answer the close frame either
+  start({}, options);
+  auto alice = login("alice");
+  auto bob = login("bob");
+  join(*alice, "room");
+  join(*bob, "room");
+  EXPECT_EQ(type_of(receive(*alice)), "presence_join");
+  auto left = receive(*alice, 10s);
+  EXPECT_EQ(type_of(left), "presence_leave") << json::serialize(left);
+  EXPECT_EQ(left["user_id"], "bob");
+  EXPECT_EQ(left["channel"], "room");
+  // It was the idle timeout (1001), and alice, who answered, is still here.
+  auto close = bob->next_non_ping(5s, false);
+  ASSERT_TRUE(close.has_value());
+  EXPECT_EQ(close->kind, core::ws::Event::Kind::kClose);
+  EXPECT_EQ(close->close_code, core::ws::close_code::kGoingAway) << close->payload;
+  expect_pong_next(*alice);
+}
+
 TEST_P(PresenceTest, HeartbeatKeepsLiveRowsAndRemovesStaleOnes) {
   const auto now =
       std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
