@@ -63,7 +63,11 @@ class RealtimeTest : public ProtocolTest {
   }
 };
 
-TEST_P(RealtimeTest, AuthByFirstMessage) {
+// The tests of what the store does not take part in (authentication, typing,
+// request parsing): on SQLite only (kAnyStoreBackend).
+class RealtimeAnyStoreTest : public RealtimeTest {};
+
+TEST_P(RealtimeAnyStoreTest, AuthByFirstMessage) {
   start();
   RawClient client(server_->port());
   ASSERT_EQ(client.handshake().status, 101);
@@ -79,7 +83,7 @@ TEST_P(RealtimeTest, AuthByFirstMessage) {
   EXPECT_EQ(ok.at("connection_id").as_string().size(), 36u);
 }
 
-TEST_P(RealtimeTest, BadFirstTokenIsAnErrorThenClose4001) {
+TEST_P(RealtimeAnyStoreTest, BadFirstTokenIsAnErrorThenClose4001) {
   start();
   RawClient client(server_->port());
   ASSERT_EQ(client.handshake().status, 101);
@@ -88,7 +92,7 @@ TEST_P(RealtimeTest, BadFirstTokenIsAnErrorThenClose4001) {
   expect_close(client, ws::close_code::kAuthFailed);
 }
 
-TEST_P(RealtimeTest, ForgedAndAlgNoneTokensAreRefused) {
+TEST_P(RealtimeAnyStoreTest, ForgedAndAlgNoneTokensAreRefused) {
   start();
   // Signed with another secret.
   const core::auth::JwtKey other{core::auth::JwtAlgorithm::kHS256,
@@ -114,7 +118,7 @@ TEST_P(RealtimeTest, ForgedAndAlgNoneTokensAreRefused) {
   }
 }
 
-TEST_P(RealtimeTest, ExpiredTokenIsRefused) {
+TEST_P(RealtimeAnyStoreTest, ExpiredTokenIsRefused) {
   start();
   RawClient client(server_->port());
   ASSERT_EQ(client.handshake().status, 101);
@@ -123,7 +127,7 @@ TEST_P(RealtimeTest, ExpiredTokenIsRefused) {
   expect_close(client, ws::close_code::kAuthFailed);
 }
 
-TEST_P(RealtimeTest, BearerHeaderAndQueryTokenAuthenticateAtUpgrade) {
+TEST_P(RealtimeAnyStoreTest, BearerHeaderAndQueryTokenAuthenticateAtUpgrade) {
   start();
   RawClient header(server_->port());
   ASSERT_EQ(header.handshake("/", "Authorization: Bearer " + token_for("alice") + "\r\n").status,
@@ -136,7 +140,7 @@ TEST_P(RealtimeTest, BearerHeaderAndQueryTokenAuthenticateAtUpgrade) {
   EXPECT_EQ(ok.at("user_id").as_string(), "bob");
 }
 
-TEST_P(RealtimeTest, BadUpgradeTokenIs401) {
+TEST_P(RealtimeAnyStoreTest, BadUpgradeTokenIs401) {
   start();
   RawClient client(server_->port());
   HttpReply reply = client.handshake("/", "Authorization: Bearer garbage\r\n");
@@ -144,7 +148,7 @@ TEST_P(RealtimeTest, BadUpgradeTokenIs401) {
   EXPECT_EQ(json::parse(reply.body).at("error").at("code").as_string(), "invalid_token");
 }
 
-TEST_P(RealtimeTest, NoAuthWithinTheDeadlineCloses4001) {
+TEST_P(RealtimeAnyStoreTest, NoAuthWithinTheDeadlineCloses4001) {
   server::RealtimeOptions options;
   options.auth_timeout = 300ms;
   start(options);
@@ -154,7 +158,7 @@ TEST_P(RealtimeTest, NoAuthWithinTheDeadlineCloses4001) {
   expect_close(client, ws::close_code::kAuthFailed);
 }
 
-TEST_P(RealtimeTest, TokenExpiryWhileConnectedCloses4001) {
+TEST_P(RealtimeAnyStoreTest, TokenExpiryWhileConnectedCloses4001) {
   start();
   RawClient client(server_->port());
   ASSERT_EQ(client.handshake().status, 101);
@@ -165,7 +169,7 @@ TEST_P(RealtimeTest, TokenExpiryWhileConnectedCloses4001) {
   expect_close(client, ws::close_code::kAuthFailed);
 }
 
-TEST_P(RealtimeTest, RefreshNeedsTheSameUser) {
+TEST_P(RealtimeAnyStoreTest, RefreshNeedsTheSameUser) {
   start();
   auto client = login("alice");
   send(*client, {{"type", "auth"}, {"token", token_for("bob")}, {"ref", 2}});
@@ -450,7 +454,7 @@ TEST_P(RealtimeTest, EphemeralChannelDeliversWithoutStoring) {
   EXPECT_TRUE(receive(*bob).at("messages").as_array().empty());
 }
 
-TEST_P(RealtimeTest, TypingReachesOthersAndTurnsOffByItself) {
+TEST_P(RealtimeAnyStoreTest, TypingReachesOthersAndTurnsOffByItself) {
   server::RealtimeOptions options;
   options.typing_timeout = 300ms;
   start(options);
@@ -470,7 +474,7 @@ TEST_P(RealtimeTest, TypingReachesOthersAndTurnsOffByItself) {
   EXPECT_EQ(type_of(receive(*alice)), "pong");
 }
 
-TEST_P(RealtimeTest, MalformedRequestsAreBadRequest) {
+TEST_P(RealtimeAnyStoreTest, MalformedRequestsAreBadRequest) {
   start();
   auto alice = login("alice");
   alice->send_text("{not json");
@@ -569,6 +573,8 @@ TEST_P(RealtimeTest, DatabaseDownIsUnavailableAndNothingIsDelivered) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, RealtimeTest, kStoreBackends,
+                         [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Backends, RealtimeAnyStoreTest, kAnyStoreBackend,
                          [](const auto& info) { return info.param; });
 
 }  // namespace
