@@ -49,10 +49,29 @@ trap 'exit 130' INT TERM
   -o "-h 127.0.0.1 -p $pg_port -k $workdir -c fsync=${NSELF_TEST_PG_FSYNC:-off} -c max_connections=300" start >/dev/null \
   || { cat "$workdir/pg.log" >&2; exit 1; }
 
-if command -v redis-server >/dev/null 2>&1; then
-  redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no \
-    --dir "$workdir" --logfile "$workdir/redis.log" &
-  redis_pid=$!
+command -v redis-server >/dev/null 2>&1 \
+  || { echo "test-env: redis-server not found (apt-get install redis-server)" >&2; exit 1; }
+redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no \
+  --dir "$workdir" --logfile "$workdir/redis.log" &
+redis_pid=$!
+# Ready when it answers PING; a server that exited (port taken, bad option) or
+# never answers within 30 s is a failure, with its log.
+redis_ready() {
+  if command -v redis-cli >/dev/null 2>&1; then
+    [ "$(redis-cli -h 127.0.0.1 -p "$redis_port" ping 2>/dev/null)" = PONG ]
+  else
+    python3 -c 'import socket,sys; s=socket.create_connection(("127.0.0.1",int(sys.argv[1])),1); s.sendall(b"PING\r\n"); sys.exit(0 if s.recv(7)==b"+PONG\r\n" else 1)' "$redis_port" 2>/dev/null
+  fi
+}
+for _ in $(seq 300); do
+  redis_ready && break
+  kill -0 "$redis_pid" 2>/dev/null || break
+  sleep 0.1
+done
+if ! redis_ready; then
+  echo "test-env: Redis did not start on 127.0.0.1:$redis_port" >&2
+  cat "$workdir/redis.log" >&2 2>/dev/null || true
+  exit 1
 fi
 
 export NSELF_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$pg_port/postgres"

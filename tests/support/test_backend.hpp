@@ -24,6 +24,10 @@ namespace nself::test {
 // Both backends, for INSTANTIATE_TEST_SUITE_P; test names end in /sqlite or /postgres.
 inline const auto kStoreBackends =
     ::testing::Values(std::string("sqlite"), std::string("postgres"));
+// SQLite only, for tests of what does not depend on the store (auth, typing,
+// request parsing, the rate limiter, the admin API's credential checks): they
+// would only repeat themselves on PostgreSQL. Names end in /sqlite.
+inline const auto kAnyStoreBackend = ::testing::Values(std::string("sqlite"));
 
 // Fills `options` for `backend`, creating `database` for PostgreSQL. Returns ""
 // when ready, else why the test cannot run here.

@@ -115,20 +115,39 @@ TEST_F(ClusterBusTest, OtherNodesGetTheEventAndThePublisherDoesNot) {
   EXPECT_EQ(got.channel_id, "chan-1");
   EXPECT_EQ(got.seq, 7);
   EXPECT_EQ(got.payload, R"({"type":"message","seq":7})");
-  std::this_thread::sleep_for(100ms);
-  EXPECT_EQ(a.count(), 0u);
   EXPECT_EQ(b.bus.received(), 1u);
+  // The publisher does not get its own event. Control: b publishes after; a's
+  // subscriber connection gets Redis' messages in publish order, so its own
+  // would have come before b's.
+  ASSERT_TRUE(await<std::int64_t>([&](Callback<std::int64_t> done) {
+                ASSERT_TRUE(b.bus.publish(message("chan-1", 8), done).ok());
+              }).ok());
+  ASSERT_TRUE(eventually([&] { return a.count() >= 1; }));
+  const auto first = a.snapshot();
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].node_id, "node-b");
+  EXPECT_EQ(first[0].seq, 8);
 }
 
 TEST_F(ClusterBusTest, PrefixesSeparateClusters) {
   Node a(url, "node-a", prefix);
-  Node other(url, "node-b", test::unique_prefix());
+  const auto other_prefix = test::unique_prefix();
+  Node other(url, "node-b", other_prefix);
+  Node other_publisher(url, "node-c", other_prefix);
   ASSERT_TRUE(eventually([&] { return other.bus.state().connected(); }));
   ASSERT_TRUE(await<std::int64_t>([&](Callback<std::int64_t> done) {
                 ASSERT_TRUE(a.bus.publish(message("c", 1), done).ok());
               }).ok());
-  std::this_thread::sleep_for(200ms);
-  EXPECT_EQ(other.count(), 0u);
+  // Control: an event of other's own cluster, published after, is the first
+  // it gets (Redis delivers in publish order).
+  ASSERT_TRUE(await<std::int64_t>([&](Callback<std::int64_t> done) {
+                ASSERT_TRUE(other_publisher.bus.publish(message("c", 2), done).ok());
+              }).ok());
+  ASSERT_TRUE(eventually([&] { return other.count() >= 1; }));
+  const auto got = other.snapshot();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].node_id, "node-c");
+  EXPECT_EQ(got[0].seq, 2);
 }
 
 TEST_F(ClusterBusTest, OnePublishersEventsArriveInPublishOrder) {

@@ -233,10 +233,38 @@ TEST(RedisClient, PeriodicTasksRunOnTheCommandThread) {
   core::RedisUrl url;
   NSELF_TEST_USE_SHARED_REDIS(url);
   RedisClient client(url, fast_options());
-  std::atomic<int> runs{0};
-  client.every(20ms, [&] { ++runs; });
-  client.start();
-  EXPECT_TRUE(eventually([&] { return runs.load() >= 3; }));
+  // The command thread is where replies are handed over (and where on_state
+  // runs); every run of the task must be on that same thread.
+  std::mutex mutex;
+  std::vector<std::thread::id> task_threads;
+  std::thread::id state_thread;
+  client.on_state([&](const RedisState&) {
+    std::lock_guard lock(mutex);
+    state_thread = std::this_thread::get_id();
+  });
+  client.every(20ms, [&] {
+    std::lock_guard lock(mutex);
+    task_threads.push_back(std::this_thread::get_id());
+  });
+  ASSERT_TRUE(test::start_and_wait(client));
+  std::thread::id reply_thread;
+  ASSERT_TRUE(await<RedisReply>([&](Callback<RedisReply> done) {
+                client.submit({"PING"}, [&, done](Result<RedisReply> reply) {
+                  {
+                    std::lock_guard lock(mutex);
+                    reply_thread = std::this_thread::get_id();
+                  }
+                  done(std::move(reply));
+                });
+              }).ok());
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lock(mutex);
+    return task_threads.size() >= 3;
+  }));
+  std::lock_guard lock(mutex);
+  EXPECT_NE(reply_thread, std::this_thread::get_id());
+  EXPECT_EQ(state_thread, reply_thread);
+  for (const auto& thread : task_threads) EXPECT_EQ(thread, reply_thread);
 }
 
 TEST(RedisClient, StopFailsWhatIsQueuedAndIsIdempotent) {

@@ -24,12 +24,18 @@ async function login(user, channel = null) {
   return client;
 }
 
-// No channel broadcast arrives before the pong of a ping sent now. (System
-// announcements of earlier tests may still be replayed to new connections.)
-async function expectNone(client) {
+// Returns once the pong of a ping sent now has arrived: whatever the server had
+// queued for the client before the ping is in client.events by then.
+async function barrier(client) {
   const ref = `barrier-${Math.random()}`;
   client.send({ type: 'ping', ref });
   await client.next((event) => event.type === 'pong' && event.ref === ref);
+}
+
+// No channel broadcast arrives before the pong of a ping sent now. (System
+// announcements of earlier tests may still be replayed to new connections.)
+async function expectNone(client) {
+  await barrier(client);
   assert.deepEqual(client.events.filter((event) => event.type === 'broadcast' && event.channel !== null), []);
 }
 
@@ -93,8 +99,10 @@ test('an announcement with --expires is shown to later connections until it expi
   const bob = await login('bob');
   assert.equal((await bob.next((e) => e.type === 'broadcast' && e.event === 'maintenance')).id, event.id);
   await sleep(2200);
+  // Announcements are replayed while the auth is handled, before its reply:
+  // after the barrier, one replayed would be in carol's events.
   const carol = await login('carol');
-  await sleep(200);
+  await barrier(carol);
   assert.equal(carol.events.filter((e) => e.event === 'maintenance').length, 0);
   await Promise.all([alice.close(), bob.close(), carol.close()]);
 });

@@ -6,11 +6,12 @@
 // others; Redis stopped and started again mid-traffic loses no acked message
 // and the cluster recovers by itself.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
 import { Client, Project, createPostgresDatabase, freePort, fullHistory, signToken, sleep } from './harness.mjs';
 
 const secret = randomBytes(16).toString('hex');
@@ -180,6 +181,27 @@ async function send(client, channel, count, { window = 20, stop = () => false } 
   count = sent;
   if (inFlight > 0) await Promise.race([done, sleep(15000)]);
   return acked;
+}
+
+// The connections of `user` that the cluster's limits count in Redis (the
+// per-node counts of its `uconn:` hash, whatever the key prefix).
+async function connectionsCounted(user) {
+  const cli = (...args) => promisify(execFile)('redis-cli', ['-p', String(redisPort), ...args]);
+  const keys = (await cli('--scan', '--pattern', `*uconn:${user}`)).stdout.split('\n').filter(Boolean);
+  let total = 0;
+  for (const key of keys) {
+    for (const count of (await cli('HVALS', key)).stdout.split('\n').filter(Boolean)) total += Number(count);
+  }
+  return total;
+}
+
+async function waitForCount(user, expected, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  let counted;
+  while ((counted = await connectionsCounted(user)) !== expected) {
+    if (Date.now() > deadline) throw new Error(`${user}: ${counted} connections counted in Redis, not ${expected}`);
+    await sleep(20);
+  }
 }
 
 async function waitFor(predicate, timeoutMs, what) {
@@ -366,16 +388,22 @@ test('presence across nodes: a user on two nodes is one member, seen the same fr
   assert.equal(pat.status, 'away', JSON.stringify(lateState));
   assert.deepEqual(pat.meta, { mood: 'busy' });
   // pat's first connection goes: still a member (its other one is on n2).
+  // Control: once n1 has counted the close, late (also on n1) leaves; its
+  // presence script runs on n1's one Redis connection after pat's, and its
+  // leave is published after anything pat's published, so it comes first.
   await patA.client.close();
-  await sleep(500);
+  await waitForCount('pat', 1);
+  await late.close();
+  await waitFor(() => seen.some((e) => e.type === 'presence_leave' && e.user_id === 'late'), 5000, 'presence_leave of late');
   assert.ok(!seen.some((e) => e.type === 'presence_leave' && e.user_id === 'pat'), 'no leave while pat is on n2');
-  // Its last one goes: one leave.
+  // Its last one goes: one leave. Control: newcomer, on n2 too, leaves after.
   await patB.client.close();
   await waitFor(() => seen.some((e) => e.type === 'presence_leave' && e.user_id === 'pat'), 5000, 'presence_leave of pat');
-  await sleep(300);
+  await newcomer.client.close();
+  await waitFor(() => seen.some((e) => e.type === 'presence_leave' && e.user_id === 'newcomer'), 5000, 'presence_leave of newcomer');
   const patEvents = seen.filter((e) => e.user_id === 'pat').map((e) => e.type);
   assert.deepEqual(patEvents, ['presence_join', 'presence_update', 'presence_leave'], JSON.stringify(seen));
-  for (const client of [observer.client, newcomer.client, late]) await client.close();
+  await observer.client.close();
 });
 
 test('/health and status show the cluster: every node, Redis connected', async () => {
@@ -445,9 +473,69 @@ test('broadcasts, now and scheduled, reach every node\'s connections exactly onc
   const got = (client, id) => client.events.filter((e) => e.type === 'broadcast' && e.id === id).length;
   await waitFor(() => clients.every((client) => ids.every((id) => got(client, id) >= 1)), 10000,
     () => `every broadcast on every node: ${JSON.stringify(clients.map((c) => ids.map((id) => got(c, id))))}`);
-  await sleep(1500); // every node's scheduler polled again: still once
+  // Still once, after a control: a broadcast written after all three were
+  // delivered everywhere, claimed by whichever node polls first and relayed by
+  // the bus like them, reaches every connection; then a ping barrier on each.
+  const control = JSON.parse((await nodes[2].mustRealtime(['broadcast', 'room', 'control', '{}', '--json'])).stdout).broadcast.id;
+  await waitFor(() => clients.every((client) => got(client, control) >= 1), 10000, 'the control broadcast on every node');
+  for (const client of clients) {
+    const ref = `barrier-${Math.random()}`;
+    client.send({ type: 'ping', ref });
+    await client.next((e) => e.type === 'pong' && e.ref === ref);
+  }
+  for (const client of clients) assert.equal(got(client, control), 1, 'the control broadcast delivered once');
   for (const [index, client] of clients.entries()) {
     for (const id of ids) assert.equal(got(client, id), 1, `${nodes[index].name}: broadcast ${id} delivered once`);
+  }
+  for (const client of clients) await client.close();
+});
+
+test('typing, archiving and channel_deleted reach every node', async () => {
+  await nodes[0].mustRealtime(['channel', 'create', 'spread']);
+  await nodes[0].mustRealtime(['channel', 'create', 'doomed']);
+  const admin = (node, method, path) => fetch(`http://127.0.0.1:${node.port}${path}`, {
+    method,
+    headers: { 'x-realtime-admin-secret': adminSecret },
+  });
+  const clients = [];
+  for (const node of nodes) {
+    const client = await connect(node, `t-${node.name}`);
+    await subscribe(client, 'spread');
+    await subscribe(client, 'doomed');
+    clients.push(client);
+  }
+  const [c1, c2, c3] = clients;
+  // Typing through n1: the others get it, the typist does not.
+  c1.send({ type: 'typing', channel: 'spread', typing: true });
+  for (const client of [c2, c3]) {
+    const typing = await client.next((e) => e.type === 'typing' && e.user_id === 't-n1', 5000);
+    assert.equal(typing.channel, 'spread');
+    assert.equal(typing.typing, true);
+  }
+  c1.send({ type: 'ping', ref: 'typist' });
+  await c1.next((e) => e.type === 'pong' && e.ref === 'typist');
+  assert.ok(!c1.events.some((e) => e.type === 'typing'), JSON.stringify(c1.events));
+
+  // Archived through n2's API. Barrier: typing from c2 (n2) published after
+  // it; once n1 and n3 delivered that, they have applied the archive.
+  assert.equal((await admin(nodes[1], 'POST', '/api/channels/spread/archive')).status, 200);
+  c2.send({ type: 'typing', channel: 'spread', typing: true });
+  for (const client of [c1, c3]) {
+    await client.next((e) => e.type === 'typing' && e.user_id === 't-n2' && e.typing === true, 5000);
+  }
+  for (const [index, client] of [c1, c3].entries()) {
+    const ref = `late-${index}`;
+    client.send({ type: 'message', channel: 'spread', content: 'after the archive', ref });
+    const reply = await client.next((e) => e.ref === ref, 5000);
+    assert.equal(reply.type, 'error', JSON.stringify(reply));
+    assert.equal(reply.code, 'forbidden', JSON.stringify(reply));
+  }
+
+  // Deleted through n3's API: every node's subscriber is told.
+  assert.equal((await admin(nodes[2], 'DELETE', '/api/channels/doomed')).status, 200);
+  for (const client of clients) {
+    const deleted = await client.next((e) => e.type === 'channel_deleted', 5000);
+    assert.equal(deleted.channel, 'doomed');
   }
   for (const client of clients) await client.close();
 });
@@ -522,7 +610,13 @@ test('Redis down while a node stores more than a page of messages, back after th
   const [first] = await send(writer, 'quiet', 1);
   await waitFor(() => reader.state.seqs.includes(first), 5000, 'the first message across nodes');
   await stopRedis();
-  await sleep(300);
+  // The writer's node knows Redis is gone before the messages are sent.
+  for (const deadline = Date.now() + 10000; ;) {
+    const body = await (await fetch(`http://127.0.0.1:${nodes[0].port}/health`)).json();
+    if (body.cluster?.redis === 'degraded') break;
+    if (Date.now() > deadline) throw new Error(`n1 did not see Redis go: ${JSON.stringify(body.cluster)}`);
+    await sleep(20);
+  }
   const acked = await send(writer, 'quiet', 5000, { window: 50 });
   assert.equal(acked.length, 5000, 'every message stored while Redis is down');
   redis = await startRedis();
@@ -580,16 +674,22 @@ test('limits across nodes: connections per user and messages per second are coun
   // Connections: one on each node is the limit of 2; a third, on either, is refused.
   const first = await connect(l1, 'multi');
   const second = await connect(l2, 'multi');
-  await sleep(200); // both counted in Redis
+  await waitForCount('multi', 2); // auth_ok goes out before the cluster-wide count
   const third = await Client.connect(l1.url(`?token=${token('multi')}`));
   const refused = await third.next((e) => e.type === 'error', 5000);
   assert.equal(refused.code, 'too_many_connections', JSON.stringify(refused));
   assert.equal((await third.closed).code, 4008);
   // A connection that closes frees its slot on the cluster.
   await second.close();
-  await sleep(200);
+  await waitForCount('multi', 1);
   const again = await connect(l2, 'multi');
-  await sleep(200);
+  // The cluster-wide admission answers after auth_ok. Barrier: a message's
+  // rate token is taken on the node's one Redis connection after the
+  // admission was asked, so its ack comes after the admission's answer.
+  again.send({ type: 'message', channel: 'room', content: 'after the admission', ref: 'again' });
+  const answer = await again.next((e) => e.ref === 'again', 5000);
+  assert.equal(answer.type, 'ack', JSON.stringify(answer));
+  assert.ok(!again.events.some((e) => e.code === 'too_many_connections'), JSON.stringify(again.events));
   assert.equal(again.ws.readyState, 1, 'a freed slot is usable from another node');
   await first.close();
   await again.close();

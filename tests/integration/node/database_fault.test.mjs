@@ -142,6 +142,9 @@ class Sender {
 test('PostgreSQL stopped mid-traffic and started again: degraded, unavailable, reconnected, no acked message lost', async (t) => {
   const pg = await OwnPostgres.create();
   if (!pg) {
+    if (process.env.NSELF_TEST_REQUIRE_SERVICES === '1') {
+      assert.fail('NSELF_TEST_REQUIRE_SERVICES=1 but the PostgreSQL server binaries were not found');
+    }
     t.skip('PostgreSQL server binaries not found');
     return;
   }

@@ -256,11 +256,19 @@ async function pingFloods() {
     }
   })();
   deaf.socket.resume();  // reading now only to see the close; the server already decided
+  // The server's close must come before this timer: a flood still open at 60 s
+  // was never bounded. (The socket's own 20 s idle timeout cannot fire while
+  // the flood writes.)
   let timer;
-  await Promise.race([deaf.closed, new Promise((r) => (timer = setTimeout(r, 60000)))]);
+  const closedFirst = await Promise.race([
+    deaf.closed.then(() => true),
+    new Promise((r) => (timer = setTimeout(() => r(false), 60000))),
+  ]);
   clearTimeout(timer);
   deaf.socket.destroy();
   await flood;
+  assert.ok(closedFirst, `unread ping flood still open after 60 s (${written} bytes sent)`);
+  assert.equal(closeCode(deaf.data), 1008, 'unread ping flood: close code');
   return written;
 }
 

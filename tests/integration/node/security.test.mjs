@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { Client, Project, signToken, sleep } from './harness.mjs';
+import { Client, Project, signToken } from './harness.mjs';
 
 const run = promisify(execFile);
 const ENCRYPTION_KEY = randomBytes(32).toString('hex');
@@ -197,8 +197,13 @@ test('permissions: members and admins may use the private channel; bob sees none
   alice.send({ type: 'read', channel: 'secret-team', seq: 1, ref: 'r' });
   alice.send({ type: 'ping', ref: 'after-read' });
   await alice.next('pong');
-  await sleep(200);
-  assert.ok(!bob.events.some((event) => JSON.stringify(event).includes('members only')));
+  // Control: a message alice sends after, on a channel bob is in, reaches him;
+  // anything of the private channel meant for him would have come first.
+  alice.send({ type: 'message', channel: 'general', content: 'control after members only', ref: 'c' });
+  await alice.next((event) => event.type === 'ack' && event.ref === 'c');
+  await bob.next((event) => event.type === 'message' && event.content === 'control after members only');
+  assert.ok(!bob.events.some((event) => JSON.stringify(event).includes('members only') &&
+    event.content !== 'control after members only'));
   await Promise.all([alice.close(), admin.close(), bob.close()]);
 });
 
@@ -207,6 +212,8 @@ test('permissions: a member removed while subscribed stops receiving the channel
   const carol = await connect('carol');
   carol.send({ type: 'subscribe', channel: 'secret-team', ref: 's' });
   await carol.next('subscribed');
+  carol.send({ type: 'subscribe', channel: 'general', ref: 'g' });
+  await carol.next((event) => event.type === 'subscribed' && event.ref === 'g');
   const removed = await api('DELETE', '/api/channels/secret-team/members/carol');
   assert.equal(removed.status, 200);
   await api('POST', '/api/channels/secret-team/messages', { body: { content: 'after carol left' } });
@@ -214,7 +221,10 @@ test('permissions: a member removed while subscribed stops receiving the channel
   const reply = await carol.next((event) => event.ref === 'cw');
   assert.equal(reply.type, 'error');
   assert.equal(reply.code, 'forbidden');
-  await sleep(200);
+  // Control: a message posted after the private one, to a channel carol is in,
+  // reaches her; the private one would have come first.
+  await api('POST', '/api/channels/general/messages', { body: { content: 'control after carol left' } });
+  await carol.next((event) => event.type === 'message' && event.content === 'control after carol left');
   assert.ok(!carol.events.some((event) => event.content === 'after carol left'),
     'a removed member still received a private message');
   await carol.close();

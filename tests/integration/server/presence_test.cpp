@@ -65,12 +65,22 @@ TEST_P(PresenceTest, TwoTabsOfOneUserAreOneMember) {
   auto tab2 = login("alice");
   members = join(*tab2, "room");
   EXPECT_EQ(users_of(members), (std::vector<std::string>{"alice", "bob"}));
-  EXPECT_TRUE(silent(*bob, 300ms));
+  // Control: carol joining after is the next event bob gets.
+  auto carol = login("carol");
+  join(*carol, "room");
+  auto control = receive(*bob);
+  EXPECT_EQ(type_of(control), "presence_join") << json::serialize(control);
+  EXPECT_EQ(control["user_id"], "carol");
+  EXPECT_EQ(type_of(receive(*tab2)), "presence_join");  // carol's, for alice's tab too
 
-  // One tab leaving is not alice leaving.
+  // One tab leaving is not alice leaving. Control: carol's update after it is
+  // the next event bob gets.
   send(*tab2, {{"type", "unsubscribe"}, {"channel", "room"}});
   EXPECT_EQ(type_of(receive(*tab2)), "unsubscribed");
-  EXPECT_TRUE(silent(*bob, 300ms));
+  send(*carol, {{"type", "presence"}, {"status", "away"}, {"channel", "room"}});
+  control = receive(*bob);
+  EXPECT_EQ(type_of(control), "presence_update") << json::serialize(control);
+  EXPECT_EQ(control["user_id"], "carol");
   tab1->send_close(1000);
   auto left = receive(*bob);
   EXPECT_EQ(type_of(left), "presence_leave");
@@ -168,14 +178,18 @@ TEST_P(PresenceTest, UpdateAppliesToPresenceChannelsOnlyAndNeedsASubscription) {
   send(*alice, {{"type", "presence"}, {"status", "away"}, {"channel", "room"}});
   auto update = receive(*alice);
   EXPECT_EQ(update["channel"], "room");
-  EXPECT_TRUE(silent(*bob, 300ms));
-  // No channel: every presence channel of the connection.
+  // No channel: every presence channel of the connection. This is also the
+  // control for the update above: bob's first update of alice is this one
+  // (online, in lounge), not the away meant for room only.
   send(*alice, {{"type", "presence"}, {"status", "online"}});
   std::vector<std::string> channels;
   for (int i = 0; i < 2; ++i) channels.emplace_back(receive(*alice)["channel"].as_string());
   std::sort(channels.begin(), channels.end());
   EXPECT_EQ(channels, (std::vector<std::string>{"lounge", "room"}));
-  EXPECT_EQ(receive(*bob)["user_id"], "alice");
+  auto seen = receive(*bob);
+  EXPECT_EQ(seen["user_id"], "alice");
+  EXPECT_EQ(seen["channel"], "lounge");
+  EXPECT_EQ(seen["status"], "online") << json::serialize(seen);
 
   send(*alice, {{"type", "presence"}, {"status", "away"}, {"channel", "general"}, {"ref", 1}});
   auto error = receive(*alice);
@@ -187,7 +201,15 @@ TEST_P(PresenceTest, UpdateAppliesToPresenceChannelsOnlyAndNeedsASubscription) {
   EXPECT_EQ(code_of(receive(*bob)), "bad_request");
   send(*bob, {{"type", "presence"}, {"status", "online"}, {"meta", "desktop"}});
   EXPECT_EQ(code_of(receive(*bob)), "bad_request");
-  EXPECT_TRUE(silent(*alice, 200ms));
+  // Control: bob's valid update after the refused ones is the next event alice
+  // gets.
+  send(*bob, {{"type", "presence"}, {"status", "away"}, {"channel", "lounge"}});
+  auto control = receive(*alice);
+  EXPECT_EQ(type_of(control), "presence_update") << json::serialize(control);
+  EXPECT_EQ(control["user_id"], "bob");
+  EXPECT_EQ(control["channel"], "lounge");
+  EXPECT_EQ(control["status"], "away");
+  EXPECT_TRUE(control["meta"].is_null()) << json::serialize(control);
 }
 
 TEST_P(PresenceTest, MetaIsBoundedTo4096Bytes) {
@@ -212,7 +234,11 @@ TEST_P(PresenceTest, MetaIsBoundedTo4096Bytes) {
   auto error = receive(*alice);
   EXPECT_EQ(code_of(error), "payload_too_large");
   EXPECT_EQ(error["ref"], "p");
-  EXPECT_TRUE(silent(*bob, 300ms));
+  // Control: a valid update after the refused one is the next event bob gets.
+  send(*alice, {{"type", "presence"}, {"status", "away"}, {"meta", {{"k", "small"}}}});
+  auto control = receive(*bob);
+  EXPECT_EQ(type_of(control), "presence_update") << json::serialize(control);
+  EXPECT_EQ(control["meta"].as_object().at("k"), "small");
 }
 
 TEST_P(PresenceTest, IdleMembersBecomeAwayAndActivityBringsThemBack) {
@@ -309,6 +335,32 @@ TEST_P(PresenceTest, ADroppedSocketIsALeave) {
   EXPECT_EQ(type_of(receive(*alice)), "presence_join");
 }
 
+TEST_P(PresenceTest, ADeadPeerIsClosedAtItsIdleTimeoutAndLeaves) {
+  // Pings every 100 ms: alice answers them while she waits (receive), bob, a
+  // dead peer whose socket stays open, never reads nor answers: nothing comes
+  // from him, and the idle timeout closes him.
+  auto options = test_server_options();
+  options.ping_interval = 100ms;
+  options.idle_timeout = 1s;
+  options.close_timeout = 200ms;  // bob will not answer the close frame either
+  start({}, options);
+  auto alice = login("alice");
+  auto bob = login("bob");
+  join(*alice, "room");
+  join(*bob, "room");
+  EXPECT_EQ(type_of(receive(*alice)), "presence_join");
+  auto left = receive(*alice, 10s);
+  EXPECT_EQ(type_of(left), "presence_leave") << json::serialize(left);
+  EXPECT_EQ(left["user_id"], "bob");
+  EXPECT_EQ(left["channel"], "room");
+  // It was the idle timeout (1001), and alice, who answered, is still here.
+  auto close = bob->next_non_ping(5s, false);
+  ASSERT_TRUE(close.has_value());
+  EXPECT_EQ(close->kind, core::ws::Event::Kind::kClose);
+  EXPECT_EQ(close->close_code, core::ws::close_code::kGoingAway) << close->payload;
+  expect_pong_next(*alice);
+}
+
 TEST_P(PresenceTest, HeartbeatKeepsLiveRowsAndRemovesStaleOnes) {
   const auto now =
       std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
@@ -346,8 +398,26 @@ TEST_P(PresenceTest, NonPresenceChannelsHaveNoPresenceEvents) {
   auto bob = login("bob");
   subscribe(*alice, "general");
   subscribe(*bob, "general");
+  // Control: both also in a presence channel, where bob's close is a leave
+  // (the same event that must not make one in general).
+  join(*alice, "room");
+  join(*bob, "room");
+  EXPECT_EQ(type_of(receive(*alice)), "presence_join");
   bob->send_close(1000);
-  EXPECT_TRUE(silent(*alice, 300ms));
+  auto left = receive(*alice);
+  EXPECT_EQ(type_of(left), "presence_leave") << json::serialize(left);
+  EXPECT_EQ(left["channel"], "room");
+  // The close is handled in one go under the handler's lock (its events are
+  // queued for alice's loop from bob's, one channel after the other): once
+  // general counts alice alone it is done, and a ping barrier then shows
+  // nothing more was queued for her.
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (handler_->subscriber_count(general_id_) != 1 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_EQ(handler_->subscriber_count(general_id_), 1u);
+  expect_pong_next(*alice);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, PresenceTest, kBackends,

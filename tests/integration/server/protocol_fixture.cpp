@@ -99,10 +99,11 @@ ProtocolTest::Json ProtocolTest::receive(RawClient& client, std::chrono::millise
   return json::parse(event->payload).as_object();
 }
 
-bool ProtocolTest::silent(RawClient& client, std::chrono::milliseconds quiet) {
-  auto event = client.next_non_ping(quiet);
-  if (event) ADD_FAILURE() << "unexpected event: " << event->payload;
-  return !event.has_value();
+void ProtocolTest::expect_pong_next(RawClient& client) {
+  send(client, {{"type", "ping"}, {"ref", "barrier"}});
+  auto event = receive(client);
+  EXPECT_EQ(type_of(event), "pong") << "unexpected event: " << boost::json::serialize(event);
+  EXPECT_EQ(event["ref"], "barrier");
 }
 
 std::string ProtocolTest::type_of(const Json& event) {

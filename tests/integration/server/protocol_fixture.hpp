@@ -48,8 +48,13 @@ class ProtocolTest : public ::testing::TestWithParam<std::string> {
   // The next JSON event; fails the test (returns {}) when none comes in time.
   static Json receive(RawClient& client,
                       std::chrono::milliseconds timeout = std::chrono::seconds(5));
-  // True when no text event arrives within `quiet` (control frames are skipped).
-  static bool silent(RawClient& client, std::chrono::milliseconds quiet);
+  // A barrier: sends a protocol ping and expects its pong as the very next text
+  // event, so nothing the server had queued for `client` before the ping is
+  // unread (an unexpected event fails the test, naming it). An absence check
+  // ends with this or with a positive control (an event caused after the one
+  // that must not arrive, through the same path, which must come first):
+  // never with a quiet period, which a late delivery passes.
+  static void expect_pong_next(RawClient& client);
   static std::string type_of(const Json& event);
   static std::string code_of(const Json& event);
   static void expect_close(RawClient& client, std::uint16_t code);

@@ -26,6 +26,41 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// Forwards everything to `inner` and tells when the server's destructor has
+// reached on_loops_closing(), so the test can release the worker exactly while
+// the destruction is under way (not after a guessed delay).
+class ClosingSignal final : public server::SessionHandler {
+ public:
+  explicit ClosingSignal(server::SessionHandler& inner) : inner_(inner) {}
+  std::future<void> closing() { return closing_.get_future(); }
+
+  std::optional<server::HttpResponse> check_upgrade(const server::HttpRequest& request) override {
+    return inner_.check_upgrade(request);
+  }
+  void on_loops(const std::vector<server::Loop*>& loops) override { inner_.on_loops(loops); }
+  void on_loops_closing() override {
+    closing_.set_value();
+    inner_.on_loops_closing();
+  }
+  void on_open(server::WsSession& session) override { inner_.on_open(session); }
+  void on_text(server::WsSession& session, std::string text) override {
+    inner_.on_text(session, std::move(text));
+  }
+  void on_binary(server::WsSession& session, std::string data) override {
+    inner_.on_binary(session, std::move(data));
+  }
+  void on_sweep(std::chrono::steady_clock::time_point now) override { inner_.on_sweep(now); }
+  void on_tick(server::WsSession& session, std::chrono::steady_clock::time_point now) override {
+    inner_.on_tick(session, now);
+  }
+  void on_slow_consumer(server::WsSession& session) override { inner_.on_slow_consumer(session); }
+  void on_closed(server::WsSession& session) override { inner_.on_closed(session); }
+
+ private:
+  server::SessionHandler& inner_;
+  std::promise<void> closing_;
+};
+
 TEST(ServerShutdown, DestroyingTheServerWaitsForStoreJobsThatPostToItsLoops) {
   TempDir dir;
   store::StoreOptions store_options;
@@ -34,7 +69,9 @@ TEST(ServerShutdown, DestroyingTheServerWaitsForStoreJobsThatPostToItsLoops) {
   server::StoreWorker worker([store_options] { return store::open_store(store_options); });
   const core::auth::JwtVerifier verifier(
       {core::auth::JwtKey{core::auth::JwtAlgorithm::kHS256, "test-secret-test-secret-32-bytes"}});
-  server::RealtimeHandler handler(verifier, worker);
+  server::RealtimeHandler realtime(verifier, worker);
+  ClosingSignal handler(realtime);
+  auto closing = handler.closing();
   auto server = std::make_unique<RunningServer>(test_server_options(), handler);
 
   // The worker is held in a first job until `block.release()`; behind it waits a job
@@ -46,8 +83,10 @@ TEST(ServerShutdown, DestroyingTheServerWaitsForStoreJobsThatPostToItsLoops) {
     posted = true;
   });
 
-  std::thread releaser([&block] {
-    std::this_thread::sleep_for(200ms);
+  // Released only once the destructor has begun closing the loops: the job
+  // then always runs during the destruction, which must wait for it.
+  std::thread releaser([&block, &closing] {
+    closing.wait();
     block.release();
   });
   server.reset();

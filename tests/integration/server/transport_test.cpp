@@ -5,12 +5,16 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <future>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "raw_client.hpp"
 #include "support/server_fixture.hpp"
+#include "support/temp_dir.hpp"
 
 namespace nself::test {
 namespace {
@@ -198,7 +202,18 @@ TEST_F(TransportTest, UpgradePastMaxConnectionsIs503) {
   // A slot frees when a client leaves.
   second->send_close(ws::close_code::kNormal);
   expect_closed_with(*second, ws::close_code::kNormal);
-  std::this_thread::sleep_for(100ms);
+  // The client saw its end before the server counted the slot free: wait for
+  // /health to count one connection.
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  std::int64_t connections = -1;
+  while (std::chrono::steady_clock::now() < deadline) {
+    RawClient probe(port());
+    connections =
+        boost::json::parse(probe.http_get("/health").body).as_object().at("connections").as_int64();
+    if (connections == 1) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_EQ(connections, 1);
   RawClient fourth(port());
   EXPECT_EQ(fourth.handshake().status, 101);
 }
@@ -423,9 +438,34 @@ TEST_F(TransportTest, StopBeforeRunReturnsAtOnce) {
   server::EchoHandler echo;
   server::Server server(test_server_options(), echo);
   server.stop();
-  std::thread runner([&] { server.run(); });
-  runner.join();
-  SUCCEED();
+  auto ran = std::async(std::launch::async, [&] { server.run(); });
+  const bool returned = ran.wait_for(5s) == std::future_status::ready;
+  if (!returned) server.stop();  // so that a failure ends red instead of hanging
+  EXPECT_TRUE(returned) << "run() after stop() did not return within 5 s";
+}
+
+TEST_F(TransportTest, TlsClientsSilentDuringTheHandshakeAreClosedAtTheRequestDeadline) {
+  // A self-signed certificate made by the openssl CLI, as tls.test.mjs does.
+  TempDir dir;
+  const auto cert = (dir.path() / "cert.pem").string();
+  const auto key = (dir.path() / "key.pem").string();
+  const std::string make_certificate =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+      "-subj /CN=localhost -keyout '" +
+      key + "' -out '" + cert + "' >/dev/null 2>&1";
+  ASSERT_EQ(std::system(make_certificate.c_str()), 0) << make_certificate;
+  auto options = test_server_options();
+  options.tls_cert_file = cert;
+  options.tls_key_file = key;
+  options.request_timeout = 300ms;  // the handshake and the request share it
+  start(options);
+  // One says nothing after connecting; one stops half way through its first
+  // TLS record (a handshake record header announcing 255 bytes, then 3).
+  RawClient silent(port());
+  RawClient partial(port());
+  partial.send_raw(std::string("\x16\x03\x01\x00\xff\x01\x00\x00", 8));
+  EXPECT_TRUE(silent.wait_eof(5s)) << "a silent TLS client is still open";
+  EXPECT_TRUE(partial.wait_eof(5s)) << "a TLS client stalled mid-record is still open";
 }
 
 TEST_F(TransportTest, BindingABusyPortThrows) {
