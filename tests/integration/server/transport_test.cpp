@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "raw_client.hpp"
+#include "support/raw_client.hpp"
 #include "support/server_fixture.hpp"
 
 namespace nself::test {
