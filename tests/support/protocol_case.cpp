@@ -574,10 +574,11 @@ std::string substitute(std::string_view text,
     }
     std::size_t end = pos + 1;
     while (end < text.size() && (std::isalnum(static_cast<unsigned char>(text[end])) ||
-                                 text[end] == '_' || text[end] == '.')) {
+                                 text[end] == '_' || text[end] == '.' || text[end] == '-')) {
       ++end;
     }
-    while (end > pos + 1 && text[end - 1] == '.') --end;  // a sentence's full stop
+    // A sentence's full stop or a dash after the name is not part of it.
+    while (end > pos + 1 && (text[end - 1] == '.' || text[end - 1] == '-')) --end;
     const std::string_view name = text.substr(pos + 1, end - pos - 1);
     auto value = resolve(name);
     if (!value) throw std::invalid_argument("unknown $" + std::string(name));

@@ -231,7 +231,8 @@ LoadResult load_case_files(const std::filesystem::path& dir);
 // Values captured with "<=name>" in expectations, per case.
 using Captures = std::map<std::string, boost::json::value>;
 
-// Replaces every `$name` (name: letters, digits, '_' and '.') in `text` with
+// Replaces every `$name` (name: a letter, then letters, digits, '_', '-' and
+// '.', not ending with '-' or '.') in `text` with
 // resolve(name): a captured string is inserted without quotes (write "$id"),
 // any other value as its JSON text. Throws std::invalid_argument naming an
 // unknown name. `$` not followed by a letter is kept.

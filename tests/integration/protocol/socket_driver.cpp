@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <fstream>
 #include <future>
@@ -238,7 +240,7 @@ class CaseRunner {
     int line = c.line;
     try {
       for (const auto& step : c.steps) {
-        line = line_of(step);
+        line = line_ = line_of(step);
         std::visit([this](const auto& typed) { do_step(typed); }, step);
       }
       line = c.line;
@@ -337,6 +339,10 @@ class CaseRunner {
   void expect_event(const std::string& conn, const std::string& expected) {
     Connection& c = connection(conn);
     const Next got = next(c);
+    if (trace_) {
+      std::fprintf(stderr, "trace %s:%d %s <- %s\n", file_.file.c_str(), line_, conn.c_str(),
+                   describe(got).c_str());
+    }
     if (got.kind == Next::Kind::kClose) c.closed = true;
     if (got.kind != Next::Kind::kEvent) {
       throw StepFailed("on " + conn + "\n  expected: " + expected +
@@ -628,6 +634,9 @@ class CaseRunner {
   std::map<std::string, Connection> connections_;
   std::vector<TokenSpec> case_tokens_;
   Captures captures_;
+  int line_ = 0;  // of the step running
+  // NSELF_PROTOCOL_TRACE=1 prints every event expected (while writing cases).
+  const bool trace_ = std::getenv("NSELF_PROTOCOL_TRACE") != nullptr;
 };
 
 }  // namespace
