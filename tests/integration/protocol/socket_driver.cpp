@@ -436,6 +436,20 @@ class CaseRunner {
     Connection& c = connection(step.conn);
     const std::string text = resolve(step.text);
     for (int index = 0; index < step.times; ++index) c.client->send_text(text);
+    if (asks_for_batch_mode(text)) c.batch = true;
+  }
+
+  // An auth message with "batch":true turns batch mode on (docs/PROTOCOL.md
+  // "Batching"), as batch=1 on the upgrade does.
+  static bool asks_for_batch_mode(const std::string& text) {
+    boost::system::error_code error;
+    const boost::json::value value = boost::json::parse(text, error);
+    if (error || !value.is_object()) return false;
+    const auto& object = value.get_object();
+    const auto* type = object.if_contains("type");
+    const auto* batch = object.if_contains("batch");
+    return type != nullptr && type->is_string() && type->get_string() == "auth" &&
+           batch != nullptr && batch->is_bool() && batch->get_bool();
   }
 
   void do_step(const SendFrame& step) {
