@@ -12,10 +12,10 @@
 
 #include "core/auth/jwt_verifier.hpp"
 #include "core/time_format.hpp"
-#include "raw_client.hpp"
 #include "server/broadcast_scheduler.hpp"
 #include "server/realtime_handler.hpp"
 #include "store/store.hpp"
+#include "support/raw_client.hpp"
 #include "support/server_fixture.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_backend.hpp"

@@ -18,10 +18,10 @@
 #include <string>
 
 #include "core/auth/jwt_verifier.hpp"
-#include "raw_client.hpp"
 #include "server/realtime_handler.hpp"
 #include "store/store.hpp"
 #include "support/postgres_database.hpp"
+#include "support/raw_client.hpp"
 #include "support/server_fixture.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_backend.hpp"

@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "raw_client.hpp"
+#include "support/raw_client.hpp"
 #include "support/server_fixture.hpp"
 #include "support/temp_dir.hpp"
 

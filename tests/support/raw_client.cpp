@@ -1,4 +1,4 @@
-#include "raw_client.hpp"
+#include "support/raw_client.hpp"
 
 #include <poll.h>
 #include <sys/socket.h>
