@@ -3,7 +3,8 @@
 // dropped network looks like to both ends), and new connections can be
 // refused for a while (the network is down). Faults for the SDK tests too: a
 // stall (the sockets stay open but nothing passes: a half-open connection)
-// and a reset (TCP RST to both ends).
+// and a reset (TCP RST to both ends), and a hold (the server's side is not
+// read for a while: a slow consumer).
 import { createServer, connect } from 'node:net';
 import { freePort } from './harness.mjs';
 
@@ -84,6 +85,29 @@ export class CuttableProxy {
       pair.client.pause();
       pair.upstream.pause();
       pair.stalled = true;
+    }
+    return pairs.length;
+  }
+
+  // The server's side is no longer read on the open connections (what the
+  // server sees of a client that stops reading: its writes back up) while
+  // the client's frames still reach the server; release() reads again.
+  // Returns how many.
+  hold() {
+    const pairs = this.#flowing().filter((pair) => !pair.held);
+    for (const pair of pairs) {
+      pair.upstream.unpipe(pair.client);
+      pair.upstream.pause();
+      pair.held = true;
+    }
+    return pairs.length;
+  }
+
+  release() {
+    const pairs = [...this.pairs].filter((pair) => pair.held && !pair.stalled);
+    for (const pair of pairs) {
+      pair.held = false;
+      pair.upstream.pipe(pair.client);
     }
     return pairs.length;
   }

@@ -1,8 +1,9 @@
 // The SDK's reliability (issue 13, items 2-6), against the real server:
 // one token refresh per token, close codes read one by one, a dead socket
 // found and its send resent, reconnecting at once when the network comes
-// back, close() settling a pending subscribe, and a throwing listener that
-// neither crashes the process nor stops the client.
+// back, 'offline' checking the connection, close() settling a pending
+// subscribe, and a throwing listener that neither crashes the process nor
+// stops the client.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -37,7 +38,7 @@ before(async () => {
     },
   });
   await project.mustRealtime(['init']);
-  for (const name of ['refresh', 'kick', 'limits', 'stall', 'network', 'listeners']) {
+  for (const name of ['refresh', 'kick', 'limits', 'stall', 'network', 'offline', 'listeners']) {
     await project.mustRealtime(['channel', 'create', name]);
   }
   await project.mustRealtime(['start']);
@@ -213,6 +214,71 @@ describe('dead sockets and the network', () => {
       await client.connect();
       assert.equal(client.connected, true);
       assert.deepEqual(received.map((m) => m.content), ['while offline']);
+      await sender.close();
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test("'offline' checks the connection: a live one answers and stays, a dead one is dropped within pongTimeout", async () => {
+    const proxy = await CuttableProxy.start(project.port);
+    try {
+      const network = new EventTarget();
+      const probes = { pings: 0, pongs: 0 };
+      // Counts the WebSocket pings the SDK sends and the pongs that come back.
+      class ProbedWebSocket extends WebSocket {
+        constructor(...args) {
+          super(...args);
+          this.on('pong', () => { probes.pongs += 1; });
+        }
+
+        ping(...args) {
+          probes.pings += 1;
+          return super.ping(...args);
+        }
+      }
+      // Pings on their own only after 2 minutes: any probe here is the
+      // offline hook's, and so is finding the dead connection.
+      const pongTimeout = 2000;
+      const client = sdk.make(proxy.url(), 'offliner', {
+        networkEvents: network,
+        WebSocket: ProbedWebSocket,
+        pingInterval: 120_000,
+        pongTimeout,
+      });
+      const disconnects = [];
+      client.on('disconnected', (event) => disconnects.push(event.code));
+      await client.connect();
+      const channel = client.channel('offline');
+      const received = collect(channel);
+      await channel.subscribe();
+      const connectionId = client.connectionId;
+
+      // A live connection: the probe is answered and the connection kept.
+      network.dispatchEvent(new Event('offline'));
+      assert.equal(probes.pings, 1, "'offline' sent a ping at once");
+      await until(() => probes.pongs >= 1, 10000, 'the pong');
+      assert.equal(client.connected, true);
+      assert.equal(client.connectionId, connectionId);
+      assert.equal((await channel.send('still here')).seq, 1);
+
+      // A dead (half-open) connection: the next 'offline' probes again (the
+      // pong above ended the first probe) and, unanswered, drops it.
+      assert.equal(proxy.stall(), 1);
+      const offlineAt = Date.now();
+      network.dispatchEvent(new Event('offline'));
+      assert.equal(probes.pings, 2, 'a second probe');
+      await until(() => disconnects.length >= 1, pongTimeout + 10000, 'the dead connection to be dropped');
+      const foundAfter = Date.now() - offlineAt;
+      assert.deepEqual(disconnects, [1006]);
+      assert.ok(foundAfter >= pongTimeout - 50, `dropped after ${foundAfter} ms, before pongTimeout`);
+
+      // It reconnects by itself and gets what was sent meanwhile, once.
+      const sender = await observer(project, 'offline-sender');
+      await sendRaw(sender, 'offline', 'while it was away');
+      await until(() => client.connected && received.length >= 2, 15000, 'the reconnect and the missed message');
+      assert.deepEqual(received.map((m) => m.content), ['still here', 'while it was away']);
+      assert.notEqual(client.connectionId, connectionId);
       await sender.close();
     } finally {
       await proxy.close();
