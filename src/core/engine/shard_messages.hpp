@@ -1,0 +1,132 @@
+#pragma once
+
+// What shards say to each other (docs/ENGINE_DESIGN.md, "Paths"). Three
+// roles, each on the shard that owns the state (ids.hpp):
+//   L  the connection's shard: claims, token expiry, its subscriptions, the
+//      loop's local hub (channel -> its subscribed connections), name cache;
+//   U  the user's shard: connection count, rate bucket, flood guards;
+//   C  the channel's shard: seq, subscribers per loop, users, presence,
+//      typing, access cache.
+// A message names its direction in a comment. A shard addressing itself is
+// handled at once, depth first (so one shard alone is synchronous).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/engine/events.hpp"
+#include "core/engine/ids.hpp"
+#include "core/engine/store_requests.hpp"
+
+namespace nself::core::engine {
+
+// Who asks, carried along so that any role can answer the connection.
+struct Asker {
+  ConnectionId connection = 0;
+  std::string user_id;
+  bool is_admin = false;
+  Ref ref;
+};
+
+// ---- L -> U
+struct AdmitConnection {
+  Asker asker;
+};
+struct ReleaseConnection {
+  std::string user_id;
+};
+// A request that counts against the user's rate (message, typing, presence),
+// with what L resolved; U forwards it to the channel owner(s) when admitted.
+struct MessageToChannel {
+  Asker asker;
+  ChannelInfo channel;
+  std::string content_json;
+};
+struct TypingToChannel {
+  Asker asker;
+  ChannelInfo channel;
+  bool typing = false;
+};
+struct PresenceToChannels {
+  Asker asker;
+  std::vector<ChannelInfo> channels;  // presence channels the connection is subscribed to
+  bool away = false;
+  std::optional<std::string> meta_json;
+};
+using RatedRequest = std::variant<MessageToChannel, TypingToChannel, PresenceToChannels>;
+struct AdmitRequest {
+  RatedRequest request;
+};
+
+// ---- U -> L
+struct ConnectionAdmitted {
+  Asker asker;
+  bool admitted = false;  // false: too_many_connections, close 4008
+};
+struct RequestRefused {
+  Asker asker;
+  bool disconnect = false;  // flood: close 4008 after the error
+};
+
+// ---- L -> C
+struct JoinChannel {
+  Asker asker;
+  ChannelInfo channel;
+  std::optional<std::int64_t> history;
+  std::optional<std::int64_t> since;
+  std::string connection_public_id;
+};
+// Unsubscribe or close: the connection leaves (no reply; L answered already).
+struct LeaveChannel {
+  ConnectionId connection = 0;
+  std::string user_id;
+  std::string channel_id;
+  std::string connection_public_id;
+};
+struct HistoryOfChannel {
+  Asker asker;
+  ChannelInfo channel;
+  std::int64_t limit = 50;
+  std::optional<std::int64_t> before;
+};
+struct ReadOfChannel {
+  Asker asker;
+  ChannelInfo channel;
+  std::int64_t seq = 0;
+};
+// Any client frame of a user subscribed to a presence channel (at most once
+// a second per connection and channel).
+struct Activity {
+  std::string user_id;
+  std::string channel_id;
+};
+
+// ---- C -> L
+// Events for one connection, in order (replies, replays, errors).
+struct ToConnection {
+  ConnectionId connection = 0;
+  std::vector<Event> events;
+};
+// The subscribe's outcome: when joined, L adds the connection to its local
+// hub before sending `events` (subscribed, replay, presence_state).
+struct JoinOutcome {
+  ConnectionId connection = 0;
+  std::optional<ChannelInfo> joined;
+  std::vector<Event> events;
+};
+// A channel event for this loop's subscribers (skip: not to this user's).
+struct ChannelEventForLoop {
+  std::string channel_id;
+  SharedEvent event;
+  std::optional<std::string> skip_user;
+};
+
+using ShardMessage =
+    std::variant<AdmitConnection, ReleaseConnection, AdmitRequest, ConnectionAdmitted,
+                 RequestRefused, JoinChannel, LeaveChannel, HistoryOfChannel, ReadOfChannel,
+                 MessageToChannel, TypingToChannel, PresenceToChannels, Activity, ToConnection,
+                 JoinOutcome, ChannelEventForLoop>;
+
+}  // namespace nself::core::engine
