@@ -10,6 +10,7 @@
 #include <boost/json/value.hpp>
 #include <csignal>
 
+#include "server/descriptor_reserve.hpp"
 #include "server/loop.hpp"
 #include "server/tls_context.hpp"
 
@@ -24,7 +25,8 @@ Server::Server(ServerOptions options, SessionHandler& handler)
       io_(1),
       acceptor_(io_),
       signals_(io_),
-      tick_timer_(io_) {
+      tick_timer_(io_),
+      accept_pause_(io_) {
   options_.threads = std::max<std::size_t>(options_.threads, 1);
   if (!options_.tls_cert_file.empty() || !options_.tls_key_file.empty()) {
     try {
@@ -59,6 +61,9 @@ Server::Server(ServerOptions options, SessionHandler& handler)
   if (!error) acceptor_.set_option(asio::socket_base::reuse_address(true), error);
   if (!error) acceptor_.bind(endpoint, error);
   if (!error) acceptor_.listen(asio::socket_base::max_listen_connections, error);
+  // Async accepts do not need it, but DescriptorReserve's own accept must
+  // never block the control loop.
+  if (!error) acceptor_.non_blocking(true, error);
   if (error) {
     throw ServerError("cannot listen on " + where + ": " + error.message() +
                       (error == asio::error::address_in_use
@@ -146,13 +151,36 @@ void Server::accept() {
                                  loop.adopt(std::move(socket));
                                });
                              }
+                           } else if (DescriptorReserve::is_exhaustion(error.value())) {
+                             out_of_descriptors(error);
+                             return;  // accept() again after a pause
                            } else {
-                             // EMFILE and the like: log and keep accepting (the sweep frees
-                             // sockets).
                              spdlog::warn("accept failed: {}", error.message());
                            }
                            accept();
                          });
+}
+
+void Server::out_of_descriptors(const error_code& error) {
+  // Shed the connection at the head of the backlog (else the next accept
+  // fails at once again: a spin), then wait before accepting again. Existing
+  // connections are served meanwhile; closing any of them frees descriptors.
+  bool shed = descriptors_.shed_one(acceptor_.native_handle());
+  ++refused_accepts_;
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_refusal_log_ >= std::chrono::seconds(1)) {
+    spdlog::warn(
+        "accept paused: {} ({} connection{} refused since the last report; raise `ulimit -n` or "
+        "lower WEBSOCKET_MAX_CONNECTIONS)",
+        error.message(), refused_accepts_, refused_accepts_ == 1 ? "" : "s");
+    last_refusal_log_ = now;
+    refused_accepts_ = 0;
+  }
+  accept_pause_.expires_after(shed ? kAcceptPauseAfterShed : kAcceptPause);
+  accept_pause_.async_wait([this](const error_code& wait_error) {
+    if (wait_error || !acceptor_.is_open()) return;
+    accept();
+  });
 }
 
 void Server::schedule_tick() {
@@ -193,6 +221,7 @@ void Server::begin_shutdown() {
   spdlog::info("stopping: closing {} connections", session_count());
   error_code ignored;
   acceptor_.close(ignored);
+  accept_pause_.cancel();
   signals_.cancel(ignored);
   // The sweep must run often enough to honour the shutdown deadline.
   if (options_.tick_interval > options_.shutdown_timeout) {

@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "server/descriptor_reserve.hpp"
 #include "server/http_router.hpp"
 #include "server/server_options.hpp"
 #include "server/session_handler.hpp"
@@ -80,6 +81,11 @@ class Server {
 
  private:
   void accept();
+  // accept() failed for lack of descriptors: sheds one pending connection,
+  // logs at most once a second with a count, accepts again after a pause.
+  void out_of_descriptors(const boost::system::error_code& error);
+  static constexpr std::chrono::milliseconds kAcceptPause{100};
+  static constexpr std::chrono::milliseconds kAcceptPauseAfterShed{10};
   void schedule_tick();
   void begin_shutdown();
   // Control loop, each tick: returns free allocator memory to the system
@@ -105,6 +111,10 @@ class Server {
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer tick_timer_;
+  boost::asio::steady_timer accept_pause_;
+  DescriptorReserve descriptors_;
+  std::uint64_t refused_accepts_ = 0;
+  std::chrono::steady_clock::time_point last_refusal_log_{};
   HttpRouter router_;
   std::unique_ptr<boost::asio::ssl::context> tls_context_;  // null: plain TCP
   std::vector<std::unique_ptr<Loop>> loops_;                // destroyed before the io_contexts
