@@ -105,7 +105,7 @@ test('out of descriptors: no spin, one log line a second, existing clients serve
   assert.ok(reports.length <= 8, `${reports.length} accept log lines in ~3.5 s (at most one a second)`);
   assert.match(reports.at(-1), /accept paused: .*refused since the last report/);
   // A spinning acceptor burns all it can get of the 3 s; a paused one next to nothing.
-  assert.ok(cpuUsed < 0.5, `server used ${cpuUsed} s of CPU in 3 s while out of descriptors`);
+  assert.ok(cpuUsed < 1.0, `server used ${cpuUsed} s of CPU in 3 s while out of descriptors`);
 
   // Free the descriptors: new connections are accepted again.
   for (const socket of idle) socket.destroy();
