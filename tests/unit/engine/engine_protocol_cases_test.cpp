@@ -12,7 +12,8 @@
 // admin: shutdown (close 1001); and the rest of the case's steps on the
 // connection they named.
 //
-// tests/data/protocol/engine_pending.txt lists the cases not passing on the
+// tests/data/protocol/engine_pending.list (not .txt: every .txt there is read
+// as a case file, by the socket driver too) lists the cases not passing on the
 // engine yet ("<shards> <file>:<title>"). Listed and failing: skipped
 // ("pending on the engine"). Listed and passing: FAILS (remove the line: the
 // list only shrinks). Not listed and failing: FAILS. Rewrite the list from a
@@ -38,7 +39,7 @@ namespace nself::test::engine {
 namespace {
 
 const std::string kCasesDir = NSELF_TEST_DATA_DIR "/protocol";
-const std::string kPendingFile = kCasesDir + "/engine_pending.txt";
+const std::string kPendingFile = kCasesDir + "/engine_pending.list";
 
 const protocol::LoadResult& loaded() {
   static const protocol::LoadResult result = protocol::load_case_files(kCasesDir);
@@ -151,7 +152,7 @@ TEST(EngineCaseFiles, PendingList) {
     std::printf("wrote %zu pending cases to %s\n", failing.size(), kPendingFile.c_str());
   }
   for (const auto& entry : pending()) {
-    EXPECT_TRUE(existing.contains(entry)) << "engine_pending.txt names no case: " << entry;
+    EXPECT_TRUE(existing.contains(entry)) << "engine_pending.list names no case: " << entry;
   }
 }
 

@@ -192,6 +192,11 @@ void Simulator::input_to_all(const std::function<ce::Input()>& make) {
   run_until_quiet();
 }
 
+void Simulator::perform(ce::ShardIndex shard, ce::Actions actions) {
+  carry_out(shard, actions);
+  run_until_quiet();
+}
+
 void Simulator::handle(ce::ShardIndex shard, ce::Input in) {
   ce::Actions actions;
   shards_.at(shard)->handle(std::move(in), now_, actions);

@@ -106,6 +106,9 @@ class Simulator {
   // ---- inputs from outside (admin API, broadcast scheduler)
   void input(ce::ShardIndex shard, ce::Input input);
   void input_to_all(const std::function<ce::Input()>& make);
+  // Carries out `actions` as if `shard` had emitted them, then runs until
+  // quiet: tests of the simulator's own machinery, independent of the roles.
+  void perform(ce::ShardIndex shard, ce::Actions actions);
   // AdminDone actions, in order.
   std::vector<ce::AdminDone> admin_done;
 
