@@ -310,7 +310,7 @@ class CaseRunner {
     Connection* c = usable(step.conn, "expect");
     if (c == nullptr) return;
     for (int index = 0; index < step.times; ++index) {
-      expect_event(step.conn, *c, resolve(step.json));
+      expect_event(step.conn, *c, step.json);  // the matcher resolves $captures
     }
   }
 
@@ -318,7 +318,7 @@ class CaseRunner {
   void do_step(const protocol::ExpectBatch& step) {
     Connection* c = usable(step.conn, "expect-batch");
     if (c == nullptr) return;
-    for (const auto& json : step.json) expect_event(step.conn, *c, resolve(json));
+    for (const auto& json : step.json) expect_event(step.conn, *c, json);
   }
 
   void do_step(const protocol::ExpectNone& step) {
