@@ -9,6 +9,7 @@
 #include <chrono>
 #include <memory>
 
+#include "failing_store.hpp"
 #include "support/temp_dir.hpp"
 
 namespace nself::store {
@@ -263,6 +264,33 @@ TEST_F(EngineJobs, AppendBatchWithABadMessageFailsItAlone) {
   ASSERT_TRUE(replies[1].failure);
   EXPECT_EQ(*replies[1].failure, "internal");
   EXPECT_EQ(answer<engine::AppendAnswer>(replies[2]).message.seq, 2);
+}
+
+TEST_F(EngineJobs, AStoreThatIsDownAnswersUnavailable) {
+  const Channel general = channel("general");
+  bool failing = true;
+  test::engine::FailingStore down(*store_, failing);
+  for (engine::StoreRequest request :
+       {engine::StoreRequest{engine::ResolveChannel{"general"}},
+        engine::StoreRequest{engine::ReadForSubscribe{general.id, "u1", {}, {}, "c"}},
+        engine::StoreRequest{engine::ReadAccess{general.id, "u1"}},
+        engine::StoreRequest{engine::AppendMessage{general.id, "u1", "1"}},
+        engine::StoreRequest{engine::MarkRead{general.id, "u1", 1}},
+        engine::StoreRequest{engine::RecordConnection{"c", "u1", "", "", kNow}}}) {
+    const auto reply = run_engine_job(down, engine::StoreJob{0, 5, request}, kNow);
+    EXPECT_EQ(reply.token, 5u);
+    ASSERT_TRUE(reply.failure) << "request " << request.index();
+    EXPECT_EQ(*reply.failure, "unavailable");
+  }
+  const std::vector<engine::StoreJob> jobs{{0, 1, engine::AppendMessage{general.id, "u1", "1"}},
+                                           {0, 2, engine::AppendMessage{general.id, "u1", "2"}}};
+  for (const auto& reply : run_append_batch(down, jobs, kNow)) {
+    ASSERT_TRUE(reply.failure);
+    EXPECT_EQ(*reply.failure, "unavailable");
+  }
+  failing = false;
+  EXPECT_TRUE(store_->history(general.id, std::nullopt, 10).empty());  // nothing was stored
+  EXPECT_FALSE(run_engine_job(down, engine::StoreJob{0, 5, jobs[0].request}, kNow).failure);
 }
 
 }  // namespace
