@@ -7,7 +7,9 @@
 namespace nself::server::engine {
 
 namespace {
-std::size_t lane_of(core::engine::StoreClass cls) { return static_cast<std::size_t>(cls); }
+std::size_t lane_of(core::engine::StoreClass cls) {
+  return static_cast<std::size_t>(cls);
+}
 }  // namespace
 
 StoreLanes::StoreLanes(StoreWorker& worker, Runner run, Deliver deliver, StoreLaneBounds bounds)
@@ -52,11 +54,12 @@ void StoreLanes::pump(store::Store* store) {
     ++stats_.pumps;
     std::size_t lane = !lanes_[0].empty() ? 0 : !lanes_[1].empty() ? 1 : 2;
     cls = static_cast<StoreClass>(lane);
-    std::size_t take = std::min(lanes_[lane].size(),
-                                lane == 1 ? bounds_.reads_per_pump : bounds_.batch);
+    std::size_t take =
+        std::min(lanes_[lane].size(), lane == 1 ? bounds_.reads_per_pump : bounds_.batch);
     jobs.assign(std::make_move_iterator(lanes_[lane].begin()),
                 std::make_move_iterator(lanes_[lane].begin() + static_cast<std::ptrdiff_t>(take)));
-    lanes_[lane].erase(lanes_[lane].begin(), lanes_[lane].begin() + static_cast<std::ptrdiff_t>(take));
+    lanes_[lane].erase(lanes_[lane].begin(),
+                       lanes_[lane].begin() + static_cast<std::ptrdiff_t>(take));
   }
   if (!jobs.empty()) {
     std::map<std::uint64_t, core::engine::ShardIndex> origins;
