@@ -66,9 +66,13 @@ class Connections {
   std::vector<ConnectionSummary> describe() const;
   std::size_t size() const;
   std::size_t authenticated() const;
+  // Whether the connection gets DeliverAuthenticated events (auth_ok sent).
+  bool is_authenticated(ConnectionId connection) const;
+
+  // Defined in connections_state.hpp, for the engine's own files only.
+  struct State;
 
  private:
-  struct State;
   std::unique_ptr<State> state_;
 };
 

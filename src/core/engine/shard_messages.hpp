@@ -36,6 +36,8 @@ struct AdmitConnection {
 };
 struct ReleaseConnection {
   std::string user_id;
+  // The closed connection, whose flood guard U drops (0: none to drop).
+  ConnectionId connection = 0;
 };
 // A request that counts against the user's rate (message, typing, presence),
 // with what L resolved; U forwards it to the channel owner(s) when admitted.
@@ -55,7 +57,17 @@ struct PresenceToChannels {
   bool away = false;
   std::optional<std::string> meta_json;
 };
-using RatedRequest = std::variant<MessageToChannel, TypingToChannel, PresenceToChannels>;
+// A rated request that L refused itself (typing or presence on a channel the
+// connection is not subscribed to, a message to a channel that does not
+// resolve): it still takes a token and counts in the flood guard, as the
+// handler did (the rate was checked before anything else), so U answers the
+// connection either `error` (a token was there) or rate_limited.
+struct RefusedAtConnection {
+  Asker asker;
+  ErrorEvent error;
+};
+using RatedRequest =
+    std::variant<MessageToChannel, TypingToChannel, PresenceToChannels, RefusedAtConnection>;
 struct AdmitRequest {
   RatedRequest request;
 };

@@ -1,18 +1,127 @@
-// STUB: the user role is being written (issue 15); every method is a no-op.
 #include "core/engine/users.hpp"
+
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
 
 namespace nself::core::engine {
 
-struct Users::State {};
+namespace {
+
+struct UserState {
+  int connections = 0;
+  TokenBucket bucket;
+  // Per connection of the user: rejections in a row (flood -> close 4008).
+  std::unordered_map<ConnectionId, FloodGuard> floods;
+};
+
+// PresenceToChannels cut into one message per owner of its channels, in the
+// order each owner first appears, each with the channels it owns.
+std::vector<std::pair<ShardIndex, PresenceToChannels>> split_by_owner(PresenceToChannels& request,
+                                                                      const Context& ctx) {
+  std::vector<std::pair<ShardIndex, PresenceToChannels>> parts;
+  for (ChannelInfo& channel : request.channels) {
+    const ShardIndex owner = ctx.owner_of_channel(channel.id);
+    auto part = parts.begin();
+    while (part != parts.end() && part->first != owner) ++part;
+    if (part == parts.end()) {
+      parts.push_back(
+          {owner, PresenceToChannels{request.asker, {}, request.away, request.meta_json}});
+      part = std::prev(parts.end());
+    }
+    part->second.channels.push_back(std::move(channel));
+  }
+  return parts;
+}
+
+}  // namespace
+
+struct Users::State {
+  std::unordered_map<std::string, UserState> users;
+
+  UserState& user(const std::string& user_id, const Context& ctx) {
+    auto found = users.find(user_id);
+    if (found == users.end()) {
+      // Starts full: a user's first request of a burst is never refused.
+      found =
+          users
+              .emplace(
+                  user_id,
+                  UserState{
+                      0, TokenBucket(ctx.options().max_messages_per_second, ctx.now().steady), {}})
+              .first;
+    }
+    return found->second;
+  }
+};
 
 Users::Users() : state_(std::make_unique<State>()) {}
 Users::~Users() = default;
-void Users::on(AdmitConnection&, Context&) {}
-void Users::on(ReleaseConnection&, Context&) {}
-void Users::on(AdmitRequest&, Context&) {}
-void Users::tick(Context&) {}
+
+void Users::on(AdmitConnection& message, Context& ctx) {
+  UserState& user = state_->user(message.asker.user_id, ctx);
+  const bool admitted = user.connections < ctx.options().max_connections_per_user;
+  if (admitted) ++user.connections;
+  const ShardIndex target = ctx.owner_of_connection(message.asker.connection);
+  ctx.to_shard(target, ConnectionAdmitted{std::move(message.asker), admitted});
+}
+
+void Users::on(ReleaseConnection& message, Context& /*ctx*/) {
+  auto found = state_->users.find(message.user_id);
+  if (found == state_->users.end()) return;
+  found->second.floods.erase(message.connection);
+  if (found->second.connections > 0) --found->second.connections;
+  // The bucket stays until tick() finds it full: reconnecting must not reset it.
+}
+
+void Users::on(AdmitRequest& message, Context& ctx) {
+  Asker& asker = std::visit([](auto& request) -> Asker& { return request.asker; }, message.request);
+  UserState& user = state_->user(asker.user_id, ctx);
+  const SteadyTime now = ctx.now().steady;
+  const bool allowed = user.bucket.try_take(now);
+  auto guard = user.floods.try_emplace(asker.connection, ctx.options().flood).first;
+  const RateDecision decision = guard->second.record(allowed, now);
+  if (decision != RateDecision::kAllow) {
+    const ShardIndex target = ctx.owner_of_connection(asker.connection);
+    ctx.to_shard(target, RequestRefused{std::move(asker), decision == RateDecision::kDisconnect});
+    return;
+  }
+  std::visit(
+      [&](auto& request) {
+        using T = std::decay_t<decltype(request)>;
+        if constexpr (std::is_same_v<T, PresenceToChannels>) {
+          for (auto& [owner, part] : split_by_owner(request, ctx)) {
+            ctx.to_shard(owner, std::move(part));
+          }
+        } else if constexpr (std::is_same_v<T, RefusedAtConnection>) {
+          const ShardIndex target = ctx.owner_of_connection(request.asker.connection);
+          ctx.to_shard(target,
+                       ToConnection{request.asker.connection, {Event{std::move(request.error)}}});
+        } else {
+          const ShardIndex owner = ctx.owner_of_channel(request.channel.id);
+          ctx.to_shard(owner, std::move(request));
+        }
+      },
+      message.request);
+}
+
+void Users::tick(Context& ctx) {
+  const int full = ctx.options().max_messages_per_second;
+  for (auto it = state_->users.begin(); it != state_->users.end();) {
+    UserState& user = it->second;
+    if (user.connections == 0 && user.bucket.available(ctx.now().steady) >= full) {
+      it = state_->users.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 std::size_t Users::tracked_users() const {
-  return 0;
+  return state_->users.size();
 }
 
 }  // namespace nself::core::engine
