@@ -48,9 +48,10 @@ void ask(ChannelsState& state, const std::string& channel_id, const std::string&
 }  // namespace
 
 void with_access(ChannelsState& state, AccessJob job, Context& ctx) {
-  const ChannelInfo& info = channel_of_job(job);
+  // Copies: the job moves into the queue below.
+  const std::string channel_id = channel_of_job(job).id;
   const std::string user_id = asker_of_job(job).user_id;
-  ChannelState& channel = channel_of(state, info);
+  ChannelState& channel = channel_of(state, channel_of_job(job));
   if (auto waiting = channel.waiting.find(user_id); waiting != channel.waiting.end()) {
     waiting->second.push_back(std::move(job));  // behind the ReadAccess asked already
     return;
@@ -63,7 +64,7 @@ void with_access(ChannelsState& state, AccessJob job, Context& ctx) {
     return;
   }
   channel.waiting[user_id].push_back(std::move(job));
-  ask(state, info.id, user_id, ctx);
+  ask(state, channel_id, user_id, ctx);
 }
 
 void remember_access(ChannelState& channel, const std::string& user_id, const ChannelAnswer& answer,
