@@ -66,8 +66,8 @@ void Channels::on(PresenceToChannels& message, Context& ctx) {
   const auto status = message.away ? core::PresenceState::kAway : core::PresenceState::kOnline;
   std::vector<PresenceRow> rows;
   for (const ChannelInfo& info : message.channels) {
-    // U may hand every owner the whole list: each takes its own channels.
-    if (ctx.owner_of_channel(info.id) != ctx.index()) continue;
+    // A channel of another owner (U may hand each owner the whole list) has
+    // no member here: update() finds none.
     auto updated = state_->presence.update(info.id, message.asker.user_id, status,
                                            message.meta_json, ctx.now().wall);
     if (!updated) continue;

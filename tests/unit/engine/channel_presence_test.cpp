@@ -121,6 +121,7 @@ TEST_F(ChannelsPresence, AnUpdateGoesToEveryMemberAndIsWritten) {
 TEST_F(ChannelsPresence, AnUpdateForANonMemberOrAnotherOwnersChannelDoesNothing) {
   join(a, "alice", room);
   EXPECT_TRUE(from_shard(PresenceToChannels{asker(b1, "bob"), {room}, true, {}}).empty());
+  // Another owner's channel: never joined here.
   const ChannelInfo elsewhere = channel_info(channel_owned_by(1, 2), "far", ChannelType::kPresence);
   EXPECT_TRUE(from_shard(PresenceToChannels{asker(a, "alice"), {elsewhere}, true, {}}).empty());
 }
