@@ -70,6 +70,20 @@ std::vector<PresenceChange> PresenceTracker::touch(const std::string& user_id, T
   return changes;
 }
 
+std::optional<PresenceMember> PresenceTracker::touch(const std::string& channel_id,
+                                                     const std::string& user_id, Timestamp now) {
+  auto channel = channels_.find(channel_id);
+  if (channel == channels_.end()) return std::nullopt;
+  auto found = channel->second.find(user_id);
+  if (found == channel->second.end()) return std::nullopt;
+  PresenceMember& member = found->second;
+  member.last_active = now;
+  if (!member.auto_away) return std::nullopt;
+  member.auto_away = false;
+  member.status = PresenceState::kOnline;
+  return member;
+}
+
 std::vector<PresenceChange> PresenceTracker::expire_idle(Timestamp now,
                                                          std::chrono::milliseconds away_after) {
   std::vector<PresenceChange> changes;

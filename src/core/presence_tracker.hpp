@@ -62,6 +62,11 @@ class PresenceTracker {
   // Activity of `user_id`: last_active = now in every channel; returns the
   // members that were automatically away and are online again.
   std::vector<PresenceChange> touch(const std::string& user_id, Timestamp now);
+  // The same for one channel only (the engine's channel owners see activity
+  // per channel): the member when it was automatically away and is online
+  // again, else none (also when the user is not in the channel).
+  std::optional<PresenceMember> touch(const std::string& channel_id, const std::string& user_id,
+                                      Timestamp now);
 
   // Members online and idle for at least `away_after` (now - last_active)
   // become away; returns them.

@@ -98,6 +98,10 @@ struct PresenceRow {
 struct WritePresence {
   std::vector<PresenceRow> rows;
   WallTime at{};
+  // The heartbeat's cleanup (today's cleanup_stale_presence), after the rows
+  // are written: delete presence rows not written since then (a server that
+  // died, users long gone). None: no cleanup.
+  std::optional<WallTime> remove_stale_before;
 };
 struct Heartbeat {  // refreshes last_seen_at of these connections
   std::vector<std::string> connection_public_ids;

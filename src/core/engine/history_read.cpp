@@ -1,0 +1,89 @@
+// Role C: history and read positions, after the access check
+// (realtime_handler.cpp handle_history and handle_read). History: private
+// channels for members and admins. Read: members only (admins too: a read
+// position is a member's), the seq clamped to the newest message of a
+// persistent channel; no reply unless it fails.
+#include <algorithm>
+
+#include "core/engine/channel_ops.hpp"
+
+namespace nself::core::engine {
+
+void Channels::on(HistoryOfChannel& message, Context& ctx) {
+  with_access(*state_, std::move(message), ctx);
+}
+
+void Channels::on(ReadOfChannel& message, Context& ctx) {
+  with_access(*state_, std::move(message), ctx);
+}
+
+void run_history(ChannelsState& state, HistoryOfChannel& job, const ChannelAnswer& access,
+                 Context& ctx) {
+  const Asker& asker = job.asker;
+  if (!access.channel) {
+    to_connection(asker.connection,
+                  {error(asker.ref, "not_found", "no channel \"" + job.channel.slug + "\"")}, ctx);
+    return;
+  }
+  const ChannelInfo& info = *access.channel;
+  if (info.type == ChannelType::kPrivate && !asker.is_admin && !access.membership) {
+    to_connection(
+        asker.connection,
+        {error(asker.ref, "forbidden", "not a member of private channel \"" + info.slug + "\"")},
+        ctx);
+    return;
+  }
+  const std::uint64_t token =
+      ctx.ask_store(Role::kChannels, ReadHistory{info.id, job.limit, job.before});
+  state.pending.emplace(token, PendingHistory{asker, info.slug});
+}
+
+void history_answered(PendingHistory& pending, StoreReply& reply, Context& ctx) {
+  auto* answer = std::get_if<HistoryAnswer>(&reply.answer);
+  if (reply.failure || answer == nullptr) {
+    to_connection(pending.asker.connection,
+                  {store_error(pending.asker.ref, reply.failure.value_or("unavailable"))}, ctx);
+    return;
+  }
+  to_connection(pending.asker.connection,
+                {HistoryEvent{pending.asker.ref, pending.slug, std::move(answer->messages),
+                              answer->has_more}},
+                ctx);
+}
+
+void run_read(ChannelsState& state, ReadOfChannel& job, const ChannelAnswer& access, Context& ctx) {
+  const Asker& asker = job.asker;
+  if (!access.channel) {
+    to_connection(asker.connection,
+                  {error(asker.ref, "not_found", "no channel \"" + job.channel.slug + "\"")}, ctx);
+    return;
+  }
+  const ChannelInfo& info = *access.channel;
+  if (!access.membership) {
+    to_connection(asker.connection,
+                  {error(asker.ref, "forbidden",
+                         "read positions are kept for members of \"" + info.slug + "\" only")},
+                  ctx);
+    return;
+  }
+  // A position past the newest message would hide messages still to come.
+  // The newest known here: the row read, and every commit since (all go
+  // through this owner).
+  std::int64_t seq = job.seq;
+  if (info.persistent) {
+    std::int64_t last_seq = info.last_seq;
+    if (const ChannelState* channel = find_channel(state, info.id)) {
+      last_seq = std::max(last_seq, channel->info.last_seq);
+    }
+    seq = std::min(seq, last_seq);
+  }
+  const std::uint64_t token = ctx.ask_store(Role::kChannels, MarkRead{info.id, asker.user_id, seq});
+  state.pending.emplace(token, PendingRead{asker});
+}
+
+void read_answered(PendingRead& pending, StoreReply& reply, Context& ctx) {
+  if (!reply.failure) return;  // no reply on success
+  to_connection(pending.asker.connection, {store_error(pending.asker.ref, *reply.failure)}, ctx);
+}
+
+}  // namespace nself::core::engine
