@@ -154,6 +154,9 @@ TEST_F(ChannelsJoin, ASecondSubscribeOfAConnectionIsAnsweredWithoutCountingAgain
   ASSERT_EQ(again.size(), 1u);
   EXPECT_TRUE(again[0].second.joined);
   EXPECT_EQ(shard_->channels().subscriber_count(id), 1u);
+  // Counted once: one leave frees the user's place.
+  from_shard(LeaveChannel{a, "alice", id, "pub-1"});
+  EXPECT_TRUE(sent<JoinOutcome>(join(b, "bob", small))[0].second.joined);
 }
 
 TEST_F(ChannelsJoin, AnEphemeralChannelsSeqIsTheOwnersCount) {
