@@ -170,6 +170,9 @@ engine::Done run(Store& store, const engine::WritePresence& request, Timestamp) 
       // A channel deleted meanwhile: the other rows are still written, as today.
     }
   }
+  // Rows not rewritten since then belong to a server that died or to users
+  // long gone (the handler's heartbeat does the same).
+  if (request.remove_stale_before) store.cleanup_stale_presence(*request.remove_stale_before);
   return {};
 }
 

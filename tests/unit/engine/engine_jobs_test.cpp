@@ -213,13 +213,13 @@ TEST_F(EngineJobs, Bookkeeping) {
 
   engine::PresenceRow away{"u1", lobby.id, true, false, R"({"d":1})"};
   engine::PresenceRow missing{"u2", "no-such-channel", false, false, "{}"};
-  (void)answer<engine::Done>(run(engine::WritePresence{{missing, away}, kNow}, 0));
+  (void)answer<engine::Done>(run(engine::WritePresence{{missing, away}, kNow, std::nullopt}, 0));
   auto presence = store_->list_presence(lobby.id);
   ASSERT_EQ(presence.size(), 1u);
   EXPECT_EQ(presence[0].status, PresenceStatus::kAway);
   EXPECT_EQ(presence[0].metadata, R"({"d":1})");
   away.offline = true;
-  (void)answer<engine::Done>(run(engine::WritePresence{{away}, kNow}, 0));
+  (void)answer<engine::Done>(run(engine::WritePresence{{away}, kNow, std::nullopt}, 0));
   EXPECT_EQ(store_->list_presence(lobby.id)[0].status, PresenceStatus::kOffline);
 
   (void)answer<engine::Done>(run(engine::RecordDisconnect{"c1", kNow + 9s}, 0));
