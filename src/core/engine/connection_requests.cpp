@@ -41,7 +41,8 @@ bool admit_subscription(const ConnectionRecord& connection, const protocol::Ref&
   if (connection.subscription(name) != nullptr) return true;  // renewing is not a new one
   const std::size_t held =
       connection.subscriptions.size() +
-      static_cast<std::size_t>(connection.resolving_subscribes + connection.joining_subscribes);
+      static_cast<std::size_t>(connection.resolving_subscribes + connection.joining_subscribes) +
+      connection.queued_subscribes.size();
   const int max = ctx.options().max_subscriptions;
   if (held < static_cast<std::size_t>(max)) return true;
   ctx.send(connection.id,
@@ -67,9 +68,9 @@ const std::string* channel_name(const protocol::Request& request) {
 }
 
 // The request continues with its channel resolved, or with why it is not.
-void continue_with(ConnectionRecord& connection, const protocol::Ref& ref,
-                   protocol::Request& request, const ChannelInfo* channel,
-                   const ErrorEvent* failure, Context& ctx) {
+void continue_with(Connections::State& state, ConnectionRecord& connection,
+                   const protocol::Ref& ref, protocol::Request& request,
+                   const ChannelInfo* channel, const ErrorEvent* failure, Context& ctx) {
   std::visit(
       [&](auto& typed) {
         using T = std::decay_t<decltype(typed)>;
@@ -77,6 +78,7 @@ void continue_with(ConnectionRecord& connection, const protocol::Ref& ref,
           --connection.resolving_subscribes;
           if (channel == nullptr) {
             ctx.send(connection.id, *failure);
+            start_next_subscribe(state, connection, ctx);
             return;
           }
           ++connection.joining_subscribes;
@@ -121,7 +123,7 @@ void resolve(Connections::State& state, ConnectionRecord& connection, const prot
   if (channel == nullptr) channel = state.names.find(name);
   if (channel != nullptr) {
     const ChannelInfo copy = *channel;  // continue_with may change the subscriptions
-    continue_with(connection, ref, request, &copy, nullptr, ctx);
+    continue_with(state, connection, ref, request, &copy, nullptr, ctx);
     return;
   }
   const std::string key = name;
@@ -204,6 +206,10 @@ void on_request(Connections::State& state, ConnectionRecord& connection, const p
         using T = std::decay_t<decltype(typed)>;
         if constexpr (std::is_same_v<T, protocol::SubscribeRequest>) {
           if (!admit_subscription(connection, ref, typed.channel, ctx)) return;
+          if (connection.resolving_subscribes + connection.joining_subscribes > 0) {
+            connection.queued_subscribes.emplace_back(ref, std::move(typed));
+            return;
+          }
           ++connection.resolving_subscribes;
           resolve(state, connection, ref, request, ctx);
         } else if constexpr (std::is_same_v<T, protocol::UnsubscribeRequest>) {
@@ -261,9 +267,21 @@ void on_resolved(Connections::State& state, StoreReply& reply, Context& ctx) {
     ConnectionRecord* connection = state.find(waiter.connection);
     if (connection == nullptr || !connection->authenticated()) continue;  // closed meanwhile
     if (failure) failure->ref = waiter.ref;
-    continue_with(*connection, waiter.ref, waiter.request, channel, failure ? &*failure : nullptr,
-                  ctx);
+    continue_with(state, *connection, waiter.ref, waiter.request, channel,
+                  failure ? &*failure : nullptr, ctx);
   }
+}
+
+void start_next_subscribe(Connections::State& state, ConnectionRecord& connection, Context& ctx) {
+  if (connection.closing() || connection.resolving_subscribes + connection.joining_subscribes > 0 ||
+      connection.queued_subscribes.empty()) {
+    return;
+  }
+  auto [ref, subscribe] = std::move(connection.queued_subscribes.front());
+  connection.queued_subscribes.pop_front();
+  protocol::Request request{std::move(subscribe)};
+  ++connection.resolving_subscribes;
+  resolve(state, connection, ref, request, ctx);
 }
 
 void note_activity(ConnectionRecord& connection, Context& ctx) {

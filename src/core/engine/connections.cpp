@@ -163,6 +163,7 @@ void Connections::on(JoinOutcome& message, Context& ctx) {
   }
   if (connection->closing()) return;
   for (Event& event : message.events) ctx.send(connection->id, std::move(event));
+  start_next_subscribe(*state_, *connection, ctx);
 }
 
 void Connections::on(ChannelEventForLoop& message, Context& ctx) {

@@ -5,6 +5,7 @@
 // admission, expiry), connection_requests.cpp (the client's requests),
 // connection_admin.cpp (admin operations). Internal to the engine.
 
+#include <deque>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -37,6 +38,11 @@ struct ConnectionRecord {
   std::vector<ChannelInfo> subscriptions;
   int resolving_subscribes = 0;  // waiting for the channel's name
   int joining_subscribes = 0;    // JoinChannel sent, JoinOutcome not back
+  // Subscribes admitted (counted against the limit) behind the one in flight:
+  // one subscribe of a connection runs at a time, so that its answers come in
+  // the order of its requests whichever shards own the channels (the store's
+  // FIFO gave that order before the engine was sharded).
+  std::deque<std::pair<protocol::Ref, protocol::SubscribeRequest>> queued_subscribes;
   // Frames that arrived while U decided the admission, answered after it.
   std::vector<protocol::ParseOutcome> held;
   // Presence channel id -> when Activity was last sent for it.
@@ -98,6 +104,8 @@ void check_deadlines(Connections::State& state, ConnectionRecord& connection, Co
 void on_outcome(Connections::State& state, ConnectionRecord& connection,
                 protocol::ParseOutcome& outcome, Context& ctx);
 void on_resolved(Connections::State& state, StoreReply& reply, Context& ctx);
+// The connection's next queued subscribe starts once none is in flight.
+void start_next_subscribe(Connections::State& state, ConnectionRecord& connection, Context& ctx);
 // Any client frame: activity for the connection's presence channels.
 void note_activity(ConnectionRecord& connection, Context& ctx);
 // The connection leaves the channel: hub, subscription, the channel's owner.
