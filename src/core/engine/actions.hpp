@@ -4,6 +4,7 @@
 // actions out in order and never decides anything itself.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -21,12 +22,24 @@ struct Send {
   ConnectionId connection = 0;
   Event event;
 };
-// One event to every connection of this shard subscribed to the channel
-// (Shard::local_subscribers), except those of `skip_user`.
+// A connection of this loop subscribed to a channel, for the driver's fan-out.
+struct LocalSubscriber {
+  ConnectionId connection = 0;
+  std::string user_id;
+};
+// The subscribers of one channel on this loop as they were when an action was
+// decided (the hub is copy-on-write: taking one costs a reference count).
+using SubscriberSnapshot = std::shared_ptr<const std::vector<LocalSubscriber>>;
+
+// One event to every connection of this shard subscribed to a channel when
+// it was decided (`subscribers`), except those of `skip_user`. A snapshot, not
+// the hub read when the driver runs it: a request later in the same frame
+// (an unsubscribe) must not take back what was decided before it.
 struct Deliver {
   std::string channel_id;
   SharedEvent event;
   std::optional<std::string> skip_user;
+  SubscriberSnapshot subscribers;
 };
 // One event to every authenticated connection of this shard (announcements).
 struct DeliverAuthenticated {

@@ -72,7 +72,8 @@ void Connections::on(const AdminBroadcast& input, Context& ctx) {
   auto event = std::make_shared<const Event>(input.broadcast);
   if (input.channel_id) {
     if (!state_->hub.has_subscribers(*input.channel_id)) return;
-    ctx.emit(Deliver{*input.channel_id, std::move(event), std::nullopt});
+    ctx.emit(Deliver{*input.channel_id, std::move(event), std::nullopt,
+                     state_->hub.snapshot(*input.channel_id)});
     return;
   }
   if (authenticated() == 0) return;

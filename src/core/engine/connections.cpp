@@ -168,8 +168,9 @@ void Connections::on(JoinOutcome& message, Context& ctx) {
 
 void Connections::on(ChannelEventForLoop& message, Context& ctx) {
   if (!state_->hub.has_subscribers(message.channel_id)) return;
+  SubscriberSnapshot subscribers = state_->hub.snapshot(message.channel_id);
   ctx.emit(Deliver{std::move(message.channel_id), std::move(message.event),
-                   std::move(message.skip_user)});
+                   std::move(message.skip_user), std::move(subscribers)});
 }
 
 const std::vector<LocalSubscriber>& Connections::local_subscribers(

@@ -19,12 +19,6 @@
 
 namespace nself::core::engine {
 
-// A connection of this loop subscribed to a channel, for the driver's fan-out.
-struct LocalSubscriber {
-  ConnectionId connection = 0;
-  std::string user_id;
-};
-
 // What the admin API lists.
 struct ConnectionSummary {
   ConnectionId connection = 0;

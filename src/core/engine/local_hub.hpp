@@ -1,15 +1,18 @@
 #pragma once
 
 // The loop's local hub (role L): channel id -> the connections of this loop
-// subscribed to it, which the driver reads for a Deliver action. A channel
+// subscribed to it, which a Deliver action carries as a snapshot. A channel
 // with no subscriber here has no entry, so that many short-lived channels
-// cost nothing.
+// cost nothing. Copy-on-write: a snapshot shares the list, and a change while
+// a snapshot is held copies it first, so that the driver fans out to the
+// subscribers as they were when the event was decided.
 
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
-#include "core/engine/connections.hpp"
+#include "core/engine/actions.hpp"
 
 namespace nself::core::engine {
 
@@ -22,10 +25,16 @@ class LocalHub {
   std::vector<LocalSubscriber> drop(const std::string& channel_id);
 
   const std::vector<LocalSubscriber>& subscribers(const std::string& channel_id) const;
+  // The subscribers now, shared (null when there are none).
+  SubscriberSnapshot snapshot(const std::string& channel_id) const;
   bool has_subscribers(const std::string& channel_id) const;
 
  private:
-  std::unordered_map<std::string, std::vector<LocalSubscriber>> channels_;
+  using List = std::shared_ptr<std::vector<LocalSubscriber>>;
+  // The list, unshared (copied first when a snapshot holds it).
+  static std::vector<LocalSubscriber>& writable(List& list);
+
+  std::unordered_map<std::string, List> channels_;
   std::vector<LocalSubscriber> none_;
 };
 

@@ -24,8 +24,10 @@ void tick_typing(ChannelsState& state, Context& ctx) {
   // Collected first: a fan-out to this shard runs at once, and must not
   // meet a map being walked.
   std::vector<std::pair<std::string, std::string>> expired;  // channel id, user id
-  for (auto& [id, channel] : state.channels) {
-    std::erase_if(channel.typing, [&](const auto& entry) {
+  for (auto& entry_of_channel : state.channels) {
+    // Named, not a structured binding: clang 14 cannot capture one in a lambda.
+    const std::string& id = entry_of_channel.first;
+    std::erase_if(entry_of_channel.second.typing, [&](const auto& entry) {
       if (entry.second.expires > ctx.now().steady) return false;
       expired.emplace_back(id, entry.second.user_id);
       return true;

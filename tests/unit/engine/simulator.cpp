@@ -220,8 +220,7 @@ void Simulator::carry_out(ce::ShardIndex shard, ce::Actions& actions) {
           } else if constexpr (std::is_same_v<T, ce::Deliver>) {
             // Encoded once, shared by every subscriber of this loop.
             const std::string text = protocols::native::encode(*a.event);
-            for (const auto& subscriber :
-                 shards_[shard]->connections().local_subscribers(a.channel_id)) {
+            for (const auto& subscriber : *a.subscribers) {
               if (a.skip_user && subscriber.user_id == *a.skip_user) continue;
               deliver(subscriber.connection, text);
             }
