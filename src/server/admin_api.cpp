@@ -164,7 +164,7 @@ std::optional<std::int64_t> parse_integer(std::string_view text) {
 }  // namespace
 
 struct AdminApi::State : std::enable_shared_from_this<AdminApi::State> {
-  State(Server& server_in, RealtimeHandler& handler_in, StoreWorker& store_in, Metrics& metrics_in,
+  State(Server& server_in, RealtimeService& handler_in, StoreWorker& store_in, Metrics& metrics_in,
         const core::auth::JwtVerifier& verifier_in, AdminApiOptions options_in)
       : server(server_in),
         handler(handler_in),
@@ -176,7 +176,7 @@ struct AdminApi::State : std::enable_shared_from_this<AdminApi::State> {
         saved_peak(metrics_in.peak_connections()) {}
 
   Server& server;
-  RealtimeHandler& handler;
+  RealtimeService& handler;
   StoreWorker& store;
   Metrics& metrics;
   const core::auth::JwtVerifier& verifier;
@@ -532,7 +532,7 @@ void AdminApi::State::stats(Responder respond) {
 }
 
 void AdminApi::State::connections(Responder respond) {
-  std::vector<RealtimeHandler::ConnectionInfo> infos = handler.connections();
+  std::vector<RealtimeService::ConnectionInfo> infos = handler.connections();
   std::sort(infos.begin(), infos.end(),
             [](const auto& a, const auto& b) { return a.connected_at < b.connected_at; });
   const auto system_now = std::chrono::system_clock::now();
@@ -855,7 +855,7 @@ void AdminApi::State::publish(const std::string& actor, const std::string& chann
             respond(std::move(*failure));
             return;
           }
-          RealtimeHandler::PublishTarget target{channel->id, channel->slug, channel->type,
+          RealtimeService::PublishTarget target{channel->id, channel->slug, channel->type,
                                                 channel->is_persistent};
           self->handler.publish(
               target, sender, content_json, loop,
@@ -1009,7 +1009,7 @@ void AdminApi::State::schedule_peak_save() {
   });
 }
 
-AdminApi::AdminApi(Server& server, RealtimeHandler& handler, StoreWorker& store, Metrics& metrics,
+AdminApi::AdminApi(Server& server, RealtimeService& handler, StoreWorker& store, Metrics& metrics,
                    const core::auth::JwtVerifier& verifier, AdminApiOptions options)
     : state_(
           std::make_shared<State>(server, handler, store, metrics, verifier, std::move(options))) {

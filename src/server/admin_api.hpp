@@ -22,7 +22,7 @@
 
 #include "core/auth/jwt_verifier.hpp"
 #include "server/metrics.hpp"
-#include "server/realtime_handler.hpp"
+#include "server/realtime_service.hpp"
 #include "server/server.hpp"
 #include "server/store_worker.hpp"
 
@@ -50,7 +50,7 @@ class AdminApi {
  public:
   // Registers the routes on server.router(). Every reference must outlive the
   // server's run. `metrics.peak_connections()` should already hold the stored peak.
-  AdminApi(Server& server, RealtimeHandler& handler, StoreWorker& store, Metrics& metrics,
+  AdminApi(Server& server, RealtimeService& handler, StoreWorker& store, Metrics& metrics,
            const core::auth::JwtVerifier& verifier, AdminApiOptions options);
   ~AdminApi();
   AdminApi(const AdminApi&) = delete;

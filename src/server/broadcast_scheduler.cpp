@@ -30,7 +30,7 @@ struct Poll {
 
 struct BroadcastScheduler::State {
   State(boost::asio::any_io_executor executor_in, StoreWorker& store_in,
-        RealtimeHandler& handler_in, BroadcastSchedulerOptions options_in)
+        RealtimeService& handler_in, BroadcastSchedulerOptions options_in)
       : executor(std::move(executor_in)),
         store(store_in),
         handler(handler_in),
@@ -38,7 +38,7 @@ struct BroadcastScheduler::State {
 
   boost::asio::any_io_executor executor;
   StoreWorker& store;
-  RealtimeHandler& handler;
+  RealtimeService& handler;
   BroadcastSchedulerOptions options;
 
   std::mutex mutex;
@@ -138,7 +138,7 @@ struct BroadcastScheduler::State {
 };
 
 BroadcastScheduler::BroadcastScheduler(boost::asio::any_io_executor executor, StoreWorker& store,
-                                       RealtimeHandler& handler, BroadcastSchedulerOptions options)
+                                       RealtimeService& handler, BroadcastSchedulerOptions options)
     : state_(std::make_shared<State>(std::move(executor), store, handler, options)) {
   if (state_->options.batch_limit < 1) state_->options.batch_limit = 1;
   thread_ = std::thread([this] { run(); });

@@ -6,12 +6,12 @@
 // poll_interval and, on the StoreWorker thread (never on the loop), claims
 // the due rows atomically (Store::claim_due_broadcasts: with several servers
 // on one database each broadcast is claimed by exactly one), then hands them
-// to RealtimeHandler::deliver_broadcast on the loop thread. A scheduled
+// to RealtimeService::deliver_broadcast on the loop thread. A scheduled
 // broadcast is therefore delivered when due, also after a restart; an
 // expired one never is (the claim skips it).
 //
 // Each poll also reads the active system announcements (sent, no channel,
-// unexpired) and gives them to RealtimeHandler::set_announcements, so a
+// unexpired) and gives them to RealtimeService::set_announcements, so a
 // connection that authenticates later gets them without waiting for the
 // database.
 //
@@ -32,7 +32,7 @@
 #include <thread>
 
 #include "core/result.hpp"
-#include "server/realtime_handler.hpp"
+#include "server/realtime_service.hpp"
 #include "server/store_worker.hpp"
 #include "store/store.hpp"
 
@@ -54,7 +54,7 @@ class BroadcastScheduler {
   // Starts polling at once (the first poll delivers what became due while the
   // server was down). `store` and `handler` must outlive the scheduler.
   BroadcastScheduler(boost::asio::any_io_executor executor, StoreWorker& store,
-                     RealtimeHandler& handler, BroadcastSchedulerOptions options = {});
+                     RealtimeService& handler, BroadcastSchedulerOptions options = {});
   // stop().
   ~BroadcastScheduler();
   BroadcastScheduler(const BroadcastScheduler&) = delete;

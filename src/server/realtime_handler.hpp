@@ -57,6 +57,7 @@
 #include "core/rate_limit.hpp"
 #include "core/seq_reorder.hpp"
 #include "server/metrics.hpp"
+#include "server/realtime_service.hpp"
 #include "server/session_handler.hpp"
 #include "server/store_worker.hpp"
 #include "store/store.hpp"
@@ -113,7 +114,7 @@ struct RealtimeOptions {
   core::ContentFilter content_filter;
 };
 
-class RealtimeHandler final : public SessionHandler {
+class RealtimeHandler final : public SessionHandler, public RealtimeService {
  public:
   // `verifier` and `store` must outlive the handler (and the server using it).
   RealtimeHandler(const core::auth::JwtVerifier& verifier, StoreWorker& store,
@@ -136,45 +137,17 @@ class RealtimeHandler final : public SessionHandler {
   // ---- admin operations (realtime_handler_admin.cpp)
   // Used by the HTTP API (server/admin_api.hpp). Any thread; set_metrics
   // before the server runs.
-  struct ConnectionInfo {
-    std::string id;
-    std::string user_id;  // empty while not authenticated
-    bool authenticated = false;
-    std::string remote_address;
-    std::chrono::system_clock::time_point connected_at;
-    std::chrono::steady_clock::duration idle_for{};  // since the last frame received
-    std::vector<std::string> subscriptions;          // channel slugs, sorted
-  };
-  // Counters for /metrics; may be null (the default).
-  void set_metrics(Metrics* metrics) { metrics_ = metrics; }
-  // Every open session, in no particular order.
-  std::vector<ConnectionInfo> connections() const;
-  // Closes the open session `id` with 4000 "disconnected by an administrator"
-  // (on its loop, soon); what it was, or none when there is no such session.
-  std::optional<ConnectionInfo> disconnect(const std::string& id);
-  // Publishes a message from a backend: persistent channels go through the
-  // group commit (fan-out after commit), ephemeral ones fan out at once.
-  // `done` runs on `executor` with the stored/sent message, or the store's
-  // error: "unavailable" (the database failed) or "overloaded" (the store
-  // queue was full); either way nothing was stored or sent.
-  struct PublishTarget {
-    std::string channel_id;
-    std::string slug;
-    core::ChannelType type = core::ChannelType::kPublic;
-    bool persistent = true;
-  };
+  // (RealtimeService, realtime_service.hpp; any thread here)
+  void set_metrics(Metrics* metrics) override { metrics_ = metrics; }
+  std::vector<ConnectionInfo> connections() const override;
+  std::optional<ConnectionInfo> disconnect(const std::string& id) override;
   void publish(const PublishTarget& channel, std::string user_id, std::string content_json,
                boost::asio::any_io_executor executor,
-               std::function<void(Result<store::StoredMessage>)> done);
-  // The channel was deleted: every subscriber gets {"type":"channel_deleted",
-  // "channel":slug} and loses the subscription. Returns how many were told.
-  std::size_t notify_channel_deleted(const std::string& channel_id, const std::string& slug);
-  // `user_id` is no longer a member of the channel: when it is private, the
-  // user's sessions (admins excepted) are unsubscribed from it and told with
-  // {"type":"unsubscribed","channel":slug}. Returns how many sessions.
-  std::size_t revoke_member(const std::string& channel_id, const std::string& user_id);
-  // The channel was archived: it is read-only from now on (sends get forbidden).
-  void notify_channel_archived(const std::string& channel_id);
+               std::function<void(Result<store::StoredMessage>)> done) override;
+  std::size_t notify_channel_deleted(const std::string& channel_id,
+                                     const std::string& slug) override;
+  std::size_t revoke_member(const std::string& channel_id, const std::string& user_id) override;
+  void notify_channel_archived(const std::string& channel_id) override;
   bool is_archived(const std::string& channel_id) const {
     std::lock_guard lock(mutex_);
     return archived_channels_.contains(channel_id);
@@ -365,12 +338,12 @@ class RealtimeHandler final : public SessionHandler {
   // event; without one (a system announcement), to every authenticated
   // session. Framed once, the buffer shared. Returns how many sessions got it.
   std::size_t deliver_broadcast(const store::Broadcast& broadcast,
-                                std::optional<std::string_view> channel_slug);
+                                std::optional<std::string_view> channel_slug) override;
   // Any thread. The system announcements (sent, no channel) replayed to a
   // session when it authenticates, unless expired by then; replaces the
   // previous set (the scheduler refreshes it on every poll, so authenticating
   // never waits for the database).
-  void set_announcements(std::vector<store::Broadcast> announcements);
+  void set_announcements(std::vector<store::Broadcast> announcements) override;
 
  private:
   // Hooks: authenticate() and on_closed() (of an authenticated session) call these.
@@ -383,7 +356,7 @@ class RealtimeHandler final : public SessionHandler {
   // ---- console stats feed (server/stats_feed.hpp): stats_subscribe requests
  public:
   // Before the server runs; the feed must outlive the handler's use of it.
-  void set_stats_feed(StatsFeed* feed) { stats_feed_ = feed; }
+  void set_stats_feed(StatsFeed* feed) override { stats_feed_ = feed; }
 
  private:
   StatsFeed* stats_feed_ = nullptr;

@@ -10,7 +10,7 @@
 #include "core/protocol/requests.hpp"
 #include "core/time_format.hpp"
 #include "server/loop.hpp"
-#include "server/realtime_handler.hpp"
+#include "server/realtime_service.hpp"
 #include "server/server.hpp"
 #include "server/ws_session.hpp"
 
@@ -233,7 +233,7 @@ bool StatsFeed::intercept(WsSession& session, std::string_view text, bool authen
   return true;
 }
 
-LiveStats sample_live_stats(Server& server, const RealtimeHandler& handler) {
+LiveStats sample_live_stats(Server& server, const RealtimeService& handler) {
   LiveStats stats;
   std::set<std::string> users;
   std::set<std::string> channels;

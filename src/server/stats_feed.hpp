@@ -6,7 +6,7 @@
 // {"type":"stats_unsubscribe"} or closes.
 //
 // The two requests are a console concern, not part of the chat protocol in
-// core::protocol: RealtimeHandler hands every text frame to intercept() first,
+// core::protocol: the protocol layer hands every text frame to intercept() first,
 // which answers these two and leaves every other frame (arrays included) to
 // the protocol parser. The figures come from the Metrics registry and from a
 // sampler given by whoever assembles the server (live connections, users,
@@ -35,7 +35,7 @@ namespace nself::server {
 
 class WsSession;
 class Server;
-class RealtimeHandler;
+class RealtimeService;
 
 // What the sampler reports: live figures of the connections.
 struct LiveStats {
@@ -103,6 +103,6 @@ class StatsFeed {
 
 // The sampler for a running server: the handler's connections (any thread
 // not holding the handler's lock).
-LiveStats sample_live_stats(Server& server, const RealtimeHandler& handler);
+LiveStats sample_live_stats(Server& server, const RealtimeService& handler);
 
 }  // namespace nself::server
