@@ -23,6 +23,7 @@
 #include "server/admin_api.hpp"
 #include "server/broadcast_scheduler.hpp"
 #include "server/console_routes.hpp"
+#include "server/engine/engine_handler.hpp"
 #include "server/metrics.hpp"
 #include "server/realtime_handler.hpp"
 #include "server/server.hpp"
@@ -125,6 +126,24 @@ server::RealtimeOptions realtime_options(const core::Config& config) {
   // Security keys, already validated by load_config.
   options.allowed_origins = *core::OriginPolicy::parse(config.allowed_origins);
   options.content_filter = *core::ContentFilter::parse(config.content_filters);
+  return options;
+}
+
+// The sharded engine's settings: the same keys as RealtimeHandler's.
+server::engine::EngineHandlerOptions engine_options(const server::RealtimeOptions& realtime) {
+  server::engine::EngineHandlerOptions options;
+  core::engine::EngineOptions& engine = options.engine;
+  engine.auth_timeout = realtime.auth_timeout;
+  engine.typing_timeout = realtime.typing_timeout;
+  engine.heartbeat_interval = realtime.heartbeat_interval;
+  engine.max_connections_per_user = realtime.max_connections_per_user;
+  engine.max_messages_per_second = realtime.max_messages_per_second;
+  engine.flood = realtime.flood;
+  engine.max_subscriptions = realtime.max_subscriptions;
+  engine.away_after = realtime.away_after;
+  engine.stale_presence_after = realtime.stale_presence_after;
+  engine.content_filter = realtime.content_filter;
+  options.allowed_origins = realtime.allowed_origins;
   return options;
 }
 
@@ -279,13 +298,33 @@ int run_server_foreground(CommandContext& context, const ServerCommandOptions& o
   handler_options.node_id = config.redis_url.empty() && config.node_id.empty()
                                 ? handler_options.node_id
                                 : node_id(config);  // ---- cluster mode
-  server::RealtimeHandler handler(verifier, store_worker, handler_options);
+  // REALTIME_ENGINE: the protocol layer (docs/ENGINE_DESIGN.md).
+  std::unique_ptr<server::RealtimeHandler> legacy;
+  std::unique_ptr<server::engine::EngineHandler> engine;
+  if (config.engine == "shards" && !config.redis_url.empty()) {
+    spdlog::warn(
+        "REALTIME_ENGINE=shards does not serve cluster mode (REDIS_URL) yet: "
+        "using the lock engine");
+  }
+  if (config.engine == "shards" && config.redis_url.empty()) {
+    spdlog::info("protocol layer: the sharded engine (REALTIME_ENGINE=shards)");
+    auto options = engine_options(handler_options);
+    options.store_lanes.commits = static_cast<std::size_t>(config.store_queue_max);
+    engine =
+        std::make_unique<server::engine::EngineHandler>(verifier, store_worker, std::move(options));
+  } else {
+    legacy = std::make_unique<server::RealtimeHandler>(verifier, store_worker, handler_options);
+  }
+  server::SessionHandler& session_handler =
+      legacy ? static_cast<server::SessionHandler&>(*legacy) : *engine;
+  server::RealtimeService& handler =
+      legacy ? static_cast<server::RealtimeService&>(*legacy) : *engine;
   handler.set_metrics(&metrics);
 
   raise_file_limit(config);
   std::optional<server::Server> server;
   try {
-    server.emplace(server_options(config), handler);
+    server.emplace(server_options(config), session_handler);
   } catch (const server::ServerError& error) {
     spdlog::error("{}", error.what());
     throw CommandError(exit_code::kFailed, "start_failed", error.what());
@@ -332,19 +371,19 @@ int run_server_foreground(CommandContext& context, const ServerCommandOptions& o
   });
   // ---- cluster mode: started once the loops exist, stopped once they are done.
   std::unique_ptr<cluster::Cluster> cluster =
-      make_cluster(config, handler, metrics, server->port());
+      legacy ? make_cluster(config, *legacy, metrics, server->port()) : nullptr;
   NodeList node_list;
   auto nodes_timer = std::make_shared<boost::asio::steady_timer>(server->io_context());
   if (cluster) {
     add_cluster_health(server->router(), *cluster, node_list);
-    handler.set_cluster(cluster.get());
+    legacy->set_cluster(cluster.get());
     cluster->start();
     refresh_nodes(*cluster, node_list, nodes_timer);
   }
   server->run();
   if (cluster) {
     nodes_timer->cancel();
-    handler.set_cluster(nullptr);
+    legacy->set_cluster(nullptr);
     // Graceful: this node's entries go now (no wait for the TTL), and the
     // other nodes tell their subscribers who left with it; at most 2 s.
     auto left = std::make_shared<std::promise<void>>();

@@ -205,6 +205,7 @@ Result<Config> load_config(const EnvFile& file, const EnvLookup& environment,
       read_int(layers, "REALTIME_STORE_QUEUE_MAX", config.store_queue_max, 1, 10'000'000,
                "a number of messages (1-10000000)"),
       read_string(layers, "REALTIME_NODE_ID", config.node_id),
+      read_string(layers, "REALTIME_ENGINE", config.engine),
   };
   for (const auto& error : errors) {
     if (error) return *error;
@@ -233,6 +234,10 @@ Result<Config> load_config(const EnvFile& file, const EnvLookup& environment,
       layers.get("REDIS_URL", where);  // the message never holds the password
       return Error{"invalid_config", fmt::format("{} (from {})", parsed.error().message, where)};
     }
+  }
+  if (config.engine != "lock" && config.engine != "shards") {
+    layers.get("REALTIME_ENGINE", where);
+    return bad_value("REALTIME_ENGINE", where, config.engine, "lock or shards");
   }
   if (!config.node_id.empty()) {
     const bool printable =

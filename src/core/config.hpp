@@ -75,6 +75,11 @@ struct Config {
   std::string content_filters;  // REALTIME_CONTENT_FILTERS (comma-separated regexes; "\," a comma)
   // Cluster (docs/SCALING.md): redis://[:password@]host:port[/db]; empty: one node alone.
   std::string redis_url;  // REDIS_URL
+  // Which protocol layer serves connections: "lock" (RealtimeHandler, one
+  // lock; the default until the sharded engine replaces it) or "shards" (the
+  // sharded engine, docs/ENGINE_DESIGN.md; one node only: with REDIS_URL the
+  // server logs a warning and uses "lock").
+  std::string engine = "lock";  // REALTIME_ENGINE
   // Messages waiting to be stored; past it a message gets `overloaded`.
   int store_queue_max = 50000;  // REALTIME_STORE_QUEUE_MAX
   // This node's name in the cluster (1-128 printable ASCII, no spaces);

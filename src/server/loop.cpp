@@ -155,6 +155,7 @@ void Loop::http_finished(std::uint64_t key) {
 }
 
 void Loop::tick(SteadyTime now) {
+  handler_.on_loop_tick(*this, now);
   // Collect first: a tick may close sessions, which removes them from the map.
   std::vector<std::shared_ptr<WsSession>> sessions;
   sessions.reserve(sessions_.size());

@@ -44,6 +44,9 @@ class SessionHandler {
   virtual void on_binary(WsSession& session, std::string data);
   // Once per sweep tick, on the control loop (loop 0), before the sessions' ticks.
   virtual void on_sweep(std::chrono::steady_clock::time_point /*now*/) {}
+  // Once per sweep tick on every loop, on that loop's thread, before its
+  // sessions' ticks (a sharded protocol layer's timers).
+  virtual void on_loop_tick(Loop& /*loop*/, std::chrono::steady_clock::time_point /*now*/) {}
   // Called for every open session on each sweep tick (auth deadlines, expiry).
   virtual void on_tick(WsSession& /*session*/, std::chrono::steady_clock::time_point /*now*/) {}
   // The session is being closed as a slow consumer (for metrics). May be

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
@@ -36,6 +37,12 @@ std::vector<std::string> child_environment(const std::map<std::string, std::stri
     environment.push_back(std::move(text));
   }
   for (const auto& [name, value] : extra) environment.push_back(name + "=" + value);
+  // NSELF_TEST_ENGINE=shards runs every server a test starts on the sharded
+  // engine (REALTIME_ENGINE), unless the test chose one.
+  if (const char* engine = std::getenv("NSELF_TEST_ENGINE");
+      engine != nullptr && *engine != '\0' && extra.count("REALTIME_ENGINE") == 0) {
+    environment.push_back(std::string("REALTIME_ENGINE=") + engine);
+  }
   return environment;
 }
 

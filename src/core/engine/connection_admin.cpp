@@ -33,7 +33,7 @@ void Connections::on(const AdminChannelDeleted& input, Context& ctx) {
     if (connection == nullptr) continue;
     connection->erase_subscription(input.channel_id);
     connection->activity.erase(input.channel_id);
-    if (!connection->closing()) ctx.send(connection->id, ChannelDeleted{input.slug});
+    if (!connection->closing()) reply(*connection, ChannelDeleted{input.slug}, ctx);
   }
   state_->names.forget(input.channel_id);
   state_->names.forget(input.slug);
@@ -64,7 +64,7 @@ void Connections::on(const AdminMemberRevoked& input, Context& ctx) {
     if (subscribed == nullptr || subscribed->type != ChannelType::kPrivate) continue;
     const ChannelInfo channel = *subscribed;
     leave(*state_, *connection, channel, ctx);  // what the client's own unsubscribe does
-    if (!connection->closing()) ctx.send(connection->id, Unsubscribed{{}, channel.slug});
+    if (!connection->closing()) reply(*connection, Unsubscribed{{}, channel.slug}, ctx);
   }
 }
 

@@ -33,7 +33,7 @@ void replay_announcements(const Connections::State& state, ConnectionRecord& con
   for (const BroadcastEvent& announcement : state.announcements) {
     if (announcement.channel) continue;  // only system announcements are replayed
     if (announcement.expires_at && *announcement.expires_at <= ctx.now().wall) continue;
-    ctx.send(connection.id, announcement);
+    reply(connection, announcement, ctx);
   }
 }
 
@@ -45,7 +45,7 @@ void on_auth_request(Connections::State& state, ConnectionRecord& connection,
   auto claims = ctx.verifier().verify(request.token, ctx.now().wall);
   if (!claims) {
     audit_auth_failure(state, connection, claims.error().code, ctx);
-    ctx.send(connection.id, error(ref, claims.error().code, claims.error().message));
+    reply(connection, error(ref, claims.error().code, claims.error().message), ctx);
     // A refresh with a bad token leaves the connection on its old token.
     if (!connection.authenticated()) {
       state.close(connection, kAuthFailed, claims.error().message, ctx);
@@ -57,13 +57,14 @@ void on_auth_request(Connections::State& state, ConnectionRecord& connection,
     return;
   }
   if (claims->user_id != connection.claims.user_id) {
-    ctx.send(connection.id,
-             error(ref, "invalid_token", "a refreshed token must name the same user"));
+    reply(connection, error(ref, "invalid_token", "a refreshed token must name the same user"),
+          ctx);
     return;
   }
   connection.claims = std::move(*claims);
-  ctx.send(connection.id, AuthOk{ref, connection.claims.user_id, connection.public_id,
-                                 connection.claims.expires_at});
+  reply(connection,
+        AuthOk{ref, connection.claims.user_id, connection.public_id, connection.claims.expires_at},
+        ctx);
 }
 
 void admit(Connections::State& /*state*/, ConnectionRecord& connection, const protocol::Ref& ref,
@@ -85,10 +86,11 @@ void on_admitted(Connections::State& state, ConnectionAdmitted& message, Context
     return;
   }
   if (!message.admitted) {
-    ctx.send(connection->id,
-             error(message.asker.ref, "too_many_connections",
-                   "user already has " + std::to_string(ctx.options().max_connections_per_user) +
-                       " connections (the maximum)"));
+    reply(*connection,
+          error(message.asker.ref, "too_many_connections",
+                "user already has " + std::to_string(ctx.options().max_connections_per_user) +
+                    " connections (the maximum)"),
+          ctx);
     state.close(*connection, kLimitExceeded, "too many connections", ctx);
     return;
   }
@@ -99,8 +101,10 @@ void on_admitted(Connections::State& state, ConnectionAdmitted& message, Context
                                   connection->remote_address, std::move(connection->user_agent),
                                   ctx.now().wall});
   connection->user_agent.clear();
-  ctx.send(connection->id, AuthOk{message.asker.ref, connection->claims.user_id,
-                                  connection->public_id, connection->claims.expires_at});
+  reply(*connection,
+        AuthOk{message.asker.ref, connection->claims.user_id, connection->public_id,
+               connection->claims.expires_at},
+        ctx);
   replay_announcements(state, *connection, ctx);
   // What came while U decided, in order, as if it had come now.
   std::vector<protocol::ParseOutcome> held = std::move(connection->held);
@@ -115,14 +119,14 @@ void on_admitted(Connections::State& state, ConnectionAdmitted& message, Context
 void check_deadlines(Connections::State& state, ConnectionRecord& connection, Context& ctx) {
   if (connection.phase == ConnectionRecord::Phase::kAnonymous) {
     if (ctx.now().steady >= connection.auth_deadline) {
-      ctx.send(connection.id, error({}, "invalid_token", "authentication timed out"));
+      reply(connection, error({}, "invalid_token", "authentication timed out"), ctx);
       state.close(connection, kAuthFailed, "authentication timeout", ctx);
     }
     return;
   }
   if (!connection.authenticated()) return;
   if (connection.claims.expires_at && *connection.claims.expires_at <= ctx.now().wall) {
-    ctx.send(connection.id, error({}, "token_expired", "the token has expired"));
+    reply(connection, error({}, "token_expired", "the token has expired"), ctx);
     state.close(connection, kAuthFailed, "token expired", ctx);
   }
 }

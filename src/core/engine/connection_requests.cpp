@@ -25,18 +25,19 @@ ErrorEvent store_failure(const protocol::Ref& ref, const std::string& failure) {
 }
 
 // Rated requests go to the user's owner, who takes a token first.
-void admit_request(const ConnectionRecord& connection, RatedRequest request, Context& ctx) {
+void admit_request(ConnectionRecord& connection, RatedRequest request, Context& ctx) {
+  await_decision(connection);  // before: a U on this shard decides at once
   ctx.to_shard(ctx.owner_of_user(connection.claims.user_id), AdmitRequest{std::move(request)});
 }
 
 // A rated request refused here still counts against the rate (the handler
 // checked the rate before anything else): U answers the error or rate_limited.
-void refuse_rated(const ConnectionRecord& connection, const protocol::Ref& ref, ErrorEvent error,
+void refuse_rated(ConnectionRecord& connection, const protocol::Ref& ref, ErrorEvent error,
                   Context& ctx) {
   admit_request(connection, RefusedAtConnection{connection.asker(ref), std::move(error)}, ctx);
 }
 
-bool admit_subscription(const ConnectionRecord& connection, const protocol::Ref& ref,
+bool admit_subscription(ConnectionRecord& connection, const protocol::Ref& ref,
                         const std::string& name, Context& ctx) {
   if (connection.subscription(name) != nullptr) return true;  // renewing is not a new one
   const std::size_t held =
@@ -45,9 +46,10 @@ bool admit_subscription(const ConnectionRecord& connection, const protocol::Ref&
       connection.queued_subscribes.size();
   const int max = ctx.options().max_subscriptions;
   if (held < static_cast<std::size_t>(max)) return true;
-  ctx.send(connection.id,
-           error(ref, "too_many_subscriptions",
-                 "a connection may subscribe to at most " + std::to_string(max) + " channels"));
+  reply(connection,
+        error(ref, "too_many_subscriptions",
+              "a connection may subscribe to at most " + std::to_string(max) + " channels"),
+        ctx);
   return false;
 }
 
@@ -69,15 +71,15 @@ const std::string* channel_name(const protocol::Request& request) {
 
 // The request continues with its channel resolved, or with why it is not.
 void continue_with(Connections::State& state, ConnectionRecord& connection,
-                   const protocol::Ref& ref, protocol::Request& request,
-                   const ChannelInfo* channel, const ErrorEvent* failure, Context& ctx) {
+                   const protocol::Ref& ref, protocol::Request& request, const ChannelInfo* channel,
+                   const ErrorEvent* failure, Context& ctx) {
   std::visit(
       [&](auto& typed) {
         using T = std::decay_t<decltype(typed)>;
         if constexpr (std::is_same_v<T, protocol::SubscribeRequest>) {
           --connection.resolving_subscribes;
           if (channel == nullptr) {
-            ctx.send(connection.id, *failure);
+            reply(connection, *failure, ctx);
             start_next_subscribe(state, connection, ctx);
             return;
           }
@@ -96,7 +98,7 @@ void continue_with(Connections::State& state, ConnectionRecord& connection,
               ctx);
         } else if constexpr (std::is_same_v<T, protocol::HistoryRequest>) {
           if (channel == nullptr) {
-            ctx.send(connection.id, *failure);
+            reply(connection, *failure, ctx);
             return;
           }
           ctx.to_shard(
@@ -104,7 +106,7 @@ void continue_with(Connections::State& state, ConnectionRecord& connection,
               HistoryOfChannel{connection.asker(ref), *channel, typed.limit, typed.before});
         } else if constexpr (std::is_same_v<T, protocol::ReadRequest>) {
           if (channel == nullptr) {
-            ctx.send(connection.id, *failure);
+            reply(connection, *failure, ctx);
             return;
           }
           ctx.to_shard(ctx.owner_of_channel(channel->id),
@@ -137,12 +139,12 @@ void on_unsubscribe(Connections::State& state, ConnectionRecord& connection,
                     Context& ctx) {
   const ChannelInfo* subscribed = connection.subscription(request.channel);
   if (subscribed == nullptr) {  // not subscribed is not an error
-    ctx.send(connection.id, Unsubscribed{ref, request.channel});
+    reply(connection, Unsubscribed{ref, request.channel}, ctx);
     return;
   }
   const ChannelInfo channel = *subscribed;
   leave(state, connection, channel, ctx);
-  ctx.send(connection.id, Unsubscribed{ref, channel.slug});
+  reply(connection, Unsubscribed{ref, channel.slug}, ctx);
 }
 
 void on_typing(ConnectionRecord& connection, const protocol::Ref& ref,
@@ -198,7 +200,7 @@ void on_request(Connections::State& state, ConnectionRecord& connection, const p
     return;
   }
   if (!connection.authenticated()) {
-    ctx.send(connection.id, error(ref, "unauthenticated", "authenticate first (an auth message)"));
+    reply(connection, error(ref, "unauthenticated", "authenticate first (an auth message)"), ctx);
     return;
   }
   std::visit(
@@ -228,7 +230,7 @@ void on_request(Connections::State& state, ConnectionRecord& connection, const p
         } else if constexpr (std::is_same_v<T, protocol::PresenceRequest>) {
           on_presence(connection, ref, typed, ctx);
         } else if constexpr (std::is_same_v<T, protocol::PingRequest>) {
-          ctx.send(connection.id, Pong{ref});
+          reply(connection, Pong{ref}, ctx);
         }
       },
       request);
@@ -243,8 +245,8 @@ void on_outcome(Connections::State& state, ConnectionRecord& connection,
     return;
   }
   if (!outcome.request) {
-    ctx.send(connection.id,
-             error(outcome.ref, outcome.request.error().code, outcome.request.error().message));
+    reply(connection,
+          error(outcome.ref, outcome.request.error().code, outcome.request.error().message), ctx);
     return;
   }
   on_request(state, connection, outcome.ref, outcome.request.value(), ctx);

@@ -59,7 +59,7 @@ void Connections::opened(ConnectionOpened& input, Context& ctx) {
   if (!input.claims) return;  // must authenticate with a first message
   // Verified at the upgrade; it can only have expired since.
   if (input.claims->expires_at && *input.claims->expires_at <= ctx.now().wall) {
-    ctx.send(connection.id, error({}, "token_expired", "token has expired"));
+    reply(connection, error({}, "token_expired", "token has expired"), ctx);
     state_->close(connection, kAuthFailed, "token has expired", ctx);
     return;
   }
@@ -126,16 +126,23 @@ void Connections::on(RequestRefused& message, Context& ctx) {
   ConnectionRecord* connection = state_->find(message.asker.connection);
   if (connection == nullptr || connection->closing()) return;
   const int rate = ctx.options().max_messages_per_second;
-  ctx.send(connection->id, error(message.asker.ref, "rate_limited",
-                                 "more than " + std::to_string(rate) +
-                                     " messages per second: this one was not delivered"));
+  std::vector<Event> events{Event{error(
+      message.asker.ref, "rate_limited",
+      "more than " + std::to_string(rate) + " messages per second: this one was not delivered")}};
+  decided(*connection, events, ctx);
   if (message.disconnect) state_->close(*connection, kLimitExceeded, "rate limit exceeded", ctx);
+}
+
+void Connections::on(RequestDecided& message, Context& ctx) {
+  ConnectionRecord* connection = state_->find(message.connection);
+  if (connection == nullptr || connection->closing()) return;
+  decided(*connection, message.events, ctx);
 }
 
 void Connections::on(ToConnection& message, Context& ctx) {
   ConnectionRecord* connection = state_->find(message.connection);
   if (connection == nullptr || connection->closing()) return;
-  for (Event& event : message.events) ctx.send(connection->id, std::move(event));
+  for (Event& event : message.events) reply(*connection, std::move(event), ctx);
 }
 
 void Connections::on(JoinOutcome& message, Context& ctx) {
@@ -162,7 +169,7 @@ void Connections::on(JoinOutcome& message, Context& ctx) {
     state_->hub.add(channel.id, connection->id, connection->claims.user_id);
   }
   if (connection->closing()) return;
-  for (Event& event : message.events) ctx.send(connection->id, std::move(event));
+  for (Event& event : message.events) reply(*connection, std::move(event), ctx);
   start_next_subscribe(*state_, *connection, ctx);
 }
 
@@ -210,6 +217,12 @@ std::size_t Connections::authenticated() const {
 bool Connections::is_authenticated(ConnectionId connection) const {
   auto found = state_->connections.find(connection);
   return found != state_->connections.end() && found->second.authenticated();
+}
+
+bool Connections::is_admin(ConnectionId connection) const {
+  auto found = state_->connections.find(connection);
+  return found != state_->connections.end() && found->second.authenticated() &&
+         found->second.claims.is_admin;
 }
 
 }  // namespace nself::core::engine

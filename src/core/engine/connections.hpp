@@ -44,6 +44,7 @@ class Connections {
 
   void on(ConnectionAdmitted& message, Context& ctx);
   void on(RequestRefused& message, Context& ctx);
+  void on(RequestDecided& message, Context& ctx);
   void on(ToConnection& message, Context& ctx);
   void on(JoinOutcome& message, Context& ctx);
   void on(ChannelEventForLoop& message, Context& ctx);
@@ -62,6 +63,8 @@ class Connections {
   std::size_t authenticated() const;
   // Whether the connection gets DeliverAuthenticated events (auth_ok sent).
   bool is_authenticated(ConnectionId connection) const;
+  // Whether the connection authenticated with an admin role (the console's stats feed).
+  bool is_admin(ConnectionId connection) const;
 
   // Defined in connections_state.hpp, for the engine's own files only.
   struct State;

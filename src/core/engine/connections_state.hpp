@@ -43,6 +43,13 @@ struct ConnectionRecord {
   // the order of its requests whichever shards own the channels (the store's
   // FIFO gave that order before the engine was sharded).
   std::deque<std::pair<protocol::Ref, protocol::SubscribeRequest>> queued_subscribes;
+  // Held replies: the connection's replies in the order of its requests. A
+  // rated request waits for its user's owner (U) to decide the rate; replies
+  // decided after it (a pong, an error) wait behind it here, and go out once
+  // U has answered (RequestRefused or RequestDecided, which arrive in
+  // order). nullopt marks an undecided request.
+  std::deque<std::optional<Event>> held_replies;
+  int undecided = 0;
   // Frames that arrived while U decided the admission, answered after it.
   std::vector<protocol::ParseOutcome> held;
   // Presence channel id -> when Activity was last sent for it.
@@ -82,12 +89,44 @@ struct Connections::State {
     auto found = connections.find(id);
     return found == connections.end() ? nullptr : &found->second;
   }
-  // A Close: the connection answers nothing more.
+  // A Close: the connection answers nothing more; what is held goes first.
   void close(ConnectionRecord& connection, int code, std::string reason, Context& ctx) {
+    for (auto& held : connection.held_replies) {
+      if (held) ctx.send(connection.id, std::move(*held));
+    }
+    connection.held_replies.clear();
+    connection.undecided = 0;
     connection.phase = ConnectionRecord::Phase::kClosing;
     ctx.close(connection.id, code, std::move(reason));
   }
 };
+
+// One reply to the connection, after those of its earlier requests.
+inline void reply(ConnectionRecord& connection, Event event, Context& ctx) {
+  if (connection.undecided > 0) {
+    connection.held_replies.emplace_back(std::move(event));
+  } else {
+    ctx.send(connection.id, std::move(event));
+  }
+}
+// A rated request goes to U: replies after it wait for U's decision.
+inline void await_decision(ConnectionRecord& connection) {
+  connection.held_replies.emplace_back(std::nullopt);
+  ++connection.undecided;
+}
+// U decided the oldest undecided request: its `events`, then what waited
+// behind it up to the next undecided one.
+inline void decided(ConnectionRecord& connection, std::vector<Event>& events, Context& ctx) {
+  if (connection.undecided > 0) {
+    connection.held_replies.pop_front();  // the oldest undecided is always in front
+    --connection.undecided;
+  }
+  for (Event& event : events) ctx.send(connection.id, std::move(event));
+  while (!connection.held_replies.empty() && connection.held_replies.front()) {
+    ctx.send(connection.id, std::move(*connection.held_replies.front()));
+    connection.held_replies.pop_front();
+  }
+}
 
 // ---- connection_auth.cpp
 void on_auth_request(Connections::State& state, ConnectionRecord& connection,

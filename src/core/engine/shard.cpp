@@ -49,7 +49,8 @@ void Shard::dispatch(ShardMessage message, Context& ctx) {
                       std::is_same_v<T, AdmitRequest>) {
           users_.on(m, ctx);
         } else if constexpr (std::is_same_v<T, ConnectionAdmitted> ||
-                             std::is_same_v<T, RequestRefused> || std::is_same_v<T, ToConnection> ||
+                             std::is_same_v<T, RequestRefused> ||
+                             std::is_same_v<T, RequestDecided> || std::is_same_v<T, ToConnection> ||
                              std::is_same_v<T, JoinOutcome> ||
                              std::is_same_v<T, ChannelEventForLoop>) {
           connections_.on(m, ctx);

@@ -81,6 +81,16 @@ struct RequestRefused {
   Asker asker;
   bool disconnect = false;  // flood: close 4008 after the error
 };
+// The rated request took its token and went on (to the channel's owner);
+// `events` take its place among the connection's replies (the error of a
+// request L refused, which still counts against the rate). Every AdmitRequest
+// is answered by one RequestRefused or one RequestDecided, in order, so that
+// L can answer a connection's requests in the order they came
+// (connections_state.hpp, "held replies").
+struct RequestDecided {
+  ConnectionId connection = 0;
+  std::vector<Event> events;
+};
 
 // ---- L -> C
 struct JoinChannel {
@@ -137,8 +147,8 @@ struct ChannelEventForLoop {
 
 using ShardMessage =
     std::variant<AdmitConnection, ReleaseConnection, AdmitRequest, ConnectionAdmitted,
-                 RequestRefused, JoinChannel, LeaveChannel, HistoryOfChannel, ReadOfChannel,
-                 MessageToChannel, TypingToChannel, PresenceToChannels, Activity, ToConnection,
-                 JoinOutcome, ChannelEventForLoop>;
+                 RequestRefused, RequestDecided, JoinChannel, LeaveChannel, HistoryOfChannel,
+                 ReadOfChannel, MessageToChannel, TypingToChannel, PresenceToChannels, Activity,
+                 ToConnection, JoinOutcome, ChannelEventForLoop>;
 
 }  // namespace nself::core::engine

@@ -89,6 +89,14 @@ void Users::on(AdmitRequest& message, Context& ctx) {
     ctx.to_shard(target, RequestRefused{std::move(asker), decision == RateDecision::kDisconnect});
     return;
   }
+  const ShardIndex home = ctx.owner_of_connection(asker.connection);
+  RequestDecided decided{asker.connection, {}};
+  if (auto* refused = std::get_if<RefusedAtConnection>(&message.request)) {
+    decided.events.push_back(Event{std::move(refused->error)});
+  }
+  // Decided before the request goes on: L then holds nothing behind it while
+  // the channel's owner works (same-shard messages run depth first).
+  ctx.to_shard(home, std::move(decided));
   std::visit(
       [&](auto& request) {
         using T = std::decay_t<decltype(request)>;
@@ -97,9 +105,7 @@ void Users::on(AdmitRequest& message, Context& ctx) {
             ctx.to_shard(owner, std::move(part));
           }
         } else if constexpr (std::is_same_v<T, RefusedAtConnection>) {
-          const ShardIndex target = ctx.owner_of_connection(request.asker.connection);
-          ctx.to_shard(target,
-                       ToConnection{request.asker.connection, {Event{std::move(request.error)}}});
+          // Answered by the RequestDecided above.
         } else {
           const ShardIndex owner = ctx.owner_of_channel(request.channel.id);
           ctx.to_shard(owner, std::move(request));

@@ -42,7 +42,9 @@ function childEnv(extra) {
     if (/^(WEBSOCKET_|REALTIME_|HASURA_|DATABASE_URL$|REDIS_URL$)/.test(key)) continue;
     env[key] = value;
   }
-  return { ...env, ...extra };
+  // NSELF_TEST_ENGINE=shards: every server on the sharded engine (REALTIME_ENGINE).
+  const engine = process.env.NSELF_TEST_ENGINE ? { REALTIME_ENGINE: process.env.NSELF_TEST_ENGINE } : {};
+  return { ...env, ...engine, ...extra };
 }
 
 // Creates a PostgreSQL database for one test in the server the harness started.

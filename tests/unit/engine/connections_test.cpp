@@ -282,6 +282,42 @@ TEST(LConnectionsTwoShards, RatedRequestsGoToTheUsersOwnerAfterTheContentFilter)
                   "setting presence"});
 }
 
+// A rated request waits for its user's owner on another shard; the replies
+// of the requests after it wait with it, so the connection's replies keep the
+// order of its requests (batch.txt, "replies that need no store come in the
+// order of the batch").
+TEST(LConnectionsTwoShards, RepliesAfterARatedRequestWaitForItsDecision) {
+  Harness h(0, 2);
+  h.open(kA);
+  h.handle(frame(kA, R"({"type":"auth","token":")" + token("alice") + "\"}"));  // alice -> 1
+  h.handle(
+      engine::FromShard{engine::ConnectionAdmitted{engine::Asker{kA, "alice", false, {}}, true}});
+  EXPECT_EQ(
+      h.handle(frame(
+          kA,
+          R"([{"type":"ping","ref":1},{"type":"typing","channel":"b1","typing":true,"ref":2},{"type":"ping","ref":3},{"type":"typing","channel":"b1","typing":true},{"type":"ping","ref":5}])")),
+      (Lines{"send 1 pong 1",
+             "to 1 AdmitRequest Refused alice error - forbidden subscribe to \"b1\" before "
+             "sending typing",
+             "to 1 AdmitRequest Refused alice error - forbidden subscribe to \"b1\" before "
+             "sending typing"}));
+  // The first decision: its error, then the pong that waited behind it, up to
+  // the next undecided request.
+  std::vector<engine::Event> first{
+      engine::error({}, "forbidden", "subscribe to \"b1\" before sending typing")};
+  EXPECT_EQ(h.handle(engine::FromShard{engine::RequestDecided{kA, first}}),
+            (Lines{"send 1 error - forbidden subscribe to \"b1\" before sending typing",
+                   "send 1 pong 3"}));
+  // The second was rate limited: its error, then the last pong.
+  EXPECT_EQ(h.handle(engine::FromShard{
+                engine::RequestRefused{engine::Asker{kA, "alice", false, {}}, false}}),
+            (Lines{"send 1 error - rate_limited more than 10 messages per second: this one was "
+                   "not delivered",
+                   "send 1 pong 5"}));
+  // Nothing is held any more.
+  EXPECT_EQ(h.handle(frame(kA, R"({"type":"ping","ref":6})")), Lines{"send 1 pong 6"});
+}
+
 TEST(LConnections, RateLimitedWithItsRefAndTheFloodDisconnectCloses4008) {
   Harness h(0, 1, opts([&](auto& o) {
               o.max_messages_per_second = 1;

@@ -150,6 +150,10 @@ inline std::string text(const engine::ShardMessage& message) {
           return "Read " + m.asker.user_id + " " + m.channel.id + " " + std::to_string(m.seq);
         } else if constexpr (std::is_same_v<T, engine::Activity>) {
           return "Activity " + m.user_id + " " + m.channel_id;
+        } else if constexpr (std::is_same_v<T, engine::RequestDecided>) {
+          std::string out = "RequestDecided " + std::to_string(m.connection);
+          for (const auto& e : m.events) out += " {" + text(e) + "}";
+          return out;
         } else if constexpr (std::is_same_v<T, engine::ToConnection>) {
           std::string out = "ToConnection " + std::to_string(m.connection);
           for (const auto& e : m.events) out += " {" + text(e) + "}";

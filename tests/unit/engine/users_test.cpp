@@ -48,11 +48,14 @@ TEST(UUsers, AdmitsUpToTheLimitPerUserAndAgainAfterARelease) {
 TEST(UUsers, AnAdmittedRequestGoesToTheChannelsOwner) {
   Harness h(1, 2);
   h.handle(admit(kA, "alice"));
-  EXPECT_EQ(h.handle(message(kA, "alice", "c-room", 7)), Lines{"to 0 Message alice c-room 1 7"});
+  // The asker's L hears the decision first (it holds later replies until then).
+  EXPECT_EQ(h.handle(message(kA, "alice", "c-room", 7)),
+            (Lines{"to 0 RequestDecided 1", "to 0 Message alice c-room 1 7"}));
   EXPECT_EQ(h.handle(engine::FromShard{engine::AdmitRequest{
                 engine::TypingToChannel{asker(kA, "alice"), channel("c-news", "news"), true}}}),
-            Lines{"to 0 Typing alice c-news true"});
-  EXPECT_EQ(h.handle(message(kA, "alice", "c-general")), Lines{});  // this shard's C
+            (Lines{"to 0 RequestDecided 1", "to 0 Typing alice c-news true"}));
+  EXPECT_EQ(h.handle(message(kA, "alice", "c-general")),
+            Lines{"to 0 RequestDecided 1"});  // then this shard's C
 }
 
 TEST(UUsers, PresenceIsSplitByTheOwnersOfItsChannels) {
@@ -64,21 +67,22 @@ TEST(UUsers, PresenceIsSplitByTheOwnersOfItsChannels) {
       true,
       std::nullopt};
   EXPECT_EQ(h.handle(engine::FromShard{engine::AdmitRequest{presence}}),
-            Lines{"to 0 Presence alice [c-room,c-news] away"});
+            (Lines{"to 0 RequestDecided 1", "to 0 Presence alice [c-room,c-news] away"}));
 }
 
 TEST(UUsers, TheBucketIsSharedByTheUsersConnectionsAndRefusalsGoToTheAskersShard) {
   Harness h(1, 2, opts([&](auto& o) { o.max_messages_per_second = 2; }));
   h.handle(admit(kA, "alice"));
   h.handle(admit(kB, "alice"));
-  EXPECT_EQ(h.handle(message(kA, "alice", "c-room")).size(), 1u);
-  EXPECT_EQ(h.handle(message(kB, "alice", "c-room")).size(), 1u);
+  EXPECT_EQ(h.handle(message(kA, "alice", "c-room")).size(), 2u);  // decided, message
+  EXPECT_EQ(h.handle(message(kB, "alice", "c-room")).size(), 2u);
   EXPECT_EQ(h.handle(message(kB, "alice", "c-room", "m")),
             Lines{"to 0 RequestRefused alice \"m\""});
   // Another user has a bucket of their own; half a second refills one token.
-  EXPECT_EQ(h.handle(message(kA, "dave", "c-room")), Lines{"to 0 Message dave c-room 1 -"});
+  EXPECT_EQ(h.handle(message(kA, "dave", "c-room")),
+            (Lines{"to 0 RequestDecided 1", "to 0 Message dave c-room 1 -"}));
   EXPECT_EQ(h.handle(message(kA, "alice", "c-room"), at(500ms)),
-            Lines{"to 0 Message alice c-room 1 -"});
+            (Lines{"to 0 RequestDecided 1", "to 0 Message alice c-room 1 -"}));
 }
 
 TEST(UUsers, RejectionsInARowDisconnectThatConnectionOnly) {
@@ -122,7 +126,7 @@ TEST(UUsers, ARequestRefusedAtTheConnectionTakesATokenThenItsErrorGoesBack) {
         asker(kA, "alice", ref), engine::error(ref, "not_found", "no channel \"x\"")}}};
   };
   EXPECT_EQ(h.handle(refused(1)),
-            Lines{"to 0 ToConnection 1 {error 1 not_found no channel \"x\"}"});
+            Lines{"to 0 RequestDecided 1 {error 1 not_found no channel \"x\"}"});
   EXPECT_EQ(h.handle(refused(2)), Lines{"to 0 RequestRefused alice 2"});
 }
 
