@@ -35,7 +35,9 @@ TEST(JsonPath, RejectsMalformedPaths) {
         "$a.b c", "$.a.", "$[1", "$.-a", "a[0]b"}) {
     const auto path = parse_json_path(text);
     EXPECT_FALSE(path.ok()) << "accepted " << text;
-    if (!path.ok()) EXPECT_EQ(path.error().code, "invalid_config");
+    if (!path.ok()) {
+      EXPECT_EQ(path.error().code, "invalid_config");
+    }
   }
 }
 
