@@ -7,8 +7,25 @@
 namespace nself::core::auth {
 namespace {
 
+// The path as written, control characters escaped (messages are one line).
+std::string printable(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) {
+      out += "\\x";
+      out.push_back(kHex[byte >> 4]);
+      out.push_back(kHex[byte & 0xf]);
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 Error path_error(std::string_view text, std::string_view expected) {
-  return Error{"invalid_config", "JSON path \"" + std::string(text) + "\": expected " +
+  return Error{"invalid_config", "JSON path \"" + printable(text) + "\": expected " +
                                      std::string(expected) +
                                      " (e.g. $.hasura.claims, $['https://example.com/claims'])"};
 }
@@ -96,6 +113,21 @@ const boost::json::value* find_json_path(const boost::json::value& document, con
     if (current == nullptr) return nullptr;
   }
   return current;
+}
+
+const boost::json::value* find_member_ignoring_case(const boost::json::object& object,
+                                                    std::string_view name) {
+  for (const auto& member : object) {
+    const std::string_view key(member.key().data(), member.key().size());
+    if (key.size() != name.size()) continue;
+    bool equal = true;
+    for (std::size_t index = 0; index < key.size() && equal; ++index) {
+      equal = std::tolower(static_cast<unsigned char>(key[index])) ==
+              std::tolower(static_cast<unsigned char>(name[index]));
+    }
+    if (equal) return &member.value();
+  }
+  return nullptr;
 }
 
 std::string to_string(const JsonPath& path) {

@@ -13,6 +13,7 @@
 #include "core/result.hpp"
 
 namespace boost::json {
+class object;
 class value;
 }  // namespace boost::json
 
@@ -34,6 +35,12 @@ Result<JsonPath> parse_json_path(std::string_view text);
 // member that is absent, an index past the end, or descends into a value that
 // is not an object (name steps) or not an array (index steps).
 const boost::json::value* find_json_path(const boost::json::value& document, const JsonPath& path);
+
+// The member of `object` whose name equals `name` ignoring ASCII case, or
+// nullptr: Hasura's session variables (x-hasura-*) are case-insensitive, in
+// tokens and in claims_map alike.
+const boost::json::value* find_member_ignoring_case(const boost::json::object& object,
+                                                    std::string_view name);
 
 // `path` written back in Hasura's syntax ("$.a[0]['b.c']"), for messages.
 std::string to_string(const JsonPath& path);

@@ -24,39 +24,22 @@ std::string_view view(const json::string& text) {
   return std::string_view(text.data(), text.size());
 }
 
-// The member of `object` whose name equals `name` ignoring ASCII case
-// (Hasura's session variables are case-insensitive), or nullptr.
-const json::value* find_case_insensitive(const json::object& object, std::string_view name) {
-  for (const auto& member : object) {
-    const std::string_view key(member.key().data(), member.key().size());
-    if (key.size() != name.size()) continue;
-    bool equal = true;
-    for (std::size_t index = 0; index < key.size() && equal; ++index) {
-      equal = std::tolower(static_cast<unsigned char>(key[index])) ==
-              std::tolower(static_cast<unsigned char>(name[index]));
-    }
-    if (equal) return &member.value();
-  }
-  return nullptr;
-}
-
 // "audience": a non-empty string, or a non-empty array of them.
 Result<std::vector<std::string>> parse_audience(const json::value& value) {
-  std::vector<std::string> audience;
-  if (value.is_string() && !value.get_string().empty()) {
-    audience.emplace_back(view(value.get_string()));
-    return audience;
+  const Error error =
+      config_error("\"audience\" must be a non-empty string or array of non-empty strings");
+  if (value.is_string()) {
+    if (value.get_string().empty()) return error;
+    return std::vector<std::string>{std::string(view(value.get_string()))};
   }
   const json::array* array = value.if_array();
-  if (array != nullptr && !array->empty()) {
-    for (const json::value& element : *array) {
-      if (!element.is_string() || element.get_string().empty()) array = nullptr;
-      if (array == nullptr) break;
-      audience.emplace_back(view(element.get_string()));
-    }
-    if (array != nullptr) return audience;
+  if (array == nullptr || array->empty()) return error;
+  std::vector<std::string> audience;
+  for (const json::value& element : *array) {
+    if (!element.is_string() || element.get_string().empty()) return error;
+    audience.emplace_back(view(element.get_string()));
   }
-  return config_error("\"audience\" must be a non-empty string or array of non-empty strings");
+  return audience;
 }
 
 // One claims_map value: {"path": "...", "default": "..."} or a literal string.
@@ -86,7 +69,7 @@ Result<ClaimsMapValue> parse_claims_map_value(const json::value& value, std::str
 Result<ClaimsMap> parse_claims_map(const json::value& value) {
   const json::object* object = value.if_object();
   if (object == nullptr) return config_error("\"claims_map\" must be a JSON object");
-  const json::value* allowed_roles = find_case_insensitive(*object, "x-hasura-allowed-roles");
+  const json::value* allowed_roles = find_member_ignoring_case(*object, "x-hasura-allowed-roles");
   if (allowed_roles == nullptr) {
     return config_error("\"claims_map\" needs \"x-hasura-allowed-roles\"");
   }
@@ -99,14 +82,14 @@ Result<ClaimsMap> parse_claims_map(const json::value& value) {
     auto checked = parse_claims_map_value(*allowed_roles, "x-hasura-allowed-roles");
     if (!checked) return checked.error();
   }
-  const json::value* default_role = find_case_insensitive(*object, "x-hasura-default-role");
+  const json::value* default_role = find_member_ignoring_case(*object, "x-hasura-default-role");
   if (default_role == nullptr) {
     return config_error("\"claims_map\" needs \"x-hasura-default-role\"");
   }
   auto role = parse_claims_map_value(*default_role, "x-hasura-default-role");
   if (!role) return role.error();
   ClaimsMap map{std::move(role).value(), std::nullopt};
-  if (const json::value* user = find_case_insensitive(*object, "x-hasura-user-id")) {
+  if (const json::value* user = find_member_ignoring_case(*object, "x-hasura-user-id")) {
     auto user_id = parse_claims_map_value(*user, "x-hasura-user-id");
     if (!user_id) return user_id.error();
     map.user_id = std::move(user_id).value();

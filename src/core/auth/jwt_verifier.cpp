@@ -82,22 +82,6 @@ std::optional<std::string> string_member(const json::object& object, std::string
   return non_empty_string(object.if_contains(json::string_view(name.data(), name.size())));
 }
 
-// The member whose name equals `name` ignoring ASCII case: Hasura's session
-// variables (x-hasura-*) are case-insensitive.
-const json::value* session_variable(const json::object& object, std::string_view name) {
-  for (const auto& member : object) {
-    const std::string_view key(member.key().data(), member.key().size());
-    if (key.size() != name.size()) continue;
-    bool equal = true;
-    for (std::size_t index = 0; index < key.size() && equal; ++index) {
-      equal = std::tolower(static_cast<unsigned char>(key[index])) ==
-              std::tolower(static_cast<unsigned char>(name[index]));
-    }
-    if (equal) return &member.value();
-  }
-  return nullptr;
-}
-
 // What the Hasura session variables say: nullopt members are absent.
 struct SessionVariables {
   std::optional<std::string> user_id;
@@ -161,8 +145,9 @@ Result<SessionVariables> session_variables(const json::value& payload, const Jwt
   auto claims = namespace_claims(payload, rules);
   if (!claims) return claims.error();
   if (*claims) {
-    variables.user_id = non_empty_string(session_variable(**claims, "x-hasura-user-id"));
-    variables.default_role = non_empty_string(session_variable(**claims, "x-hasura-default-role"));
+    variables.user_id = non_empty_string(find_member_ignoring_case(**claims, "x-hasura-user-id"));
+    variables.default_role =
+        non_empty_string(find_member_ignoring_case(**claims, "x-hasura-default-role"));
   }
   return variables;
 }

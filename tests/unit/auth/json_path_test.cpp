@@ -41,6 +41,21 @@ TEST(JsonPath, RejectsMalformedPaths) {
   }
 }
 
+TEST(JsonPath, ErrorsAreOneLine) {
+  const auto path = parse_json_path("$.a\nb");
+  ASSERT_FALSE(path.ok());
+  EXPECT_EQ(path.error().message.find('\n'), std::string::npos) << path.error().message;
+  EXPECT_NE(path.error().message.find("$.a\\x0ab"), std::string::npos) << path.error().message;
+}
+
+TEST(JsonPath, FindsMembersIgnoringCase) {
+  const boost::json::value document = boost::json::parse(R"({"X-Hasura-User-Id":"u","b":2})");
+  EXPECT_EQ(*find_member_ignoring_case(document.get_object(), "x-hasura-user-id"),
+            boost::json::value("u"));
+  EXPECT_EQ(find_member_ignoring_case(document.get_object(), "x-hasura-user"), nullptr);
+  EXPECT_EQ(find_member_ignoring_case(document.get_object(), "x-hasura-user-idd"), nullptr);
+}
+
 TEST(JsonPath, FindsWhatThePathNames) {
   const boost::json::value document = boost::json::parse(
       R"({"hasura":{"claims":{"id":"7"},"roles":["user","editor"]},"a.b":{"c":1}})");
