@@ -295,7 +295,7 @@ Result<Claims> JwtVerifier::verify(std::string_view token, Timestamp now) const 
   // Hasura's claims win (see Claims); "sub" and "role" are the fallbacks.
   std::optional<std::string> user_id = std::move(variables->user_id);
   if (!user_id) user_id = string_member(object, "sub");
-  if (!user_id) return invalid("token has no subject (x-hasura-user-id or sub)");
+  if (!user_id) return invalid("token has no subject (sub or x-hasura-user-id)");
   claims.user_id = std::move(*user_id);
 
   std::optional<std::string> role = std::move(variables->default_role);
