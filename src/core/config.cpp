@@ -302,6 +302,7 @@ const std::vector<ConfigKey>& config_keys() {
       {"REALTIME_ALLOWED_ORIGINS", "", "Browser origins allowed to connect (empty: all)"},
       {"REALTIME_ENCRYPTION_KEY", "", "64 hex chars: encrypt stored messages (AES-256-GCM)"},
       {"REALTIME_CONTENT_FILTERS", "", "Regexes redacted from messages (comma-separated)"},
+      {"REALTIME_JWT_REQUIRE_EXP", "true", "Refuse tokens without exp (false: accept them)"},
   };
   return keys;
 }
