@@ -267,7 +267,7 @@ int run_server_foreground(CommandContext& context, const ServerCommandOptions& o
   const auto log_file = paths.log_file(config.port);
   set_up_logging(config, log_file, options.daemon_child);
 
-  const core::auth::JwtVerifier verifier(jwt_keys(config));
+  const core::auth::JwtVerifier verifier(jwt_keys(config), {.require_exp = config.jwt_require_exp});
   context.store();  // fails here, clearly, when the database is unreachable or not initialised
   const std::string store_description = context.store().describe();
   const std::string backend(context.store().backend());

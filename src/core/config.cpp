@@ -172,6 +172,7 @@ Result<Config> load_config(const EnvFile& file, const EnvLookup& environment,
       read_string(layers, "REALTIME_JWT_SECRET", config.jwt_secret),
       read_string(layers, "HASURA_GRAPHQL_JWT_SECRET", config.hasura_jwt_secret),
       read_string(layers, "REALTIME_ADMIN_SECRET", config.admin_secret),
+      read_bool(layers, "REALTIME_JWT_REQUIRE_EXP", config.jwt_require_exp),
       read_int(layers, "REALTIME_MAX_CONNECTIONS_PER_USER", config.max_connections_per_user, 1,
                kIntMax, kPositive),
       read_int(layers, "REALTIME_MAX_MESSAGES_PER_SECOND", config.max_messages_per_second, 1,
@@ -306,6 +307,7 @@ const std::vector<ConfigKey>& config_keys() {
       {"REALTIME_ALLOWED_ORIGINS", "", "Browser origins allowed to connect (empty: all)"},
       {"REALTIME_ENCRYPTION_KEY", "", "64 hex chars: encrypt stored messages (AES-256-GCM)"},
       {"REALTIME_CONTENT_FILTERS", "", "Regexes redacted from messages (comma-separated)"},
+      {"REALTIME_JWT_REQUIRE_EXP", "true", "Refuse tokens without exp (false: accept them)"},
   };
   return keys;
 }

@@ -37,6 +37,7 @@ struct Config {
   std::string jwt_secret;         // REALTIME_JWT_SECRET (HS256)
   std::string hasura_jwt_secret;  // HASURA_GRAPHQL_JWT_SECRET ({"type":"HS256","key":"..."})
   std::string admin_secret;       // REALTIME_ADMIN_SECRET (X-Realtime-Admin-Secret)
+  bool jwt_require_exp = true;    // REALTIME_JWT_REQUIRE_EXP: refuse tokens without "exp"
 
   // Limits (the manual's "Rate Limiting")
   int max_connections_per_user = 5;  // REALTIME_MAX_CONNECTIONS_PER_USER

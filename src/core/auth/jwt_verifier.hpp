@@ -19,28 +19,39 @@ namespace nself::core::auth {
 
 using Timestamp = std::chrono::sys_time<std::chrono::milliseconds>;
 
-// The Hasura claims object's name inside a JWT payload.
-inline constexpr std::string_view kHasuraClaimsNamespace = "https://hasura.io/jwt/claims";
-
 // Longest token accepted, in bytes (bounds the work done for garbage input).
 inline constexpr std::size_t kMaxTokenBytes = 16 * 1024;
 
-// Tolerated clock skew for "nbf" only: a token minted by an issuer whose clock
-// runs up to 30 s ahead of ours is accepted. "exp" gets no leeway: a token is
-// expired exactly when exp <= now, so that expires_at is the instant the
-// server closes the connection.
+// Tolerated clock skew for "nbf" and "iat" when the key sets no
+// allowed_skew: a token minted by an issuer whose clock runs up to 30 s ahead
+// of ours is accepted. "exp" then gets no leeway: a token is expired exactly
+// when exp <= now. A key's allowed_skew replaces all three (exp too), and
+// expires_at is then exp + allowed_skew: always the instant the server stops
+// accepting the token and closes the connection.
 inline constexpr std::chrono::seconds kNotBeforeLeeway{30};
 
+// Verifier-wide settings (keys carry their own JwtKeyRules).
+struct JwtVerifierOptions {
+  // Refuse tokens without "exp" (invalid_token). The server sets it from
+  // REALTIME_JWT_REQUIRE_EXP (default true); false here only so that
+  // in-process test fixtures may mint tokens without "exp".
+  bool require_exp = false;
+};
+
 // What a verified token says about its bearer.
+// Which claim wins is Hasura's choice: Hasura reads only its session
+// variables, so x-hasura-user-id and x-hasura-default-role (from the key's
+// claims namespace or claims_map) win; "sub" and "role" are this server's
+// fallbacks for tokens without them.
 struct Claims {
-  // "sub", else the Hasura claim "x-hasura-user-id". Never empty.
+  // x-hasura-user-id, else "sub". Never empty.
   std::string user_id;
-  // "role", else the Hasura claim "x-hasura-default-role"; "" when neither.
+  // x-hasura-default-role, else "role"; "" when neither.
   std::string role;
   // role == "admin".
   bool is_admin = false;
-  // "exp" (seconds since the epoch, may be fractional) in milliseconds;
-  // nullopt when the token has no "exp".
+  // "exp" (seconds since the epoch, may be fractional) plus the key's
+  // allowed_skew, in milliseconds; nullopt when the token has no "exp".
   std::optional<Timestamp> expires_at;
 };
 
@@ -51,21 +62,26 @@ class JwtVerifier {
   // `keys` are tried in order among those whose algorithm equals the token's
   // "alg" header; a token whose alg matches no key is rejected. An empty set
   // rejects every token.
-  explicit JwtVerifier(std::vector<JwtKey> keys);
+  explicit JwtVerifier(std::vector<JwtKey> keys, JwtVerifierOptions options = {});
 
   // Returns the token's claims, or an Error with code:
-  //  - "token_expired": valid signature but exp <= now;
+  //  - "token_expired": valid signature but exp (+ allowed_skew) <= now;
   //  - "invalid_token": everything else: malformed or oversized token, header
-  //    not JSON, alg "none" or unsupported, no key for the alg, bad signature,
-  //    payload not a JSON object, exp/nbf not numbers, nbf > now + leeway
-  //    ("not yet valid"), no subject.
+  //    not JSON, a "crit" header (RFC 7515 4.1.11: we understand no
+  //    extension), alg "none" or unsupported, no key for the alg, bad
+  //    signature, payload not a JSON object, exp/nbf/iat not numbers, no exp
+  //    when required, nbf or iat > now + leeway, iss or aud not accepted by
+  //    the verifying key's rules, Hasura claims not where or in the format
+  //    the rules say, a claims_map value missing, no subject.
   // The message is one line meant for the client and never echoes key material.
   Result<Claims> verify(std::string_view token, Timestamp now) const;
 
   const std::vector<JwtKey>& keys() const { return keys_; }
+  const JwtVerifierOptions& options() const { return options_; }
 
  private:
   std::vector<JwtKey> keys_;
+  JwtVerifierOptions options_;
 };
 
 // Signs `claims_json` (a JSON object, copied verbatim into the payload) with

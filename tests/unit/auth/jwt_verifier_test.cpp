@@ -286,19 +286,21 @@ TEST(JwtVerifier, ReadsHasuraClaims) {
   EXPECT_FALSE(claims->is_admin);
 }
 
-TEST(JwtVerifier, ReadsStringifiedHasuraClaims) {
+TEST(JwtVerifier, RefusesStringifiedHasuraClaimsUnlessConfigured) {
+  // Hasura's default claims_format is json (jwt_rules_test.cpp has
+  // stringified_json); REALTIME_JWT_SECRET's key uses the default.
   const JwtVerifier verifier({hs(JwtAlgorithm::kHS256)});
-  const auto claims = verifier.verify(
-      sign(
-          hs(JwtAlgorithm::kHS256),
-          R"({"https://hasura.io/jwt/claims":"{\"x-hasura-user-id\":\"s-1\",\"x-hasura-default-role\":\"admin\"}"})"),
-      kNow);
-  ASSERT_TRUE(claims.ok()) << claims.error().message;
-  EXPECT_EQ(claims->user_id, "s-1");
-  EXPECT_TRUE(claims->is_admin);
+  expect_error(
+      verifier.verify(
+          sign(hs(JwtAlgorithm::kHS256),
+               R"({"sub":"u","https://hasura.io/jwt/claims":"{\"x-hasura-user-id\":\"s-1\"}"})"),
+          kNow),
+      "invalid_token", "must be a JSON object");
 }
 
-TEST(JwtVerifier, PrefersSubAndRoleOverHasuraClaims) {
+// Hasura reads only its session variables, so they win over "sub" and "role"
+// (which stay the fallbacks for tokens without them).
+TEST(JwtVerifier, PrefersHasuraClaimsOverSubAndRole) {
   const JwtVerifier verifier({hs(JwtAlgorithm::kHS256)});
   const auto claims = verifier.verify(
       sign(
@@ -306,9 +308,72 @@ TEST(JwtVerifier, PrefersSubAndRoleOverHasuraClaims) {
           R"({"sub":"top","role":"admin","https://hasura.io/jwt/claims":{"x-hasura-user-id":"inner","x-hasura-default-role":"user"}})"),
       kNow);
   ASSERT_TRUE(claims.ok()) << claims.error().message;
-  EXPECT_EQ(claims->user_id, "top");
-  EXPECT_EQ(claims->role, "admin");
-  EXPECT_TRUE(claims->is_admin);
+  EXPECT_EQ(claims->user_id, "inner");
+  EXPECT_EQ(claims->role, "user");
+  EXPECT_FALSE(claims->is_admin);
+  // Only the role in the Hasura claims: "sub" still names the user, and the
+  // reverse.
+  const auto role_only = verifier.verify(
+      sign(
+          hs(JwtAlgorithm::kHS256),
+          R"({"sub":"top","role":"user","https://hasura.io/jwt/claims":{"x-hasura-default-role":"admin"}})"),
+      kNow);
+  ASSERT_TRUE(role_only.ok()) << role_only.error().message;
+  EXPECT_EQ(role_only->user_id, "top");
+  EXPECT_TRUE(role_only->is_admin);
+  const auto user_only = verifier.verify(
+      sign(
+          hs(JwtAlgorithm::kHS256),
+          R"({"sub":"top","role":"admin","https://hasura.io/jwt/claims":{"x-hasura-user-id":"inner"}})"),
+      kNow);
+  ASSERT_TRUE(user_only.ok()) << user_only.error().message;
+  EXPECT_EQ(user_only->user_id, "inner");
+  EXPECT_TRUE(user_only->is_admin);
+}
+
+TEST(JwtVerifier, RequiresExpWhenAsked) {
+  const JwtVerifier strict({hs(JwtAlgorithm::kHS256)}, {.require_exp = true});
+  expect_error(strict.verify(sign(hs(JwtAlgorithm::kHS256), R"({"sub":"u"})"), kNow),
+               "invalid_token", "no \"exp\"");
+  EXPECT_TRUE(strict.verify(sign(hs(JwtAlgorithm::kHS256), claims_json()), kNow).ok());
+  // An expired token is still token_expired, not "no exp".
+  expect_error(strict.verify(sign(hs(JwtAlgorithm::kHS256), claims_json("", -5)), kNow),
+               "token_expired");
+  EXPECT_TRUE(strict.options().require_exp);
+  EXPECT_FALSE(JwtVerifier({}).options().require_exp);
+}
+
+TEST(JwtVerifier, RejectsCriticalHeaderExtensions) {
+  // RFC 7515 4.1.11: a "crit" naming an extension we do not understand (we
+  // understand none) makes the JWS invalid, whatever its signature.
+  const JwtVerifier verifier({hs(JwtAlgorithm::kHS256)});
+  for (const std::string header :
+       {R"({"alg":"HS256","typ":"JWT","crit":["exp"],"exp":1})",
+        R"({"alg":"HS256","crit":["b64"],"b64":false})", R"({"alg":"HS256","crit":[]})",
+        R"({"alg":"HS256","crit":"x"})"}) {
+    expect_error(
+        verifier.verify(test::hs256_token_with_header(header, claims_json(), kSecret), kNow),
+        "invalid_token", "crit");
+  }
+  // Other unknown (non-critical) header parameters are ignored.
+  EXPECT_TRUE(verifier
+                  .verify(test::hs256_token_with_header(R"({"alg":"HS256","kid":"k1","x5t":"a"})",
+                                                        claims_json(), kSecret),
+                          kNow)
+                  .ok());
+}
+
+TEST(JwtVerifier, RejectsTokensIssuedInTheFutureBeyondTheLeeway) {
+  const JwtVerifier verifier({hs(JwtAlgorithm::kHS256)});
+  const auto iat = [&](std::string value) {
+    return verifier.verify(sign(hs(JwtAlgorithm::kHS256), claims_json(R"("iat":)" + value)), kNow);
+  };
+  expect_error(iat(std::to_string(kNowSeconds + kNotBeforeLeeway.count() + 1)), "invalid_token",
+               "issued in the future");
+  expect_error(iat(std::to_string(kNowSeconds + 86400)), "invalid_token", "iat");
+  EXPECT_TRUE(iat(std::to_string(kNowSeconds + kNotBeforeLeeway.count())).ok());
+  EXPECT_TRUE(iat(std::to_string(kNowSeconds - 3600)).ok());
+  expect_error(iat(R"("yesterday")"), "invalid_token", "\"iat\" is not a number");
 }
 
 TEST(JwtVerifier, AdminOnlyWhenTheRoleIsExactlyAdmin) {

@@ -245,5 +245,24 @@ TEST_F(ConfigFixture, DevModeIsOffUnlessSetToATrueValue) {
   }
 }
 
+TEST_F(ConfigFixture, JwtRequireExpIsOnUnlessSetToAFalseValue) {
+  const auto defaults = load("");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_TRUE(defaults->jwt_require_exp);
+  for (const char* text : {"false", "0", "no", "OFF"}) {
+    const auto config = load(std::string("REALTIME_JWT_REQUIRE_EXP=") + text + "\n");
+    ASSERT_TRUE(config.ok()) << text;
+    EXPECT_FALSE(config->jwt_require_exp) << text;
+  }
+  for (const char* text : {"true", "1", ""}) {
+    const auto config = load(std::string("REALTIME_JWT_REQUIRE_EXP=") + text + "\n");
+    ASSERT_TRUE(config.ok()) << text;
+    EXPECT_TRUE(config->jwt_require_exp) << text;
+  }
+  const auto bad = load("REALTIME_JWT_REQUIRE_EXP=sometimes\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("REALTIME_JWT_REQUIRE_EXP"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace nself::core
