@@ -152,24 +152,10 @@ std::optional<std::pair<pid_t, bool>> stop_server(const PidFile& pid_file) {
   return std::make_pair(*pid, graceful);
 }
 
-// The pid files of every running server of this project (one per port).
-std::vector<PidFile> running_servers(const ProjectPaths& paths) {
-  std::vector<PidFile> running;
-  std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator(paths.state_dir, error)) {
-    const auto name = entry.path().filename().string();
-    if (name.starts_with("server-") && name.ends_with(".pid")) {
-      PidFile pid_file(entry.path());
-      if (pid_file.running_pid()) running.push_back(pid_file);
-    }
-  }
-  return running;
-}
-
 }  // namespace
 
 int run_stop(CommandContext& context) {
-  const auto& config = context.config();
+  const auto& config = context.server_config();
   const auto stopped = stop_server(PidFile(context.paths().pid_file(config.port)));
   if (!stopped) {
     if (context.json()) {
@@ -192,20 +178,16 @@ int run_stop(CommandContext& context) {
 }
 
 int run_restart(CommandContext& context, const ServerCommandOptions& options) {
-  const auto& config = context.config();
-  const PidFile configured(context.paths().pid_file(config.port));
-  if (configured.running_pid()) {
-    stop_server(configured);
-  } else if (const auto others = running_servers(context.paths()); others.size() == 1) {
-    // The port changed in .env since the server started: stop the one that runs.
-    stop_server(others.front());
-  }
+  // The server that runs (--port, or the project's one running server: the
+  // port may have changed in .env since it started), then the configuration
+  // as it is now.
+  stop_server(PidFile(context.paths().pid_file(context.server_config().port)));
   context.reload_config();  // apply changed configuration
   return run_start(context, options);
 }
 
 int run_status(CommandContext& context) {
-  const auto& config = context.config();
+  const auto& config = context.server_config();
   const PidFile pid_file(context.paths().pid_file(config.port));
   const auto pid = pid_file.running_pid();
   if (!pid) {
@@ -270,7 +252,7 @@ int run_status(CommandContext& context) {
 }
 
 int run_logs(CommandContext& context, const ServerCommandOptions& options) {
-  const auto& config = context.config();
+  const auto& config = context.server_config();
   const auto log_file = context.paths().log_file(config.port);
   if (!std::filesystem::exists(log_file)) {
     throw CommandError(exit_code::kFailed, "not_found",
