@@ -8,6 +8,8 @@
 #include <fstream>
 #include <string>
 
+#include "store/private_files.hpp"
+
 namespace nself::cli {
 
 std::optional<pid_t> PidFile::read() const {
@@ -27,8 +29,11 @@ std::optional<pid_t> PidFile::running_pid() const {
 }
 
 void PidFile::write(pid_t pid) const {
-  std::filesystem::create_directories(path_.parent_path());
+  store::create_private_directories(path_.parent_path());
   const auto temporary = path_.string() + ".tmp";
+  std::error_code ignored;
+  std::filesystem::remove(temporary, ignored);
+  store::create_private_file(temporary);  // owner-only, like everything in the state directory
   {
     std::ofstream file(temporary, std::ios::trunc);
     file << pid << '\n';

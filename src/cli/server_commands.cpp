@@ -14,6 +14,7 @@
 #include "cli/http_client.hpp"
 #include "cli/output.hpp"
 #include "cli/pid_file.hpp"
+#include "store/private_files.hpp"
 
 namespace nself::cli {
 namespace {
@@ -62,7 +63,8 @@ bool wait_for_exit(pid_t pid, std::chrono::milliseconds limit) {
 
 [[noreturn]] void exec_server_child(const std::filesystem::path& log_file, int port) {
   ::setsid();
-  const int log = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  // Owner-only from creation: the log may name users, channels and addresses.
+  const int log = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (log < 0 || null < 0) ::_exit(127);
   ::dup2(null, STDIN_FILENO);
@@ -80,7 +82,11 @@ int start_in_background(CommandContext& context) {
   const auto& config = context.config();
   const auto& paths = context.paths();
   context.store();  // fails early, in this terminal, when the project is not initialised
-  std::filesystem::create_directories(paths.state_dir);
+  if (const auto error = store::create_private_directories(paths.state_dir)) {
+    throw CommandError(
+        exit_code::kFailed, "io_error",
+        fmt::format("cannot create {}: {}", paths.state_dir.string(), error.message()));
+  }
   const auto log_file = paths.log_file(config.port);
 
   const pid_t child = ::fork();

@@ -29,6 +29,7 @@
 #include "server/stats_feed.hpp"
 #include "server/store_worker.hpp"
 #include "store/encrypting_store.hpp"
+#include "store/private_files.hpp"
 
 namespace nself::cli {
 namespace {
@@ -244,8 +245,14 @@ void add_cluster_health(server::HttpRouter& router, cluster::Cluster& cluster, N
 int run_server_foreground(CommandContext& context, const ServerCommandOptions& options) {
   const auto& config = context.config();
   const auto& paths = context.paths();
-  std::filesystem::create_directories(paths.state_dir);
+  if (const auto error = store::create_private_directories(paths.state_dir)) {
+    throw CommandError(
+        exit_code::kFailed, "io_error",
+        fmt::format("cannot create {}: {}", paths.state_dir.string(), error.message()));
+  }
   const auto log_file = paths.log_file(config.port);
+  // Owner-only before spdlog opens it (fopen would create it 0666 less the umask).
+  store::create_private_file(log_file);
   set_up_logging(config, log_file, options.daemon_child);
 
   const core::auth::JwtVerifier verifier(jwt_keys(config));

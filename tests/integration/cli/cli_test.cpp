@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cstdio>
 #include <fstream>
 #include <functional>
 #include <regex>
@@ -304,6 +305,28 @@ TEST_F(CliTest, NselfRealtimeAliasTakesTheSubcommandsArguments) {
   EXPECT_EQ(json_of(result).at("channels").at(0).at("slug"), "alias-made");
 }
 
+// The permission bits of `path` in octal ("0600"), or "missing".
+std::string mode_of(const std::filesystem::path& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return "missing";
+  char text[8];
+  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(info.st_mode & 0777));
+  return text;
+}
+
+// Runs with umask 022 (the usual one, which gives 0644 files and 0755 folders
+// unless the code asks for less) and restores the test's own afterwards.
+class Umask022 {
+ public:
+  Umask022() : previous_(::umask(022)) {}
+  ~Umask022() { ::umask(previous_); }
+  Umask022(const Umask022&) = delete;
+  Umask022& operator=(const Umask022&) = delete;
+
+ private:
+  mode_t previous_;
+};
+
 // Stops the servers a test started (by port), also when the test fails early.
 class StopsServers {
  public:
@@ -389,6 +412,43 @@ TEST_F(CliTest, CommandsWithoutPortListSeveralRunningServersAndAskForOne) {
   result = realtime({"status", "--json"});
   EXPECT_EQ(result.exit_code, 0) << result.out;
   EXPECT_EQ(json_of(result).at("port"), high);
+}
+
+TEST_F(CliTest, InitAndStartCreateOwnerOnlyFilesAndFolders) {
+  const Umask022 umask;
+  init();
+  const auto state = project_.path() / ".nself/realtime";
+  EXPECT_EQ(mode_of(project_.path() / ".env"), "0600");
+  EXPECT_EQ(mode_of(project_.path() / ".nself"), "0700");
+  EXPECT_EQ(mode_of(state), "0700");
+  EXPECT_EQ(mode_of(state / "realtime.db"), "0600");
+  for (const char* journal : {"realtime.db-wal", "realtime.db-shm"}) {
+    if (std::filesystem::exists(state / journal)) {
+      EXPECT_EQ(mode_of(state / journal), "0600") << journal;
+    }
+  }
+  const int port = free_port();
+  const std::map<std::string, std::string> local = {{"WEBSOCKET_HOST", "127.0.0.1"}};
+  StopsServers servers([this](int p) { realtime({"stop", "--port", std::to_string(p)}); });
+  servers.add(port);
+  const auto started = realtime({"start", "--port", std::to_string(port)}, local);
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  const auto name = "server-" + std::to_string(port);
+  EXPECT_EQ(mode_of(state / (name + ".log")), "0600");
+  EXPECT_EQ(mode_of(state / (name + ".pid")), "0600");
+  for (const char* journal : {"realtime.db-wal", "realtime.db-shm"}) {
+    EXPECT_EQ(mode_of(state / journal), "0600") << journal;
+  }
+}
+
+TEST_F(CliTest, InitMakesAnExistingEnvOwnerOnlyWhenItAddsSecrets) {
+  const Umask022 umask;
+  project_.write(".env", "# mine\nWEBSOCKET_PORT=4000\n");
+  ASSERT_EQ(::chmod((project_.path() / ".env").c_str(), 0644), 0);
+  init();
+  const auto env = read_text(project_.path() / ".env");
+  EXPECT_NE(env.find("REALTIME_ADMIN_SECRET="), std::string::npos) << env;
+  EXPECT_EQ(mode_of(project_.path() / ".env"), "0600");
 }
 
 TEST_F(CliTest, LogsWithoutAServerSaySo) {
