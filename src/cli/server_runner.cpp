@@ -103,6 +103,7 @@ server::ServerOptions server_options(const core::Config& config) {
   options.max_message_bytes = static_cast<std::size_t>(config.max_message_bytes);
   // API bodies: a message published through the API plus its envelope.
   options.max_body_bytes = std::max<std::size_t>(64 * 1024, options.max_message_bytes + 4096);
+  options.response_write_timeout = std::chrono::seconds(config.http_write_timeout_seconds);
   options.handle_signals = true;
   options.threads = config.threads > 0
                         ? static_cast<std::size_t>(config.threads)
