@@ -270,6 +270,34 @@ test('permissions: a member whose id has a + is removed by either form, path or 
   assert.equal(path.status, 200);
 });
 
+test('permissions: a sender need not be subscribed; a subscribed one keeps the permission read when it subscribed', async () => {
+  // docs/PROTOCOL.md ("message") and docs/CLI.md (members): membership and
+  // can_send are read at subscribe, and at each send of an unsubscribed connection.
+  await api('POST', '/api/channels/secret-team/members', { body: { user_id: 'frank' } });
+  const subscribed = await connect('frank');
+  subscribed.send({ type: 'message', channel: 'secret-team', content: 'not subscribed', ref: 'n' });
+  assert.equal((await subscribed.next((event) => event.ref === 'n')).type, 'ack');
+  subscribed.send({ type: 'subscribe', channel: 'secret-team', ref: 's' });
+  await subscribed.next('subscribed');
+  // Removed with the CLI: the database only, no call to the server.
+  await project.mustRealtime(['channel', 'members', 'secret-team', 'remove', 'frank']);
+  subscribed.send({ type: 'message', channel: 'secret-team', content: 'still subscribed', ref: 'k' });
+  assert.equal((await subscribed.next((event) => event.ref === 'k')).type, 'ack');
+  const other = await connect('frank');
+  other.send({ type: 'message', channel: 'secret-team', content: 'read again', ref: 'r' });
+  const refused = await other.next((event) => event.ref === 'r');
+  assert.equal(refused.type, 'error');
+  assert.equal(refused.code, 'forbidden');
+  subscribed.send({ type: 'unsubscribe', channel: 'secret-team', ref: 'u' });
+  await subscribed.next('unsubscribed');
+  subscribed.send({ type: 'subscribe', channel: 'secret-team', ref: 's2' });
+  const again = await subscribed.next((event) => event.ref === 's2');
+  assert.equal(again.type, 'error');
+  assert.equal(again.code, 'forbidden');
+  await subscribed.close();
+  await other.close();
+});
+
 test('permissions: every admin route refuses no credentials, bad tokens, non-admin tokens and wrong secrets', async () => {
   const routes = [
     ['GET', '/api/stats'],
