@@ -31,7 +31,10 @@ Channel types:
   presence   Tracks online/offline status
 
 Configuration is read from .env in the working directory, then the environment,
-then --port. See docs/CONFIGURATION.md.
+then --port. Without --port, status, logs, stop, connections and the other
+commands that talk to the server use the project's running server, whatever
+port it was started on (several running: name one with --port).
+See docs/CONFIGURATION.md.
 
 Examples:
   nself realtime init

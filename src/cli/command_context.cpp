@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "cli/pid_file.hpp"
 #include "store/encrypting_store.hpp"
 
 namespace nself::cli {
@@ -42,8 +43,29 @@ const core::Config& CommandContext::config() {
   return *config_;
 }
 
+const core::Config& CommandContext::server_config() {
+  if (server_config_) return *server_config_;
+  core::Config settings = config();
+  if (!options_.port) {
+    const auto ports = running_server_ports(paths_.state_dir);
+    if (ports.size() == 1) {
+      settings.port = ports.front();
+    } else if (ports.size() > 1) {
+      std::string list;
+      for (const int port : ports) list += (list.empty() ? "" : ", ") + std::to_string(port);
+      throw CommandError(exit_code::kUsage, "several_servers",
+                         fmt::format("several servers of this project are running, on ports {}: "
+                                     "name one with --port",
+                                     list));
+    }
+  }
+  server_config_ = std::move(settings);
+  return *server_config_;
+}
+
 void CommandContext::reload_config() {
   config_.reset();
+  server_config_.reset();
   store_.reset();
 }
 

@@ -62,6 +62,13 @@ class CommandContext {
 
   // The configuration; throws CommandError (exit 2) when it is invalid.
   const core::Config& config();
+  // The configuration of the server a command talks to: config() with `port`
+  // set to --port when given; else to the port of the project's one running
+  // server (found from the pid files under the state directory: it may have
+  // been started with `start --port N`); else the configured port. Throws
+  // CommandError (exit 2, "several_servers") when no --port is given and
+  // several of the project's servers run: the message lists their ports.
+  const core::Config& server_config();
   // Forgets the loaded configuration (after `init` changed .env).
   void reload_config();
   // The store, opened on first use; throws CommandError (exit 1) when the
@@ -75,6 +82,7 @@ class CommandContext {
   std::ostream& err_;
   ProjectPaths paths_;
   std::optional<core::Config> config_;
+  std::optional<core::Config> server_config_;
   std::unique_ptr<store::Store> store_;
 };
 

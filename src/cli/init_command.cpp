@@ -1,15 +1,20 @@
 #include "cli/init_command.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/json.hpp>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
 #include "cli/output.hpp"
 #include "core/env_file.hpp"
 #include "core/secrets.hpp"
+#include "store/private_files.hpp"
 
 namespace nself::cli {
 namespace {
@@ -24,6 +29,41 @@ std::string read_file(const std::filesystem::path& path) {
   std::ostringstream buffer;
   buffer << file.rdbuf();
   return buffer.str();
+}
+
+[[noreturn]] void fail_io(const std::filesystem::path& path, std::string_view what) {
+  throw CommandError(exit_code::kFailed, "io_error",
+                     fmt::format("cannot {} {}: {}", what, path.string(), std::strerror(errno)));
+}
+
+// Appends `text` to the .env at `path`. The file holds secrets: a new one is
+// created owner-only (0600 given to open, so it is never readable by others,
+// not even for a moment), and an existing one that is about to receive a
+// secret loses its group and other permissions before the secret is written.
+void write_env_additions(const std::filesystem::path& path, const std::string& text,
+                         bool adds_secret) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) fail_io(path, "open");
+  struct stat info {};
+  if (adds_secret && ::fstat(fd, &info) == 0 && (info.st_mode & 077) != 0 &&
+      ::fchmod(fd, info.st_mode & 0700) != 0) {
+    const int saved = errno;
+    ::close(fd);
+    errno = saved;
+    fail_io(path, "chmod 600");  // it is about to hold secrets
+  }
+  for (std::size_t written = 0; written < text.size();) {
+    const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int saved = errno;
+      ::close(fd);
+      errno = saved;
+      fail_io(path, "write");
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  if (::close(fd) != 0) fail_io(path, "write");
 }
 
 // Adds every missing default key and the generated secrets to .env. Never
@@ -41,11 +81,14 @@ EnvFileUpdate update_env_file(const std::filesystem::path& path) {
   }
   // nself projects sign their tokens with HASURA_GRAPHQL_JWT_SECRET, which the
   // server accepts too; a separate secret is generated only when neither is set.
+  bool adds_secret = false;
   if (!parsed->find("REALTIME_JWT_SECRET") && !parsed->find("HASURA_GRAPHQL_JWT_SECRET")) {
     additions.emplace_back("REALTIME_JWT_SECRET", core::random_hex(32));
+    adds_secret = true;
   }
   if (!parsed->find("REALTIME_ADMIN_SECRET")) {
     additions.emplace_back("REALTIME_ADMIN_SECRET", core::random_hex(24));
+    adds_secret = true;
   }
   if (additions.empty()) return update;
 
@@ -60,15 +103,7 @@ EnvFileUpdate update_env_file(const std::filesystem::path& path) {
     text += key + "=" + core::quote_env_value(value) + "\n";
     update.added_keys.push_back(key);
   }
-  std::ofstream out(path, std::ios::binary | std::ios::app);
-  out << text;
-  out.close();
-  if (!out) {
-    throw CommandError(exit_code::kFailed, "io_error",
-                       fmt::format("cannot write {}: {}", path.string(), std::strerror(errno)));
-  }
-  // The file holds secrets: readable by its owner only when we created it.
-  if (update.created) ::chmod(path.c_str(), 0600);
+  write_env_additions(path, text, adds_secret);
   return update;
 }
 
@@ -89,8 +124,8 @@ int run_init(CommandContext& context) {
   context.reload_config();
   const auto& config = context.config();
 
-  std::error_code error;
-  std::filesystem::create_directories(paths.state_dir, error);
+  // Owner-only (0700): it holds the database, the logs and the pid files.
+  const std::error_code error = store::create_private_directories(paths.state_dir);
   if (error) {
     throw CommandError(
         exit_code::kFailed, "io_error",

@@ -112,7 +112,7 @@ int run_connections(CommandContext& context) {
                        fmt::format("the server is not running on port {}: connections lists a "
                                    "running server's live connections (start it with: nself "
                                    "realtime start)",
-                                   context.config().port));
+                                   context.server_config().port));
   }
   // ---- cluster mode: every live node's connections, each with its node
   const auto cluster = cluster_view(context);

@@ -3,8 +3,12 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <charconv>
 #include <fstream>
 #include <string>
+
+#include "store/private_files.hpp"
 
 namespace nself::cli {
 
@@ -25,8 +29,11 @@ std::optional<pid_t> PidFile::running_pid() const {
 }
 
 void PidFile::write(pid_t pid) const {
-  std::filesystem::create_directories(path_.parent_path());
+  store::create_private_directories(path_.parent_path());
   const auto temporary = path_.string() + ".tmp";
+  std::error_code ignored;
+  std::filesystem::remove(temporary, ignored);
+  store::create_private_file(temporary);  // owner-only, like everything in the state directory
   {
     std::ofstream file(temporary, std::ios::trunc);
     file << pid << '\n';
@@ -39,6 +46,27 @@ void PidFile::remove_if_owned(pid_t pid) const {
     std::error_code ignored;
     std::filesystem::remove(path_, ignored);
   }
+}
+
+std::vector<int> running_server_ports(const std::filesystem::path& state_dir) {
+  std::vector<int> ports;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(state_dir, error)) {
+    const auto name = entry.path().filename().string();
+    constexpr std::string_view kPrefix = "server-";
+    constexpr std::string_view kSuffix = ".pid";
+    if (!name.starts_with(kPrefix) || !name.ends_with(kSuffix)) continue;
+    const std::string_view digits = std::string_view(name).substr(
+        kPrefix.size(), name.size() - kPrefix.size() - kSuffix.size());
+    int port = 0;
+    const auto [end, parsed] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+    if (parsed != std::errc() || end != digits.data() + digits.size() || port < 1 || port > 65535) {
+      continue;
+    }
+    if (PidFile(entry.path()).running_pid()) ports.push_back(port);
+  }
+  std::sort(ports.begin(), ports.end());
+  return ports;
 }
 
 bool is_nself_process(pid_t pid) {

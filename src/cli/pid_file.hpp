@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <vector>
 
 namespace nself::cli {
 
@@ -26,6 +27,11 @@ class PidFile {
  private:
   std::filesystem::path path_;
 };
+
+// The ports of the project's running servers: those of the pid files
+// (server-<port>.pid) under `state_dir` that name a live nself process, in
+// increasing order. Stale pid files are removed on the way.
+std::vector<int> running_server_ports(const std::filesystem::path& state_dir);
 
 // True when `pid` is alive and runs the nself binary.
 bool is_nself_process(pid_t pid);

@@ -10,7 +10,7 @@
 namespace nself::cli {
 
 bool server_running(CommandContext& context) {
-  const PidFile pid_file(context.paths().pid_file(context.config().port));
+  const PidFile pid_file(context.paths().pid_file(context.server_config().port));
   return pid_file.running_pid().has_value();
 }
 
@@ -29,7 +29,7 @@ std::string encode_path_segment(std::string_view text) {
 boost::json::value call_server_api(CommandContext& context, std::string_view method,
                                    const std::string& target, const boost::json::value* body,
                                    std::chrono::milliseconds timeout) {
-  const auto& config = context.config();
+  const auto& config = context.server_config();
   if (config.admin_secret.empty()) {
     throw CommandError(exit_code::kUsage, "invalid_config",
                        "REALTIME_ADMIN_SECRET is not set: the running server's API needs it "

@@ -1,8 +1,9 @@
 #pragma once
 
-// How commands reach a running server of this project: the pid file of the
-// configured port names a live nself process, and its HTTP API (docs/API.md)
-// answers on that port with the admin secret from the configuration.
+// How commands reach a running server of this project: the pid file of its
+// port (CommandContext::server_config(): --port, or the one server running)
+// names a live nself process, and its HTTP API (docs/API.md) answers on that
+// port with the admin secret from the configuration.
 
 #include <boost/json/value.hpp>
 #include <chrono>
@@ -13,7 +14,7 @@
 
 namespace nself::cli {
 
-// True when a server of this project runs on the configured port.
+// True when a server of this project runs on server_config().port.
 bool server_running(CommandContext& context);
 
 // Calls the running server's API and returns the JSON body of a 2xx answer.

@@ -14,6 +14,7 @@
 #include "cli/http_client.hpp"
 #include "cli/output.hpp"
 #include "cli/pid_file.hpp"
+#include "store/private_files.hpp"
 
 namespace nself::cli {
 namespace {
@@ -62,7 +63,8 @@ bool wait_for_exit(pid_t pid, std::chrono::milliseconds limit) {
 
 [[noreturn]] void exec_server_child(const std::filesystem::path& log_file, int port) {
   ::setsid();
-  const int log = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  // Owner-only from creation: the log may name users, channels and addresses.
+  const int log = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (log < 0 || null < 0) ::_exit(127);
   ::dup2(null, STDIN_FILENO);
@@ -80,7 +82,11 @@ int start_in_background(CommandContext& context) {
   const auto& config = context.config();
   const auto& paths = context.paths();
   context.store();  // fails early, in this terminal, when the project is not initialised
-  std::filesystem::create_directories(paths.state_dir);
+  if (const auto error = store::create_private_directories(paths.state_dir)) {
+    throw CommandError(
+        exit_code::kFailed, "io_error",
+        fmt::format("cannot create {}: {}", paths.state_dir.string(), error.message()));
+  }
   const auto log_file = paths.log_file(config.port);
 
   const pid_t child = ::fork();
@@ -152,24 +158,10 @@ std::optional<std::pair<pid_t, bool>> stop_server(const PidFile& pid_file) {
   return std::make_pair(*pid, graceful);
 }
 
-// The pid files of every running server of this project (one per port).
-std::vector<PidFile> running_servers(const ProjectPaths& paths) {
-  std::vector<PidFile> running;
-  std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator(paths.state_dir, error)) {
-    const auto name = entry.path().filename().string();
-    if (name.starts_with("server-") && name.ends_with(".pid")) {
-      PidFile pid_file(entry.path());
-      if (pid_file.running_pid()) running.push_back(pid_file);
-    }
-  }
-  return running;
-}
-
 }  // namespace
 
 int run_stop(CommandContext& context) {
-  const auto& config = context.config();
+  const auto& config = context.server_config();
   const auto stopped = stop_server(PidFile(context.paths().pid_file(config.port)));
   if (!stopped) {
     if (context.json()) {
@@ -192,20 +184,16 @@ int run_stop(CommandContext& context) {
 }
 
 int run_restart(CommandContext& context, const ServerCommandOptions& options) {
-  const auto& config = context.config();
-  const PidFile configured(context.paths().pid_file(config.port));
-  if (configured.running_pid()) {
-    stop_server(configured);
-  } else if (const auto others = running_servers(context.paths()); others.size() == 1) {
-    // The port changed in .env since the server started: stop the one that runs.
-    stop_server(others.front());
-  }
+  // The server that runs (--port, or the project's one running server: the
+  // port may have changed in .env since it started), then the configuration
+  // as it is now.
+  stop_server(PidFile(context.paths().pid_file(context.server_config().port)));
   context.reload_config();  // apply changed configuration
   return run_start(context, options);
 }
 
 int run_status(CommandContext& context) {
-  const auto& config = context.config();
+  const auto& config = context.server_config();
   const PidFile pid_file(context.paths().pid_file(config.port));
   const auto pid = pid_file.running_pid();
   if (!pid) {
@@ -270,7 +258,7 @@ int run_status(CommandContext& context) {
 }
 
 int run_logs(CommandContext& context, const ServerCommandOptions& options) {
-  const auto& config = context.config();
+  const auto& config = context.server_config();
   const auto log_file = context.paths().log_file(config.port);
   if (!std::filesystem::exists(log_file)) {
     throw CommandError(exit_code::kFailed, "not_found",

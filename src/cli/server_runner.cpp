@@ -30,6 +30,7 @@
 #include "server/stats_feed.hpp"
 #include "server/store_worker.hpp"
 #include "store/encrypting_store.hpp"
+#include "store/private_files.hpp"
 
 namespace nself::cli {
 namespace {
@@ -103,6 +104,7 @@ server::ServerOptions server_options(const core::Config& config) {
   options.max_message_bytes = static_cast<std::size_t>(config.max_message_bytes);
   // API bodies: a message published through the API plus its envelope.
   options.max_body_bytes = std::max<std::size_t>(64 * 1024, options.max_message_bytes + 4096);
+  options.response_write_timeout = std::chrono::seconds(config.http_write_timeout_seconds);
   options.handle_signals = true;
   options.threads = config.threads > 0
                         ? static_cast<std::size_t>(config.threads)
@@ -263,8 +265,14 @@ void add_cluster_health(server::HttpRouter& router, cluster::Cluster& cluster, N
 int run_server_foreground(CommandContext& context, const ServerCommandOptions& options) {
   const auto& config = context.config();
   const auto& paths = context.paths();
-  std::filesystem::create_directories(paths.state_dir);
+  if (const auto error = store::create_private_directories(paths.state_dir)) {
+    throw CommandError(
+        exit_code::kFailed, "io_error",
+        fmt::format("cannot create {}: {}", paths.state_dir.string(), error.message()));
+  }
   const auto log_file = paths.log_file(config.port);
+  // Owner-only before spdlog opens it (fopen would create it 0666 less the umask).
+  store::create_private_file(log_file);
   set_up_logging(config, log_file, options.daemon_child);
 
   const core::auth::JwtVerifier verifier(jwt_keys(config), {.require_exp = config.jwt_require_exp});

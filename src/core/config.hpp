@@ -29,6 +29,9 @@ struct Config {
   std::string ssl_cert;            // WEBSOCKET_SSL_CERT (TLS when both are set)
   std::string ssl_key;             // WEBSOCKET_SSL_KEY
 
+  // HTTP: a response not written within this time closes its connection.
+  int http_write_timeout_seconds = 30;  // REALTIME_HTTP_WRITE_TIMEOUT
+
   // Storage
   std::string database_url;  // DATABASE_URL: postgres://... ; empty: SQLite
   std::string sqlite_path = ".nself/realtime/realtime.db";  // REALTIME_SQLITE_PATH

@@ -152,6 +152,9 @@ void HttpConnection::on_read(const error_code& error) {
 
 void HttpConnection::respond(HttpResponse response) {
   response_ = std::make_shared<HttpResponse>(std::move(response));
+  // The whole response must be taken by the client within the write timeout
+  // (on_tick), so that a client that never reads cannot hold the connection.
+  deadline_ = std::chrono::steady_clock::now() + loop_.options().response_write_timeout;
   auto on_written = [self = shared_from_this()](const error_code& error, std::size_t) {
     if (self->finished_) return;
     if (error) {
@@ -222,10 +225,20 @@ void HttpConnection::abort() {
 }
 
 void HttpConnection::on_tick(std::chrono::steady_clock::time_point now) {
-  if (!finished_ && !pending_ && (!response_ || draining_) && now >= deadline_) {
+  // One deadline for the step in progress: the request (request_timeout), the
+  // response's write (response_write_timeout) or the drain after it (2 s).
+  if (finished_ || pending_ || now < deadline_) return;
+  if (response_ && !draining_) {
+    spdlog::info("HTTP response not read by the client within {} ms; closing",
+                 loop_.options().response_write_timeout.count());
+    // A reset, not a FIN behind the unsent bytes: the kernel frees the send
+    // buffer at once instead of keeping it for a peer that does not read.
+    boost::system::error_code ignored;
+    transport_.socket().set_option(asio::socket_base::linger(true, 0), ignored);
+  } else {
     spdlog::debug("HTTP request not received in time; closing");
-    abort();
   }
+  abort();
 }
 
 void HttpConnection::done() {

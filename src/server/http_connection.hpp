@@ -36,7 +36,8 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   void start();
   // Closes the socket (shutdown, or the request deadline passed).
   void abort();
-  // Aborts when the current request has not arrived by its deadline.
+  // Aborts when the current request has not arrived by its deadline, or the
+  // current response has not been written by its own (response_write_timeout).
   void on_tick(std::chrono::steady_clock::time_point now);
 
  private:

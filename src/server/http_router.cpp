@@ -26,12 +26,14 @@ int hex_value(char c) {
   return -1;
 }
 
-std::optional<std::string> percent_decode(std::string_view text) {
+// Percent-decodes `text`; with `plus_is_space` (query strings, form encoding)
+// '+' is a space, else (path segments, RFC 3986) it is itself.
+std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space) {
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
-    if (c == '+') {
+    if (c == '+' && plus_is_space) {
       out.push_back(' ');
     } else if (c == '%') {
       if (i + 2 >= text.size()) return std::nullopt;
@@ -84,7 +86,8 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
     auto eq = pair.find('=');
     std::string_view key = pair.substr(0, eq);
     if (key != name) continue;
-    return percent_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
+    return percent_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1),
+                          /*plus_is_space=*/true);
   }
   return std::nullopt;
 }
@@ -129,7 +132,8 @@ bool match_pattern(std::string_view pattern, std::string_view path, PathParams& 
     std::string_view have = path.substr(0, path_end);
     if (want.size() >= 2 && want.front() == '{' && want.back() == '}') {
       if (have.empty()) return false;
-      auto decoded = percent_decode(have);
+      // RFC 3986: '+' in a path is a '+' (a user id "eve+x@example.com").
+      auto decoded = percent_decode(have, /*plus_is_space=*/false);
       if (!decoded) return false;
       params.set(std::string(want.substr(1, want.size() - 2)), std::move(*decoded));
     } else if (want != have) {

@@ -42,7 +42,8 @@ Target split_target(std::string_view target);
 // ('+' is a space). None when absent or when its encoding is malformed.
 std::optional<std::string> query_param(std::string_view query, std::string_view name);
 
-// The values of a route pattern's {name} segments, percent-decoded.
+// The values of a route pattern's {name} segments, percent-decoded as RFC 3986
+// says (a '+' stays a '+'; only a query string decodes it as a space).
 class PathParams {
  public:
   void set(std::string name, std::string value);

@@ -48,6 +48,10 @@ struct ServerOptions {
   std::size_t max_body_bytes = 64 * 1024;
   // A client must send its complete HTTP request within this time.
   std::chrono::milliseconds request_timeout{10'000};
+  // A response must be written to the client (taken by its TCP stack) within
+  // this time, or the connection is closed: a client that never reads cannot
+  // hold a connection and its response (REALTIME_HTTP_WRITE_TIMEOUT).
+  std::chrono::milliseconds response_write_timeout{30'000};
   // After the server sends a close frame it waits this long for the peer's.
   std::chrono::milliseconds close_timeout{5'000};
   // stop() closes every session with 1001 and returns within this time.

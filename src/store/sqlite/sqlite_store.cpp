@@ -14,6 +14,7 @@
 
 #include "core/time_format.hpp"
 #include "store/migrations.hpp"
+#include "store/private_files.hpp"
 #include "store/uuid.hpp"
 
 namespace nself::store {
@@ -787,13 +788,12 @@ class SqliteStore final : public Store {
 
  private:
   void open(std::chrono::milliseconds busy_timeout) {
-    std::error_code error;
-    if (path_.has_parent_path()) std::filesystem::create_directories(path_.parent_path(), error);
-    if (error) {
+    // Owner-only from creation: 0700 folders, a 0600 file (SQLite gives its
+    // -wal and -shm files the database file's mode).
+    if (const auto error = create_private_file(path_)) {
       throw StoreUnavailable(fmt::format(
-          "cannot create the folder {} for the SQLite database: {}; check the path and its "
-          "permissions",
-          path_.parent_path().string(), error.message()));
+          "cannot create the SQLite database {}: {}; check the path and its permissions",
+          path_.string(), error.message()));
     }
     const int rc =
         sqlite3_open_v2(":memory:", &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);

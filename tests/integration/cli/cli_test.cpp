@@ -4,8 +4,11 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <cstdio>
 #include <fstream>
+#include <functional>
 #include <regex>
 #include <sstream>
 
@@ -300,6 +303,152 @@ TEST_F(CliTest, NselfRealtimeAliasTakesTheSubcommandsArguments) {
   result = run_process({"realtime", "channel", "list", "--json"}, options);
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(json_of(result).at("channels").at(0).at("slug"), "alias-made");
+}
+
+// The permission bits of `path` in octal ("0600"), or "missing".
+std::string mode_of(const std::filesystem::path& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return "missing";
+  char text[8];
+  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(info.st_mode & 0777));
+  return text;
+}
+
+// Runs with umask 022 (the usual one, which gives 0644 files and 0755 folders
+// unless the code asks for less) and restores the test's own afterwards.
+class Umask022 {
+ public:
+  Umask022() : previous_(::umask(022)) {}
+  ~Umask022() { ::umask(previous_); }
+  Umask022(const Umask022&) = delete;
+  Umask022& operator=(const Umask022&) = delete;
+
+ private:
+  mode_t previous_;
+};
+
+// Stops the servers a test started (by port), also when the test fails early.
+class StopsServers {
+ public:
+  explicit StopsServers(std::function<void(int)> stop) : stop_(std::move(stop)) {}
+  ~StopsServers() {
+    for (const int port : ports_) stop_(port);
+  }
+  StopsServers(const StopsServers&) = delete;
+  StopsServers& operator=(const StopsServers&) = delete;
+  void add(int port) { ports_.push_back(port); }
+
+ private:
+  std::function<void(int)> stop_;
+  std::vector<int> ports_;
+};
+
+TEST_F(CliTest, CommandsWithoutPortUseTheServerStartedWithPort) {
+  const int configured = free_port();  // in .env, never started
+  const int port = free_port();
+  project_.write(".env",
+                 "WEBSOCKET_HOST=127.0.0.1\nWEBSOCKET_PORT=" + std::to_string(configured) + "\n");
+  init();
+  StopsServers servers([this](int p) { realtime({"stop", "--port", std::to_string(p)}); });
+  servers.add(port);
+  auto result = realtime({"start", "--port", std::to_string(port)});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+
+  result = realtime({"status"});
+  EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+  EXPECT_NE(result.out.find(":" + std::to_string(port)), std::string::npos) << result.out;
+  result = realtime({"status", "--json"});
+  EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+  EXPECT_EQ(json_of(result).at("port"), port);
+  result = realtime({"logs", "--no-follow", "-n", "5"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  result = realtime({"connections", "--json"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(json_of(result).contains("connections")) << result.out;
+  // --port still names a server: the configured one is not running.
+  result = realtime({"status", "--port", std::to_string(configured)});
+  EXPECT_EQ(result.exit_code, 3) << result.out;
+
+  result = realtime({"stop"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("stopped (pid"), std::string::npos) << result.out;
+  EXPECT_FALSE(std::filesystem::exists(project_.path() / ".nself/realtime" /
+                                       ("server-" + std::to_string(port) + ".pid")));
+  result = realtime({"status"});
+  EXPECT_EQ(result.exit_code, 3) << result.out;
+}
+
+TEST_F(CliTest, CommandsWithoutPortListSeveralRunningServersAndAskForOne) {
+  project_.write(".env",
+                 "WEBSOCKET_HOST=127.0.0.1\nWEBSOCKET_PORT=" + std::to_string(free_port()) + "\n");
+  init();
+  const int low = free_port();
+  const int high = free_port();
+  StopsServers servers([this](int p) { realtime({"stop", "--port", std::to_string(p)}); });
+  for (const int port : {low, high}) {
+    servers.add(port);
+    const auto started = realtime({"start", "--port", std::to_string(port)});
+    ASSERT_EQ(started.exit_code, 0) << started.err;
+  }
+  const std::string listed =
+      std::to_string(std::min(low, high)) + ", " + std::to_string(std::max(low, high));
+  for (const std::vector<std::string>& command :
+       {std::vector<std::string>{"status"}, {"stop"}, {"logs", "--no-follow"}, {"connections"}}) {
+    const auto result = realtime(command);
+    EXPECT_EQ(result.exit_code, 2) << command.front() << ": " << result.out << result.err;
+    EXPECT_NE(result.err.find(listed), std::string::npos) << result.err;
+    EXPECT_NE(result.err.find("--port"), std::string::npos) << result.err;
+  }
+  auto result = realtime({"status", "--json"});
+  EXPECT_EQ(json_of(result).at("error").at("code"), "several_servers");
+  // Both still run; each answers to its --port.
+  for (const int port : {low, high}) {
+    result = realtime({"status", "--port", std::to_string(port)});
+    EXPECT_EQ(result.exit_code, 0) << result.out;
+  }
+  result = realtime({"stop", "--port", std::to_string(low)});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  // One left: it is the one.
+  result = realtime({"status", "--json"});
+  EXPECT_EQ(result.exit_code, 0) << result.out;
+  EXPECT_EQ(json_of(result).at("port"), high);
+}
+
+TEST_F(CliTest, InitAndStartCreateOwnerOnlyFilesAndFolders) {
+  const Umask022 umask;
+  init();
+  const auto state = project_.path() / ".nself/realtime";
+  EXPECT_EQ(mode_of(project_.path() / ".env"), "0600");
+  EXPECT_EQ(mode_of(project_.path() / ".nself"), "0700");
+  EXPECT_EQ(mode_of(state), "0700");
+  EXPECT_EQ(mode_of(state / "realtime.db"), "0600");
+  for (const char* journal : {"realtime.db-wal", "realtime.db-shm"}) {
+    if (std::filesystem::exists(state / journal)) {
+      EXPECT_EQ(mode_of(state / journal), "0600") << journal;
+    }
+  }
+  const int port = free_port();
+  const std::map<std::string, std::string> local = {{"WEBSOCKET_HOST", "127.0.0.1"}};
+  StopsServers servers([this](int p) { realtime({"stop", "--port", std::to_string(p)}); });
+  servers.add(port);
+  const auto started = realtime({"start", "--port", std::to_string(port)}, local);
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  const auto name = "server-" + std::to_string(port);
+  EXPECT_EQ(mode_of(state / (name + ".log")), "0600");
+  EXPECT_EQ(mode_of(state / (name + ".pid")), "0600");
+  for (const char* journal : {"realtime.db-wal", "realtime.db-shm"}) {
+    EXPECT_EQ(mode_of(state / journal), "0600") << journal;
+  }
+}
+
+TEST_F(CliTest, InitMakesAnExistingEnvOwnerOnlyWhenItAddsSecrets) {
+  const Umask022 umask;
+  project_.write(".env", "# mine\nWEBSOCKET_PORT=4000\n");
+  ASSERT_EQ(::chmod((project_.path() / ".env").c_str(), 0644), 0);
+  init();
+  const auto env = read_text(project_.path() / ".env");
+  EXPECT_NE(env.find("REALTIME_ADMIN_SECRET="), std::string::npos) << env;
+  EXPECT_EQ(mode_of(project_.path() / ".env"), "0600");
 }
 
 TEST_F(CliTest, LogsWithoutAServerSaySo) {

@@ -230,6 +230,74 @@ test('permissions: a member removed while subscribed stops receiving the channel
   await carol.close();
 });
 
+test('permissions: a member whose id has a + is removed by either form, path or query', async () => {
+  // Path segments are RFC 3986: '+' is itself. Query strings are form-encoded:
+  // '+' is a space there, so a '+' in ?user_id= is written %2B.
+  const removeVia = {
+    'eve+x@example.com': '/api/channels/secret-team/members/eve+x@example.com',
+    'eve+y@example.com': '/api/channels/secret-team/members/eve%2By%40example.com',
+    'eve+z@example.com': '/api/channels/secret-team/members?user_id=eve%2Bz%40example.com',
+  };
+  for (const [user, path] of Object.entries(removeVia)) {
+    const added = await api('POST', '/api/channels/secret-team/members', { body: { user_id: user } });
+    assert.ok(added.status === 200 || added.status === 201, JSON.stringify(added.body));
+    const eve = await connect(user);
+    eve.send({ type: 'subscribe', channel: 'secret-team', ref: 's' });
+    await eve.next('subscribed');
+    eve.send({ type: 'subscribe', channel: 'general', ref: 'g' });
+    await eve.next((event) => event.type === 'subscribed' && event.ref === 'g');
+    const removed = await api('DELETE', path);
+    assert.equal(removed.status, 200, `DELETE ${path}: ${JSON.stringify(removed.body)}`);
+    await eve.next('unsubscribed');
+    const private_ = `after ${user} left`;
+    await api('POST', '/api/channels/secret-team/messages', { body: { content: private_ } });
+    const control = `control after ${user} left`;
+    await api('POST', '/api/channels/general/messages', { body: { content: control } });
+    await eve.next((event) => event.type === 'message' && event.content === control);
+    assert.ok(!eve.events.some((event) => event.content === private_),
+      `${user} still received the private channel after DELETE ${path}`);
+    const members = await api('GET', '/api/channels/secret-team/members');
+    assert.ok(!members.body.members.some((member) => member.user_id === user), `${user} is still a member`);
+    await eve.close();
+  }
+  // In a query string a bare '+' is a space: that user is not a member.
+  await api('POST', '/api/channels/secret-team/members', { body: { user_id: 'dan+q@example.com' } });
+  const space = await api('DELETE', '/api/channels/secret-team/members?user_id=dan+q@example.com');
+  assert.equal(space.status, 404);
+  const members = await api('GET', '/api/channels/secret-team/members');
+  assert.ok(members.body.members.some((member) => member.user_id === 'dan+q@example.com'));
+  const path = await api('DELETE', '/api/channels/secret-team/members/dan+q@example.com');
+  assert.equal(path.status, 200);
+});
+
+test('permissions: a sender need not be subscribed; a subscribed one keeps the permission read when it subscribed', async () => {
+  // docs/PROTOCOL.md ("message") and docs/CLI.md (members): membership and
+  // can_send are read at subscribe, and at each send of an unsubscribed connection.
+  await api('POST', '/api/channels/secret-team/members', { body: { user_id: 'frank' } });
+  const subscribed = await connect('frank');
+  subscribed.send({ type: 'message', channel: 'secret-team', content: 'not subscribed', ref: 'n' });
+  assert.equal((await subscribed.next((event) => event.ref === 'n')).type, 'ack');
+  subscribed.send({ type: 'subscribe', channel: 'secret-team', ref: 's' });
+  await subscribed.next('subscribed');
+  // Removed with the CLI: the database only, no call to the server.
+  await project.mustRealtime(['channel', 'members', 'secret-team', 'remove', 'frank']);
+  subscribed.send({ type: 'message', channel: 'secret-team', content: 'still subscribed', ref: 'k' });
+  assert.equal((await subscribed.next((event) => event.ref === 'k')).type, 'ack');
+  const other = await connect('frank');
+  other.send({ type: 'message', channel: 'secret-team', content: 'read again', ref: 'r' });
+  const refused = await other.next((event) => event.ref === 'r');
+  assert.equal(refused.type, 'error');
+  assert.equal(refused.code, 'forbidden');
+  subscribed.send({ type: 'unsubscribe', channel: 'secret-team', ref: 'u' });
+  await subscribed.next('unsubscribed');
+  subscribed.send({ type: 'subscribe', channel: 'secret-team', ref: 's2' });
+  const again = await subscribed.next((event) => event.ref === 's2');
+  assert.equal(again.type, 'error');
+  assert.equal(again.code, 'forbidden');
+  await subscribed.close();
+  await other.close();
+});
+
 test('permissions: every admin route refuses no credentials, bad tokens, non-admin tokens and wrong secrets', async () => {
   const routes = [
     ['GET', '/api/stats'],

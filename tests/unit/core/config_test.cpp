@@ -113,6 +113,22 @@ TEST_F(ConfigFixture, BroadcastPollInterval) {
   }
 }
 
+TEST_F(ConfigFixture, HttpWriteTimeout) {
+  auto config = load("");
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(config->http_write_timeout_seconds, 30);
+  config = load("REALTIME_HTTP_WRITE_TIMEOUT=2\n");
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(config->http_write_timeout_seconds, 2);
+  EXPECT_TRUE(load("REALTIME_HTTP_WRITE_TIMEOUT=3600\n").ok());
+  for (const char* bad : {"0", "3601", "-1", "30s", ""}) {
+    config = load(std::string("REALTIME_HTTP_WRITE_TIMEOUT=") + bad + "\n");
+    ASSERT_FALSE(config.ok()) << bad;
+    EXPECT_TRUE(config.error().message.starts_with("REALTIME_HTTP_WRITE_TIMEOUT (.env line 1)"))
+        << config.error().message;
+  }
+}
+
 TEST_F(ConfigFixture, DatabaseUrl) {
   auto config = load("DATABASE_URL=postgres://app:secret@db.internal:5433/nself\n");
   ASSERT_TRUE(config.ok());

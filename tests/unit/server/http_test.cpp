@@ -169,6 +169,27 @@ TEST(Router, AsyncRoutesCaptureParametersAndRespondLater) {
   EXPECT_EQ(result->result(), http::status::ok);
 }
 
+TEST(Router, PathSegmentsKeepPlusAsPlus) {
+  // RFC 3986: '+' in a path is a '+'; only query strings (form encoding) make it a space.
+  HttpRouter router;
+  std::string seen_user;
+  router.add_async(http::verb::delete_, "/api/channels/{channel}/members/{user}",
+                   [&](const HttpRequest&, const PathParams& params, Responder respond) {
+                     seen_user = params.get("user");
+                     respond(json_response(http::status::ok, "{}"));
+                   });
+  for (const auto& [target, user] : std::vector<std::pair<std::string, std::string>>{
+           {"/api/channels/c/members/eve+x@example.com", "eve+x@example.com"},
+           {"/api/channels/c/members/eve%2Bx%40example.com", "eve+x@example.com"},
+           {"/api/channels/c/members/eve%20x?user_id=a+b", "eve x"}}) {
+    HttpRequest request{http::verb::delete_, target, 11};
+    EXPECT_EQ(router.handle(request).result(), http::status::ok) << target;
+    EXPECT_EQ(seen_user, user) << target;
+  }
+  EXPECT_EQ(query_param("user_id=eve+x%40example.com", "user_id"), "eve x@example.com");
+  EXPECT_EQ(query_param("user_id=eve%2Bx%40example.com", "user_id"), "eve+x@example.com");
+}
+
 TEST(Router, PatternsMatchWholeSegmentsOnly) {
   HttpRouter router;
   int calls = 0;
