@@ -367,8 +367,14 @@ int run_server_foreground(CommandContext& context, const ServerCommandOptions& o
         "never use it on a server others can reach");
   }
 
-  server->on_health([&store_worker](boost::json::object& body) {
-    server::add_store_health(store_worker.health(), std::chrono::system_clock::now(), body);
+  server->on_health([&store_worker, &engine](boost::json::object& body) {
+    server::StoreHealth health = store_worker.health();
+    if (engine) {  // the sharded engine's messages wait in its commit lane
+      const server::engine::StoreLaneStats lanes = engine->store_lane_stats();
+      health.pending += lanes.waiting[static_cast<std::size_t>(core::engine::StoreClass::kCommit)];
+      health.overloaded += lanes.overloaded;
+    }
+    server::add_store_health(health, std::chrono::system_clock::now(), body);
   });
   const PidFile pid_file(paths.pid_file(config.port));
   const pid_t pid = ::getpid();

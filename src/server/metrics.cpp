@@ -83,11 +83,11 @@ void Metrics::add(std::map<std::string, std::uint64_t, std::less<>>& counter,
   }
 }
 
-void Metrics::message_in(std::string_view channel_type) {
-  add(messages_in_, channel_type);
+void Metrics::message_in(std::string_view channel_type, std::uint64_t count) {
+  add(messages_in_, channel_type, count);
 }
-void Metrics::message_out(std::string_view channel_type) {
-  add(messages_out_, channel_type);
+void Metrics::message_out(std::string_view channel_type, std::uint64_t count) {
+  add(messages_out_, channel_type, count);
 }
 void Metrics::deliveries(std::uint64_t frames) {
   deliveries_.fetch_add(frames);

@@ -46,8 +46,8 @@ class Metrics {
   void restore_peak(std::uint64_t peak);
 
   // ---- traffic; channel_type is "public", "private" or "presence"
-  void message_in(std::string_view channel_type);
-  void message_out(std::string_view channel_type);
+  void message_in(std::string_view channel_type, std::uint64_t count = 1);
+  void message_out(std::string_view channel_type, std::uint64_t count = 1);
   void deliveries(std::uint64_t frames);  // frames queued by fan-out
   void presence_update();
   void slow_consumer();  // a connection closed as a slow consumer

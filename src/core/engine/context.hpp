@@ -10,6 +10,7 @@
 #include "core/auth/jwt_verifier.hpp"
 #include "core/engine/actions.hpp"
 #include "core/engine/clock.hpp"
+#include "core/engine/counters.hpp"
 #include "core/engine/options.hpp"
 
 namespace nself::core::engine {
@@ -27,6 +28,7 @@ class Context {
   ShardIndex index() const;
   ShardIndex shards() const;
   const EngineOptions& options() const;
+  EngineCounters& counters();
   const auth::JwtVerifier& verifier() const;
 
   ShardIndex owner_of_user(std::string_view user_id) const {

@@ -68,6 +68,7 @@ void run_message(ChannelsState& state, MessageJob& job, const ChannelAnswer& acc
     return;
   }
   ChannelState& channel = channel_of(state, *access.channel);
+  ++ctx.counters().messages_in[EngineCounters::index(channel.info.type)];
   if (channel.info.persistent) {
     append(state, channel.info, job.asker.user_id, std::move(job.content_json),
            PendingAppend{channel.info, job.asker, std::nullopt}, ctx);
@@ -76,6 +77,7 @@ void run_message(ChannelsState& state, MessageJob& job, const ChannelAnswer& acc
   MessageRecord record =
       number(state, channel, job.asker.user_id, std::move(job.content_json), ctx);
   Ack ack{job.asker.ref, record.id, channel.info.slug, record.seq};
+  ++ctx.counters().messages_out[EngineCounters::index(channel.info.type)];
   fan_out(channel, MessageEvent{channel.info.slug, std::move(record)}, std::nullopt, ctx);
   to_connection(job.asker.connection, {std::move(ack)}, ctx);
 }
@@ -88,6 +90,7 @@ void Channels::on(AdminPublish& input, Context& ctx) {
     content = std::move(*redacted);
   }
   ChannelState& channel = channel_of(*state_, input.channel);
+  ++ctx.counters().messages_in[EngineCounters::index(channel.info.type)];
   if (channel.info.persistent) {
     append(*state_, channel.info, std::move(input.user_id), std::move(content),
            PendingAppend{channel.info, std::nullopt, input.request_id}, ctx);
@@ -95,6 +98,7 @@ void Channels::on(AdminPublish& input, Context& ctx) {
   }
   MessageRecord record =
       number(*state_, channel, std::move(input.user_id), std::move(content), ctx);
+  ++ctx.counters().messages_out[EngineCounters::index(channel.info.type)];
   fan_out(channel, MessageEvent{channel.info.slug, record}, std::nullopt, ctx);
   ctx.emit(AdminDone{input.request_id, std::nullopt, std::move(record)});
 }
@@ -115,6 +119,7 @@ void append_answered(ChannelsState& state, PendingAppend& pending, StoreReply& r
   channel.info.last_seq = std::max(channel.info.last_seq, stored->message.seq);
   // Committed: every subscriber first, then the sender's ack (same mailbox
   // to the sender's loop, so its own copy arrives before the ack).
+  ++ctx.counters().messages_out[EngineCounters::index(channel.info.type)];
   fan_out(channel, MessageEvent{channel.info.slug, stored->message}, std::nullopt, ctx);
   if (pending.sender) {
     to_connection(

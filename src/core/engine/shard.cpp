@@ -26,6 +26,10 @@ void Context::to_shard(ShardIndex target, ShardMessage message) {
   }
 }
 
+EngineCounters& Context::counters() {
+  return shard_.counters_;
+}
+
 std::uint64_t Context::ask_store(Role role, StoreRequest request) {
   std::uint64_t token = shard_.next_token(role);
   out_.push_back(engine::Store{StoreJob{index(), token, std::move(request)}});

@@ -30,6 +30,7 @@ class Shard {
   const Connections& connections() const { return connections_; }
   const Channels& channels() const { return channels_; }
   const Users& users() const { return users_; }
+  const EngineCounters& counters() const { return counters_; }
 
  private:
   friend class Context;
@@ -41,6 +42,7 @@ class Shard {
   EngineOptions options_;
   const auth::JwtVerifier& verifier_;
   std::uint64_t token_serial_ = 0;
+  EngineCounters counters_;
   Connections connections_;
   Users users_;
   Channels channels_;

@@ -56,6 +56,7 @@ void LoopShard::run() {
     carry_out(actions_);
   }
   submit_store_jobs();
+  report_counters();
   running_ = false;
   // Refused store jobs were answered into pending_ by submit_store_jobs.
   if (!pending_.empty()) run();
@@ -146,6 +147,22 @@ void LoopShard::deliver_authenticated(const ce::DeliverAuthenticated& deliver) {
     ++delivered;
   }
   if (Metrics* metrics = owner_.metrics()) metrics->deliveries(delivered);
+}
+
+void LoopShard::report_counters() {
+  Metrics* metrics = owner_.metrics();
+  const ce::EngineCounters& now = shard_.counters();
+  for (core::ChannelType type :
+       {core::ChannelType::kPublic, core::ChannelType::kPrivate, core::ChannelType::kPresence}) {
+    const std::size_t i = ce::EngineCounters::index(type);
+    if (metrics != nullptr && now.messages_in[i] != reported_.messages_in[i]) {
+      metrics->message_in(core::to_string(type), now.messages_in[i] - reported_.messages_in[i]);
+    }
+    if (metrics != nullptr && now.messages_out[i] != reported_.messages_out[i]) {
+      metrics->message_out(core::to_string(type), now.messages_out[i] - reported_.messages_out[i]);
+    }
+  }
+  reported_ = now;
 }
 
 void LoopShard::submit_store_jobs() {

@@ -66,6 +66,8 @@ class LoopShard {
   void deliver(const core::engine::Deliver& deliver);
   void deliver_authenticated(const core::engine::DeliverAuthenticated& deliver);
   void submit_store_jobs();
+  // Hands what the shard counted since the last call to the Metrics registry.
+  void report_counters();
 
   EngineHandler& owner_;
   Loop& loop_;
@@ -79,6 +81,7 @@ class LoopShard {
   std::uint64_t next_admin_ = 0;
   std::unordered_map<std::uint64_t, AdminWaiter> admin_waiters_;
   std::uint64_t sends_ = 0;
+  core::engine::EngineCounters reported_;
 };
 
 }  // namespace nself::server::engine

@@ -7,15 +7,15 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 #include <chrono>
 #include <future>
-#include <thread>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/auth/jwt_verifier.hpp"
@@ -225,6 +225,21 @@ TEST_P(EngineServer, AdminOperationsReachEveryLoop) {
 
   const auto found = handler_->disconnect(handler_->connections().at(0).id);
   ASSERT_TRUE(found.has_value());
+  // Exactly one client is closed with 4000; it answers the close handshake.
+  int closed = 0;
+  for (auto& client : clients) {
+    send(*client, {{"type", "ping"}, {"ref", "after"}});
+    auto event = client->next_non_ping(5s);
+    ASSERT_TRUE(event.has_value());
+    if (event->kind == core::ws::Event::Kind::kClose) {
+      EXPECT_EQ(event->close_code, 4000);
+      client->send_close(4000);
+      ++closed;
+    } else {
+      EXPECT_EQ(type_of(json::parse(event->payload).as_object()), "pong");
+    }
+  }
+  EXPECT_EQ(closed, 1);
   for (int attempt = 0; attempt < 100 && handler_->connections().size() != 5; ++attempt) {
     std::this_thread::sleep_for(20ms);
   }
