@@ -7,6 +7,7 @@
 // kMaxMetaBytes; the events echoing a request (errors, acks, messages) are
 // valid JSON.
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <cstddef>
 #include <cstdint>
@@ -28,6 +29,12 @@ json::value parse(std::string_view text, boost::system::error_code& error) {
   json::parse_options options;
   options.max_depth = protocol::kMaxJsonDepth;
   return json::parse(text, error, {}, options);
+}
+
+// Equal JSON, NaN included: Boost.JSON 1.81 reads a number such as 0e2000
+// as NaN (0 times an overflowed power of ten), which never equals itself.
+bool same_json(const json::value& a, const json::value& b) {
+  return json::serialize(a) == json::serialize(b);
 }
 
 json::value parse(std::string_view text) {
@@ -113,13 +120,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const auto& member : whole.as_object()) {
       const auto raw = protocol::detail::raw_member(frame, member.key());
       NSELF_FUZZ_CHECK(raw.has_value());
-      NSELF_FUZZ_CHECK(parse(*raw) == member.value());
+      NSELF_FUZZ_CHECK(same_json(parse(*raw), member.value()));
     }
   } else if (!error && whole.is_array()) {
     const auto elements = protocol::detail::raw_elements(frame);
     NSELF_FUZZ_CHECK(elements.size() == whole.as_array().size());
     for (std::size_t i = 0; i < elements.size(); ++i) {
-      NSELF_FUZZ_CHECK(parse(elements[i]) == whole.as_array()[i]);
+      NSELF_FUZZ_CHECK(same_json(parse(elements[i]), whole.as_array()[i]));
     }
   }
   // The single-request entry point agrees with the frame parser on objects.

@@ -131,15 +131,21 @@ void EngineHandler::on_loops(const std::vector<Loop*>& loops) {
   }
   mailboxes_ = std::make_unique<Mailboxes<ce::ShardMessage>>(
       std::move(executors), [this](std::size_t target, std::vector<ce::ShardMessage>& messages) {
-        LoopShard& shard = *shards_[target];
-        for (ce::ShardMessage& message : messages) shard.input(ce::FromShard{std::move(message)});
+        std::vector<ce::Input> batch;
+        batch.reserve(messages.size());
+        for (ce::ShardMessage& message : messages)
+          batch.push_back(ce::FromShard{std::move(message)});
+        shards_[target]->inputs(batch);
       });
   lanes_ = std::make_unique<StoreLanes>(
       store_, run_jobs,
       [this](ce::ShardIndex origin, std::vector<ce::StoreReply> replies) {
         LoopShard& shard = *shards_.at(origin);
         boost::asio::post(shard.loop().io(), [&shard, replies = std::move(replies)]() mutable {
-          for (ce::StoreReply& reply : replies) shard.input(ce::StoreDone{std::move(reply)});
+          std::vector<ce::Input> batch;
+          batch.reserve(replies.size());
+          for (ce::StoreReply& reply : replies) batch.push_back(ce::StoreDone{std::move(reply)});
+          shard.inputs(batch);
         });
       },
       options_.store_lanes);

@@ -42,6 +42,12 @@ void LoopShard::input(ce::Input in) {
   run();
 }
 
+void LoopShard::inputs(std::vector<ce::Input>& batch) {
+  for (ce::Input& in : batch) pending_.push_back(std::move(in));
+  batch.clear();
+  run();
+}
+
 // Depth first is the engine's business (a shard addressing itself); here an
 // input that arrives while actions are carried out (a session closed by a
 // send) waits for them, so that actions always run in the order decided.

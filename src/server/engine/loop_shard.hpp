@@ -41,6 +41,9 @@ class LoopShard {
 
   // Decides `input` now, then everything it caused on this shard, in order.
   void input(core::engine::Input input);
+  // A batch (one mailbox drain, one store pump's answers): decided in order,
+  // their store jobs submitted together (one lock on the lanes per batch).
+  void inputs(std::vector<core::engine::Input>& batch);
 
   // A new session of this loop: its id, from now until forget().
   core::engine::ConnectionId open(WsSession& session);
