@@ -5,13 +5,13 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
-#include <boost/beast/core/string.hpp>
 
 #include "cluster/cluster.hpp"
 #include "core/protocol/events.hpp"
 #include "core/ws/frame_codec.hpp"
 #include "server/loop.hpp"
 #include "server/stats_feed.hpp"
+#include "server/upgrade_token.hpp"
 #include "server/ws_session.hpp"
 #include "store/uuid.hpp"
 
@@ -27,16 +27,6 @@ using Timestamp = std::chrono::sys_time<std::chrono::milliseconds>;
 
 Timestamp now_ms() {
   return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-}
-
-// The token offered on the upgrade request: "Authorization: Bearer X", else ?token=X.
-std::optional<std::string> upgrade_token(std::string_view authorization, std::string_view target) {
-  constexpr std::string_view kBearer = "bearer ";
-  if (authorization.size() > kBearer.size() &&
-      boost::beast::iequals(authorization.substr(0, kBearer.size()), kBearer)) {
-    return std::string(authorization.substr(kBearer.size()));
-  }
-  return query_param(split_target(target).query, "token");
 }
 
 // Worker thread: the channel named by a client (slug or UUID) if this user may

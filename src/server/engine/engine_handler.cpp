@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
-#include <boost/beast/core/string.hpp>
 #include <future>
 
 #include "core/protocol/requests.hpp"
@@ -13,6 +12,7 @@
 #include "server/loop.hpp"
 #include "server/metrics.hpp"
 #include "server/stats_feed.hpp"
+#include "server/upgrade_token.hpp"
 #include "server/ws_session.hpp"
 #include "store/engine_jobs.hpp"
 
@@ -24,16 +24,6 @@ namespace {
 
 ce::WallTime wall_now() {
   return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-}
-
-// The token offered on the upgrade request: "Authorization: Bearer X", else ?token=X.
-std::optional<std::string> upgrade_token(std::string_view authorization, std::string_view target) {
-  constexpr std::string_view kBearer = "bearer ";
-  if (authorization.size() > kBearer.size() &&
-      boost::beast::iequals(authorization.substr(0, kBearer.size()), kBearer)) {
-    return std::string(authorization.substr(kBearer.size()));
-  }
-  return query_param(split_target(target).query, "token");
 }
 
 // The session's engine id.
