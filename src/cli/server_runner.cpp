@@ -310,9 +310,9 @@ int run_server_foreground(CommandContext& context, const ServerCommandOptions& o
   std::unique_ptr<server::RealtimeHandler> legacy;
   std::unique_ptr<server::engine::EngineHandler> engine;
   if (config.engine == "shards" && !config.redis_url.empty()) {
-    spdlog::warn(
-        "REALTIME_ENGINE=shards does not serve cluster mode (REDIS_URL) yet: "
-        "using the lock engine");
+    spdlog::info(
+        "protocol layer: the lock engine (the sharded engine does not serve cluster mode "
+        "(REDIS_URL) yet)");
   }
   if (config.engine == "shards" && config.redis_url.empty()) {
     spdlog::info("protocol layer: the sharded engine (REALTIME_ENGINE=shards)");

@@ -747,7 +747,16 @@ void AdminApi::State::add_member(const std::string& actor, const std::string& ch
     }
     role = *parsed_role;
   }
-  with_channel(channel_name, std::move(respond),
+  // Once stored, what the engine cached of the membership is read again
+  // (loop thread), so that a can_send of false applies to the next send.
+  auto changed_in = std::make_shared<std::string>();
+  std::weak_ptr<State> weak = shared_from_this();
+  Responder notify = [weak, changed_in, user_id = *user_id, respond](HttpResponse response) {
+    auto self = weak.lock();
+    if (self && !changed_in->empty()) self->handler.member_changed(*changed_in, user_id);
+    respond(std::move(response));
+  };
+  with_channel(channel_name, std::move(notify),
                [=](store::Store& store, const store::Channel& channel) {
                  const bool existed = store.find_member(channel.id, *user_id).has_value();
                  store::ChannelMember member;
@@ -763,6 +772,7 @@ void AdminApi::State::add_member(const std::string& actor, const std::string& ch
                      json::serialize(
                          json::object{{"user_id", *user_id}, {"role", store::to_string(role)}})});
                  auto stored = store.find_member(channel.id, *user_id);
+                 *changed_in = channel.id;
                  return json_reply(existed ? http::status::ok : http::status::created,
                                    json::object{{"channel", channel.slug},
                                                 {"member", member_json(stored.value_or(member))}});

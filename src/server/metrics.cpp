@@ -41,17 +41,30 @@ void Histogram::observe(std::chrono::nanoseconds duration) {
                        std::memory_order_relaxed);
 }
 
-void Histogram::render(std::string& out, std::string_view name) const {
+HistogramCounts Histogram::counts() const {
+  HistogramCounts counts;
+  for (std::size_t i = 0; i < kBounds.size(); ++i) {
+    counts.buckets[i] = buckets_[i].load(std::memory_order_relaxed);
+  }
+  counts.count = count_.load(std::memory_order_relaxed);
+  counts.sum_nanos = sum_nanos_.load(std::memory_order_relaxed);
+  return counts;
+}
+
+void Histogram::render(std::string& out, std::string_view name, const HistogramCounts& counts) {
   std::uint64_t cumulative = 0;
   for (std::size_t i = 0; i < kBounds.size(); ++i) {
-    cumulative += buckets_[i].load(std::memory_order_relaxed);
+    cumulative += counts.buckets[i];
     out += fmt::format("{}_bucket{{le=\"{}\"}} {}\n", name, kBounds[i], cumulative);
   }
-  const std::uint64_t count = count_.load(std::memory_order_relaxed);
-  out += fmt::format("{}_bucket{{le=\"+Inf\"}} {}\n", name, count);
-  out += fmt::format("{}_sum {}\n", name,
-                     static_cast<double>(sum_nanos_.load(std::memory_order_relaxed)) / 1e9);
-  out += fmt::format("{}_count {}\n", name, count);
+  out += fmt::format("{}_bucket{{le=\"+Inf\"}} {}\n", name, counts.count);
+  out += fmt::format("{}_sum {}\n", name, static_cast<double>(counts.sum_nanos) / 1e9);
+  out += fmt::format("{}_count {}\n", name, counts.count);
+}
+
+LoopMetrics& Metrics::add_loop() {
+  std::lock_guard lock(mutex_);
+  return loops_.emplace_back();
 }
 
 void Metrics::connection_opened() {
@@ -105,6 +118,14 @@ void Metrics::auth_failure() {
   auth_failures_.fetch_add(1);
 }
 
+namespace {
+
+// The label of LoopMetrics' channel type index i.
+constexpr std::array<std::string_view, LoopMetrics::kChannelTypes> kChannelTypeLabels = {
+    "public", "private", "presence"};
+
+}  // namespace
+
 std::uint64_t Metrics::counter_value(std::string_view name, std::string_view label) const {
   std::lock_guard lock(mutex_);
   const auto* counter = name == "messages_in"    ? &messages_in_
@@ -113,7 +134,15 @@ std::uint64_t Metrics::counter_value(std::string_view name, std::string_view lab
                                                  : nullptr;
   if (counter == nullptr) return 0;
   auto found = counter->find(label);
-  return found == counter->end() ? 0 : found->second;
+  std::uint64_t value = found == counter->end() ? 0 : found->second;
+  for (std::size_t i = 0; i < kChannelTypeLabels.size(); ++i) {
+    if (kChannelTypeLabels[i] != label) continue;
+    for (const LoopMetrics& loop : loops_) {
+      if (name == "messages_in") value += loop.messages_in(i);
+      if (name == "messages_out") value += loop.messages_out(i);
+    }
+  }
+  return value;
 }
 
 std::string Metrics::render(std::uint64_t max_connections) const {
@@ -130,6 +159,19 @@ std::string Metrics::render(std::uint64_t max_connections) const {
   out += fmt::format("nself_realtime_connections_total {}\n", connections_total_.load());
 
   std::lock_guard lock(mutex_);
+  // The loops' cells, summed.
+  auto messages_in = messages_in_;
+  auto messages_out = messages_out_;
+  std::uint64_t deliveries = deliveries_.load();
+  HistogramCounts delivery = delivery_.counts();
+  for (const LoopMetrics& loop : loops_) {
+    for (std::size_t i = 0; i < kChannelTypeLabels.size(); ++i) {
+      messages_in[std::string(kChannelTypeLabels[i])] += loop.messages_in(i);
+      messages_out[std::string(kChannelTypeLabels[i])] += loop.messages_out(i);
+    }
+    deliveries += loop.deliveries();
+    delivery.add(loop.delivery());
+  }
   auto labelled = [&](std::string_view name, std::string_view label, std::string_view help,
                       const std::map<std::string, std::uint64_t, std::less<>>& counter,
                       std::initializer_list<std::string_view> always) {
@@ -141,14 +183,14 @@ std::string Metrics::render(std::uint64_t max_connections) const {
     }
   };
   labelled("nself_realtime_messages_in_total", "channel_type",
-           "Messages accepted from clients and backends, by channel type.", messages_in_,
+           "Messages accepted from clients and backends, by channel type.", messages_in,
            {"public", "private", "presence"});
   labelled("nself_realtime_messages_out_total", "channel_type",
            "Message events fanned out (one per message, whatever the subscriber count).",
-           messages_out_, {"public", "private", "presence"});
+           messages_out, {"public", "private", "presence"});
   header(out, "nself_realtime_fanout_deliveries_total", "counter",
          "Frames queued to subscribers by fan-out.");
-  out += fmt::format("nself_realtime_fanout_deliveries_total {}\n", deliveries_.load());
+  out += fmt::format("nself_realtime_fanout_deliveries_total {}\n", deliveries);
   header(out, "nself_realtime_presence_updates_total", "counter", "Presence changes applied.");
   out += fmt::format("nself_realtime_presence_updates_total {}\n", presence_updates_.load());
   header(out, "nself_realtime_slow_consumers_total", "counter",
@@ -161,10 +203,10 @@ std::string Metrics::render(std::uint64_t max_connections) const {
   out += fmt::format("nself_realtime_auth_failures_total {}\n", auth_failures_.load());
   header(out, "nself_realtime_delivery_latency_seconds", "histogram",
          "From a message's arrival to its fan-out, commit included.");
-  delivery_.render(out, "nself_realtime_delivery_latency_seconds");
+  Histogram::render(out, "nself_realtime_delivery_latency_seconds", delivery);
   header(out, "nself_realtime_store_batch_seconds", "histogram",
          "Duration of one group commit (Store::append_messages).");
-  store_batch_.render(out, "nself_realtime_store_batch_seconds");
+  Histogram::render(out, "nself_realtime_store_batch_seconds", store_batch_.counts());
   if (cluster_mode_.load()) {
     header(out, "nself_realtime_cluster_redis_up", "gauge",
            "1 when both Redis links (commands, pub/sub) are connected, 0 when degraded.");

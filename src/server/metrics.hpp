@@ -6,16 +6,22 @@
 // there is no global registry.
 //
 // Thread safety: every method may be called from any thread (atomics, and a
-// mutex for the labelled counters).
+// mutex for the labelled counters). The sharded engine's loops count their
+// messages and deliveries in their own LoopMetrics (add_loop), which render
+// and counter_value add in: no lock and no shared read-modify-write on
+// that path.
 
 #include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
+
+#include "server/loop_metrics.hpp"
 
 namespace nself::server {
 
@@ -23,11 +29,11 @@ namespace nself::server {
 class Histogram {
  public:
   // Bucket upper bounds (seconds): 1 ms .. 10 s.
-  static constexpr std::array<double, 12> kBounds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                     0.1,   0.25,   0.5,   1.0,  2.5,   10.0};
+  static constexpr auto kBounds = HistogramCounts::kBounds;
   void observe(std::chrono::nanoseconds duration);
+  HistogramCounts counts() const;
   // Appends the _bucket, _sum and _count lines of metric `name`.
-  void render(std::string& out, std::string_view name) const;
+  static void render(std::string& out, std::string_view name, const HistogramCounts& counts);
 
  private:
   std::array<std::atomic<std::uint64_t>, kBounds.size()> buckets_{};  // not cumulative
@@ -67,6 +73,10 @@ class Metrics {
 
   std::uint64_t counter_value(std::string_view name, std::string_view label) const;
 
+  // A new loop's counters (docs/ARCHITECTURE.md, "Metrics"): the caller's
+  // loop is their only writer; they live as long as this registry.
+  LoopMetrics& add_loop();
+
   // ---- cluster mode (docs/SCALING.md); rendered only once cluster_link() was called
   void cluster_event_in() { cluster_events_in_.fetch_add(1); }
   void cluster_event_out() { cluster_events_out_.fetch_add(1); }
@@ -98,6 +108,7 @@ class Metrics {
   std::map<std::string, std::uint64_t, std::less<>> errors_;        // by code
   Histogram delivery_;
   Histogram store_batch_;
+  std::deque<LoopMetrics> loops_;  // under mutex_ (add_loop, reads); never moves
   std::atomic<bool> cluster_mode_{false};
   std::atomic<std::uint64_t> cluster_events_in_{0};
   std::atomic<std::uint64_t> cluster_events_out_{0};

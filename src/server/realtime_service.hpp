@@ -75,6 +75,11 @@ class RealtimeService {
   // user's sessions (admins excepted) are unsubscribed from it and told with
   // {"type":"unsubscribed","channel":slug}. Returns how many sessions.
   virtual std::size_t revoke_member(const std::string& channel_id, const std::string& user_id) = 0;
+  // The API added `user_id` to the channel or changed the membership
+  // (can_send, role): what the server cached of it is read again on the
+  // user's next request. (The lock engine keeps what it read at subscribe
+  // until the next subscribe: a no-op there.)
+  virtual void member_changed(const std::string& channel_id, const std::string& user_id) = 0;
   // The channel was archived: it is read-only from now on (sends get forbidden).
   virtual void notify_channel_archived(const std::string& channel_id) = 0;
 

@@ -334,6 +334,9 @@ Admin parse_admin(std::string_view rest, int line) {
       admin.arguments.push_back(option);
     }
     rest = {};
+  } else if (admin.operation == "remove-member") {
+    word("a channel");
+    word("a user");
   } else if (admin.operation == "shutdown") {
   } else {
     throw LineError("unknown admin operation '" + admin.operation + "'");

@@ -1,8 +1,10 @@
 // Role C: the access cache. Messages, history and read need the channel's
-// row and the user's membership; today's handler read both from the store
+// row and the user's membership; the lock engine read both from the store
 // for every request of a connection not subscribed. Here an answer that lets
-// the user in is kept for options.access_ttl (dropped by archive, delete and
-// revoke); requests of one user wait in order behind one ReadAccess.
+// the user in is kept per connection (issue 15 item 6: a new connection
+// reads the database again) for options.access_ttl, and dropped by archive,
+// delete and the API's membership changes; requests of one user wait in
+// order behind one ReadAccess.
 #include <type_traits>
 
 #include "core/engine/channel_ops.hpp"
@@ -32,6 +34,8 @@ void run(ChannelsState& state, AccessJob& job, const ChannelAnswer& access, Cont
           run_message(state, typed, access, ctx);
         } else if constexpr (std::is_same_v<T, HistoryOfChannel>) {
           run_history(state, typed, access, ctx);
+        } else if constexpr (std::is_same_v<T, RecheckJob>) {
+          run_recheck(typed, access, ctx);
         } else {
           run_read(state, typed, access, ctx);
         }
@@ -56,9 +60,10 @@ void with_access(ChannelsState& state, AccessJob job, Context& ctx) {
     waiting->second.push_back(std::move(job));  // behind the ReadAccess asked already
     return;
   }
-  if (auto cached = channel.access.find(user_id); cached != channel.access.end() &&
-                                                  ctx.now().steady < cached->second.expires &&
-                                                  decides(job, cached->second.answer)) {
+  const ConnectionId connection = asker_of_job(job).connection;
+  if (auto cached = channel.access.find(connection);
+      cached != channel.access.end() && cached->second.user_id == user_id &&
+      ctx.now().steady < cached->second.expires && decides(job, cached->second.answer)) {
     const ChannelAnswer answer = cached->second.answer;
     run(state, job, answer, ctx);
     return;
@@ -67,12 +72,17 @@ void with_access(ChannelsState& state, AccessJob job, Context& ctx) {
   ask(state, channel_id, user_id, ctx);
 }
 
-void remember_access(ChannelState& channel, const std::string& user_id, const ChannelAnswer& answer,
+void remember_access(ChannelState& channel, const Asker& asker, const ChannelAnswer& answer,
                      Context& ctx) {
   if (!answer.channel) return;
   const bool lets_in = answer.channel->type != ChannelType::kPrivate || answer.membership;
   if (!lets_in) return;
-  channel.access[user_id] = AccessEntry{answer, ctx.now().steady + ctx.options().access_ttl};
+  channel.access[asker.connection] =
+      AccessEntry{asker.user_id, answer, ctx.now().steady + ctx.options().access_ttl};
+}
+
+void forget_access(ChannelState& channel, const std::string& user_id) {
+  std::erase_if(channel.access, [&](const auto& entry) { return entry.second.user_id == user_id; });
 }
 
 void access_answered(ChannelsState& state, const PendingAccess& pending, StoreReply& reply,
@@ -96,7 +106,7 @@ void access_answered(ChannelsState& state, const PendingAccess& pending, StoreRe
   if (answer.channel) {
     // The store's row is the freshest: keep it (archived, last_seq).
     ChannelState& fresh = channel_of(state, *answer.channel);
-    remember_access(fresh, pending.user_id, answer, ctx);
+    for (const AccessJob& job : jobs) remember_access(fresh, asker_of_job(job), answer, ctx);
   }
   // A job may run a store request or reply; none touches this user's queue
   // again unless a new request arrives, which then queues or reads anew.

@@ -33,14 +33,17 @@ ErrorEvent store_error(const Ref& ref, const std::string& failure);
 std::string new_message_id(ChannelsState& state, Context& ctx);
 
 // ---- access (access.cpp)
-// Runs `job` with the user's access to its channel: from the cache when
-// fresh, else after a ReadAccess (jobs of the same user queue behind it).
+// Runs `job` with the connection's access to its channel: from the cache
+// when fresh, else after a ReadAccess (jobs of the same user queue behind it).
 void with_access(ChannelsState& state, AccessJob job, Context& ctx);
 // Keeps an answer that lets the user in (subscribe answers too).
-void remember_access(ChannelState& channel, const std::string& user_id, const ChannelAnswer& answer,
+void remember_access(ChannelState& channel, const Asker& asker, const ChannelAnswer& answer,
                      Context& ctx);
 void access_answered(ChannelsState& state, const PendingAccess& pending, StoreReply& reply,
                      Context& ctx);
+// The user's entries (every connection of theirs) are forgotten: the API
+// changed the membership.
+void forget_access(ChannelState& channel, const std::string& user_id);
 // Expired entries are forgotten (tick).
 void expire_access(ChannelsState& state, Context& ctx);
 
@@ -49,6 +52,7 @@ void run_message(ChannelsState& state, MessageJob& job, const ChannelAnswer& acc
 void run_history(ChannelsState& state, HistoryOfChannel& job, const ChannelAnswer& access,
                  Context& ctx);
 void run_read(ChannelsState& state, ReadOfChannel& job, const ChannelAnswer& access, Context& ctx);
+void run_recheck(RecheckJob& job, const ChannelAnswer& access, Context& ctx);
 
 // ---- store answers
 void join_answered(ChannelsState& state, PendingJoin& pending, StoreReply& reply, Context& ctx);

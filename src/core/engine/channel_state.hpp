@@ -17,10 +17,14 @@
 
 namespace nself::core::engine {
 
-// A store answer about one user's access to a channel, trusted until
-// `expires` (options.access_ttl). Only answers that let the user in are kept:
-// a refusal is asked again, so that a member added meanwhile gets in at once.
+// A store answer about one connection's access to a channel (issue 15 item
+// 6: resolved once per connection, so a new connection reads the database
+// again), trusted until `expires` (options.access_ttl) or until the API
+// changes the user's membership or the channel. Only answers that let the
+// user in are kept: a refusal is asked again, so that a member added
+// meanwhile gets in at once.
 struct AccessEntry {
+  std::string user_id;
   ChannelAnswer answer;
   SteadyTime expires{};
 };
@@ -32,7 +36,11 @@ struct MessageJob {
   ChannelInfo channel;
   std::string content_json;
 };
-using AccessJob = std::variant<MessageJob, HistoryOfChannel, ReadOfChannel>;
+struct RecheckJob {
+  Asker asker;
+  ChannelInfo channel;
+};
+using AccessJob = std::variant<MessageJob, HistoryOfChannel, ReadOfChannel, RecheckJob>;
 
 struct Typist {
   std::string user_id;
@@ -48,7 +56,7 @@ struct ChannelState {
   std::map<ShardIndex, int> per_loop;  // ordered: fan-out goes to loops in index order
   std::int64_t ephemeral_seq = 0;
   std::unordered_map<std::string, Typist> typing;                  // user id -> expiry
-  std::unordered_map<std::string, AccessEntry> access;             // user id ->
+  std::unordered_map<ConnectionId, AccessEntry> access;            // connection ->
   std::unordered_map<std::string, std::deque<AccessJob>> waiting;  // user id ->
 };
 

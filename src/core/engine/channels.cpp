@@ -87,8 +87,26 @@ void Channels::on(const AdminChannelArchived& input, Context& /*ctx*/) {
 
 void Channels::on(const AdminMemberRevoked& input, Context& /*ctx*/) {
   if (ChannelState* channel = find_channel(*state_, input.channel_id)) {
-    channel->access.erase(input.user_id);
+    forget_access(*channel, input.user_id);
   }
+}
+
+void Channels::on(const AdminMemberChanged& input, Context& /*ctx*/) {
+  if (ChannelState* channel = find_channel(*state_, input.channel_id)) {
+    forget_access(*channel, input.user_id);
+  }
+}
+
+void Channels::on(RecheckSubscription& message, Context& ctx) {
+  with_access(*state_, RecheckJob{std::move(message.asker), std::move(message.channel)}, ctx);
+}
+
+void run_recheck(RecheckJob& job, const ChannelAnswer& access, Context& ctx) {
+  const bool allowed = access.channel && (access.channel->type != ChannelType::kPrivate ||
+                                          job.asker.is_admin || access.membership);
+  if (allowed) return;
+  ctx.to_shard(ctx.owner_of_connection(job.asker.connection),
+               SubscriptionLost{job.asker.connection, job.channel.id, "forbidden"});
 }
 
 // ---- helpers (channel_ops.hpp)

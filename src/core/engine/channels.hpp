@@ -3,8 +3,8 @@
 // Role C: the channels this shard owns (docs/ENGINE_DESIGN.md). For each: the
 // subscribed connections per loop, the distinct users (max_members), the
 // ephemeral seq, presence, typing, and the access cache (membership and
-// can_send per user, trusted for access_ttl, dropped by archive, delete and
-// revoke). Subscribes complete here, in the store's order with the
+// can_send per connection, trusted for access_ttl, dropped by archive,
+// delete and the API's membership changes). Subscribes complete here, in the store's order with the
 // channel's commits, so that a subscriber's `seq` and replay line up with
 // the events it is sent afterwards.
 
@@ -36,6 +36,8 @@ class Channels {
   void on(const AdminChannelDeleted& input, Context& ctx);
   void on(const AdminChannelArchived& input, Context& ctx);
   void on(const AdminMemberRevoked& input, Context& ctx);
+  void on(const AdminMemberChanged& input, Context& ctx);
+  void on(RecheckSubscription& message, Context& ctx);
   void store_done(StoreReply& reply, Context& ctx);
   void tick(Context& ctx);
 

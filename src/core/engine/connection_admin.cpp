@@ -64,8 +64,19 @@ void Connections::on(const AdminMemberRevoked& input, Context& ctx) {
     if (subscribed == nullptr || subscribed->type != ChannelType::kPrivate) continue;
     const ChannelInfo channel = *subscribed;
     leave(*state_, *connection, channel, ctx);  // what the client's own unsubscribe does
-    if (!connection->closing()) reply(*connection, Unsubscribed{{}, channel.slug}, ctx);
+    if (!connection->closing()) reply(*connection, Unsubscribed{{}, channel.slug, "removed"}, ctx);
   }
+}
+
+void Connections::on(SubscriptionLost& message, Context& ctx) {
+  ConnectionRecord* connection = state_->find(message.connection);
+  // Refreshed to admin again meanwhile, or gone: nothing to take back.
+  if (connection == nullptr || connection->closing() || connection->claims.is_admin) return;
+  const ChannelInfo* subscribed = connection->subscription(message.channel_id);
+  if (subscribed == nullptr) return;
+  const ChannelInfo channel = *subscribed;
+  leave(*state_, *connection, channel, ctx);
+  reply(*connection, Unsubscribed{{}, channel.slug, message.reason}, ctx);
 }
 
 void Connections::on(const AdminBroadcast& input, Context& ctx) {

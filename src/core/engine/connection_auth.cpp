@@ -61,10 +61,20 @@ void on_auth_request(Connections::State& state, ConnectionRecord& connection,
           ctx);
     return;
   }
+  const bool lost_admin = connection.claims.is_admin && !claims->is_admin;
   connection.claims = std::move(*claims);
   reply(connection,
         AuthOk{ref, connection.claims.user_id, connection.public_id, connection.claims.expires_at},
         ctx);
+  // Lower rights apply to what the connection already has (issue 16 item 7):
+  // a private channel it could read only as an admin ends (SubscriptionLost).
+  // Sends need no recheck: every one is decided with the claims it carries.
+  if (!lost_admin) return;
+  for (const ChannelInfo& channel : connection.subscriptions) {
+    if (channel.type != ChannelType::kPrivate) continue;
+    ctx.to_shard(ctx.owner_of_channel(channel.id),
+                 RecheckSubscription{connection.asker({}), channel});
+  }
 }
 
 void admit(Connections::State& /*state*/, ConnectionRecord& connection, const protocol::Ref& ref,

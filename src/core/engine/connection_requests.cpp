@@ -139,12 +139,12 @@ void on_unsubscribe(Connections::State& state, ConnectionRecord& connection,
                     Context& ctx) {
   const ChannelInfo* subscribed = connection.subscription(request.channel);
   if (subscribed == nullptr) {  // not subscribed is not an error
-    reply(connection, Unsubscribed{ref, request.channel}, ctx);
+    reply(connection, Unsubscribed{ref, request.channel, {}}, ctx);
     return;
   }
   const ChannelInfo channel = *subscribed;
   leave(state, connection, channel, ctx);
-  reply(connection, Unsubscribed{ref, channel.slug}, ctx);
+  reply(connection, Unsubscribed{ref, channel.slug, {}}, ctx);
 }
 
 void on_typing(ConnectionRecord& connection, const protocol::Ref& ref,

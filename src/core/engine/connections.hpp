@@ -48,6 +48,7 @@ class Connections {
   void on(ToConnection& message, Context& ctx);
   void on(JoinOutcome& message, Context& ctx);
   void on(ChannelEventForLoop& message, Context& ctx);
+  void on(SubscriptionLost& message, Context& ctx);
 
   void on(const AdminDisconnect& input, Context& ctx);
   void on(const AdminChannelDeleted& input, Context& ctx);

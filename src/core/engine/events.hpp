@@ -51,6 +51,10 @@ struct Subscribed {
 struct Unsubscribed {
   Ref ref;
   std::string channel;
+  // Set when the server ended the subscription (docs/PROTOCOL.md,
+  // "unsubscribed"): "removed" (membership removed through the API),
+  // "forbidden" (a token refresh took the right away).
+  std::string reason;
 };
 struct MessageEvent {
   std::string channel;  // slug

@@ -76,6 +76,13 @@ struct AdminMemberRevoked {
   std::string channel_id;
   std::string user_id;
 };
+// To every shard (the channel's owner acts): the API added the user or
+// changed the membership (can_send, role); what was cached of it is dropped,
+// so that the user's next request reads it again.
+struct AdminMemberChanged {
+  std::string channel_id;
+  std::string user_id;
+};
 // To the connection's shard.
 struct AdminDisconnect {
   ConnectionId connection = 0;
@@ -91,8 +98,9 @@ struct AdminAnnouncements {
   std::vector<BroadcastEvent> announcements;
 };
 
-using Input = std::variant<ConnectionOpened, ClientFrame, ConnectionClosed, FromShard, StoreDone,
-                           Tick, AdminPublish, AdminChannelDeleted, AdminChannelArchived,
-                           AdminMemberRevoked, AdminDisconnect, AdminBroadcast, AdminAnnouncements>;
+using Input =
+    std::variant<ConnectionOpened, ClientFrame, ConnectionClosed, FromShard, StoreDone, Tick,
+                 AdminPublish, AdminChannelDeleted, AdminChannelArchived, AdminMemberRevoked,
+                 AdminMemberChanged, AdminDisconnect, AdminBroadcast, AdminAnnouncements>;
 
 }  // namespace nself::core::engine

@@ -56,6 +56,7 @@ void Shard::dispatch(ShardMessage message, Context& ctx) {
                              std::is_same_v<T, RequestRefused> ||
                              std::is_same_v<T, RequestDecided> || std::is_same_v<T, ToConnection> ||
                              std::is_same_v<T, JoinOutcome> ||
+                             std::is_same_v<T, SubscriptionLost> ||
                              std::is_same_v<T, ChannelEventForLoop>) {
           connections_.on(m, ctx);
         } else {
@@ -95,6 +96,8 @@ void Shard::handle(Input input, Now now, Actions& out) {
           channels_.tick(ctx);
         } else if constexpr (std::is_same_v<T, AdminPublish>) {
           channels_.on(in, ctx);
+        } else if constexpr (std::is_same_v<T, AdminMemberChanged>) {
+          if (ctx.owner_of_channel(in.channel_id) == index_) channels_.on(in, ctx);
         } else if constexpr (std::is_same_v<T, AdminChannelDeleted> ||
                              std::is_same_v<T, AdminChannelArchived> ||
                              std::is_same_v<T, AdminMemberRevoked>) {

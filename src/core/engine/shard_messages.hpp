@@ -118,6 +118,13 @@ struct ReadOfChannel {
   ChannelInfo channel;
   std::int64_t seq = 0;
 };
+// A token refresh took the connection's admin role away: is it still
+// allowed to receive this private channel (a member)? C answers with
+// SubscriptionLost when not, nothing when it is.
+struct RecheckSubscription {
+  Asker asker;  // with the refreshed claims
+  ChannelInfo channel;
+};
 // Any client frame of a user subscribed to a presence channel (at most once
 // a second per connection and channel).
 struct Activity {
@@ -138,6 +145,13 @@ struct JoinOutcome {
   std::optional<ChannelInfo> joined;
   std::vector<Event> events;
 };
+// The connection may no longer receive the channel (RecheckSubscription):
+// L ends the subscription and tells the client `reason`.
+struct SubscriptionLost {
+  ConnectionId connection = 0;
+  std::string channel_id;
+  std::string reason;
+};
 // A channel event for this loop's subscribers (skip: not to this user's).
 struct ChannelEventForLoop {
   std::string channel_id;
@@ -149,6 +163,7 @@ using ShardMessage =
     std::variant<AdmitConnection, ReleaseConnection, AdmitRequest, ConnectionAdmitted,
                  RequestRefused, RequestDecided, JoinChannel, LeaveChannel, HistoryOfChannel,
                  ReadOfChannel, MessageToChannel, TypingToChannel, PresenceToChannels, Activity,
-                 ToConnection, JoinOutcome, ChannelEventForLoop>;
+                 RecheckSubscription, ToConnection, JoinOutcome, SubscriptionLost,
+                 ChannelEventForLoop>;
 
 }  // namespace nself::core::engine

@@ -85,7 +85,7 @@ void join_answered(ChannelsState& state, PendingJoin& pending, StoreReply& reply
            ctx);
     return;
   }
-  remember_access(channel, asker.user_id, ChannelAnswer{info, answer->membership}, ctx);
+  remember_access(channel, asker, ChannelAnswer{info, answer->membership}, ctx);
   const std::int64_t seq = info.persistent ? answer->channel->last_seq : channel.ephemeral_seq;
   std::optional<std::int64_t> unread;
   if (answer->membership && info.persistent) {

@@ -133,11 +133,15 @@ std::string subscribed_event(const Ref& ref, std::string_view channel, std::int6
   return out;
 }
 
-std::string unsubscribed_event(const Ref& ref, std::string_view channel) {
+std::string unsubscribed_event(const Ref& ref, std::string_view channel, std::string_view reason) {
   std::string out = open_event("unsubscribed");
   append_ref_member(out, ref);
   key(out, "channel");
   append_json_string(out, channel);
+  if (!reason.empty()) {
+    key(out, "reason");
+    append_json_string(out, reason);
+  }
   out.push_back('}');
   return out;
 }

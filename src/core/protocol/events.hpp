@@ -58,7 +58,9 @@ std::string subscribed_event(const Ref& ref, std::string_view channel, std::int6
                              std::optional<std::int64_t> unread = std::nullopt);
 
 // {"type":"unsubscribed","ref"?,"channel"}
-std::string unsubscribed_event(const Ref& ref, std::string_view channel);
+// `reason`: empty for the client's own unsubscribe; set when the server ended it.
+std::string unsubscribed_event(const Ref& ref, std::string_view channel,
+                               std::string_view reason = {});
 
 // {"type":"message","channel","id","seq","user_id","content","created_at"}
 // The fan-out event: serialized once, sent to every subscriber; no ref.

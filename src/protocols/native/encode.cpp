@@ -39,7 +39,7 @@ std::string encode_one(const engine::Subscribed& e) {
   return protocol::subscribed_event(e.ref, e.channel, e.seq, e.unread);
 }
 std::string encode_one(const engine::Unsubscribed& e) {
-  return protocol::unsubscribed_event(e.ref, e.channel);
+  return protocol::unsubscribed_event(e.ref, e.channel, e.reason);
 }
 std::string encode_one(const engine::MessageEvent& e) {
   return protocol::message_event(view_of(e.message, e.channel));

@@ -341,6 +341,12 @@ std::size_t EngineHandler::revoke_member(const std::string& channel_id,
   return told;
 }
 
+void EngineHandler::member_changed(const std::string& channel_id, const std::string& user_id) {
+  on_every_loop([&](LoopShard& shard) {
+    shard.input(ce::AdminMemberChanged{channel_id, user_id});
+  });
+}
+
 void EngineHandler::notify_channel_archived(const std::string& channel_id) {
   on_every_loop([&](LoopShard& shard) { shard.input(ce::AdminChannelArchived{channel_id}); });
 }

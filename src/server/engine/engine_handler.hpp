@@ -76,6 +76,7 @@ class EngineHandler final : public SessionHandler, public RealtimeService {
   std::size_t notify_channel_deleted(const std::string& channel_id,
                                      const std::string& slug) override;
   std::size_t revoke_member(const std::string& channel_id, const std::string& user_id) override;
+  void member_changed(const std::string& channel_id, const std::string& user_id) override;
   void notify_channel_archived(const std::string& channel_id) override;
   std::size_t deliver_broadcast(const store::Broadcast& broadcast,
                                 std::optional<std::string_view> channel_slug) override;

@@ -138,7 +138,7 @@ void LoopShard::deliver(const ce::Deliver& deliver) {
       ++delivered;
     }
   }
-  if (Metrics* metrics = owner_.metrics()) {
+  if (LoopMetrics* metrics = loop_metrics()) {
     metrics->deliveries(delivered);
     metrics->observe_delivery(std::chrono::steady_clock::now() - started);
   }
@@ -152,20 +152,28 @@ void LoopShard::deliver_authenticated(const ce::DeliverAuthenticated& deliver) {
     target->send_frame(frame);
     ++delivered;
   }
-  if (Metrics* metrics = owner_.metrics()) metrics->deliveries(delivered);
+  if (LoopMetrics* metrics = loop_metrics()) metrics->deliveries(delivered);
 }
 
+LoopMetrics* LoopShard::loop_metrics() {
+  if (loop_metrics_ == nullptr && owner_.metrics() != nullptr) {
+    loop_metrics_ = &owner_.metrics()->add_loop();  // once per loop: the only lock
+  }
+  return loop_metrics_;
+}
+
+// The shard's counters into this loop's cells (no lock, no shared
+// read-modify-write: Metrics sums the loops when scraped).
 void LoopShard::report_counters() {
-  Metrics* metrics = owner_.metrics();
+  LoopMetrics* metrics = loop_metrics();
+  if (metrics == nullptr) return;
   const ce::EngineCounters& now = shard_.counters();
-  for (core::ChannelType type :
-       {core::ChannelType::kPublic, core::ChannelType::kPrivate, core::ChannelType::kPresence}) {
-    const std::size_t i = ce::EngineCounters::index(type);
-    if (metrics != nullptr && now.messages_in[i] != reported_.messages_in[i]) {
-      metrics->message_in(core::to_string(type), now.messages_in[i] - reported_.messages_in[i]);
+  for (std::size_t i = 0; i < LoopMetrics::kChannelTypes; ++i) {
+    if (now.messages_in[i] != reported_.messages_in[i]) {
+      metrics->messages_in(i, now.messages_in[i] - reported_.messages_in[i]);
     }
-    if (metrics != nullptr && now.messages_out[i] != reported_.messages_out[i]) {
-      metrics->message_out(core::to_string(type), now.messages_out[i] - reported_.messages_out[i]);
+    if (now.messages_out[i] != reported_.messages_out[i]) {
+      metrics->messages_out(i, now.messages_out[i] - reported_.messages_out[i]);
     }
   }
   reported_ = now;

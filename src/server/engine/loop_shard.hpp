@@ -22,6 +22,7 @@
 
 namespace nself::server {
 class Loop;
+class LoopMetrics;
 class Metrics;
 class WsSession;
 }  // namespace nself::server
@@ -85,6 +86,10 @@ class LoopShard {
   std::unordered_map<std::uint64_t, AdminWaiter> admin_waiters_;
   std::uint64_t sends_ = 0;
   core::engine::EngineCounters reported_;
+  // This loop's cells of the registry (written here only); null until the
+  // first report with a registry set.
+  LoopMetrics* loop_metrics_ = nullptr;
+  LoopMetrics* loop_metrics();
 };
 
 }  // namespace nself::server::engine

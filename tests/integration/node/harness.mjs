@@ -42,7 +42,7 @@ function childEnv(extra) {
     if (/^(WEBSOCKET_|REALTIME_|HASURA_|DATABASE_URL$|REDIS_URL$)/.test(key)) continue;
     env[key] = value;
   }
-  // NSELF_TEST_ENGINE=shards: every server on the sharded engine (REALTIME_ENGINE).
+  // NSELF_TEST_ENGINE=lock|shards: every server on that engine (REALTIME_ENGINE; default shards).
   const engine = process.env.NSELF_TEST_ENGINE ? { REALTIME_ENGINE: process.env.NSELF_TEST_ENGINE } : {};
   return { ...env, ...engine, ...extra };
 }

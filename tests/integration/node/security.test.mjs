@@ -271,8 +271,9 @@ test('permissions: a member whose id has a + is removed by either form, path or 
 });
 
 test('permissions: a sender need not be subscribed; a subscribed one keeps the permission read when it subscribed', async () => {
-  // docs/PROTOCOL.md ("message") and docs/CLI.md (members): membership and
-  // can_send are read at subscribe, and at each send of an unsubscribed connection.
+  // docs/PROTOCOL.md ("message") and docs/CLI.md (members): a connection reads
+  // membership and can_send at its first subscribe or send, so a new one sees
+  // a CLI change (database only) at once (docs/SECURITY.md P11).
   await api('POST', '/api/channels/secret-team/members', { body: { user_id: 'frank' } });
   const subscribed = await connect('frank');
   subscribed.send({ type: 'message', channel: 'secret-team', content: 'not subscribed', ref: 'n' });

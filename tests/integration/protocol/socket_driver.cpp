@@ -624,6 +624,8 @@ class CaseRunner {
     } else if (step.operation == "member") {
       json::object body{{"user_id", args[1]}, {"can_send", args.size() < 3}};
       admin_request("POST", "/api/channels/" + args[0] + "/members", json::serialize(body));
+    } else if (step.operation == "remove-member") {
+      admin_request("DELETE", "/api/channels/" + args[0] + "/members/" + args[1]);
     } else if (step.operation == "shutdown") {
       server_.stop_async();
     }

@@ -280,5 +280,15 @@ TEST_F(ConfigFixture, JwtRequireExpIsOnUnlessSetToAFalseValue) {
   EXPECT_NE(bad.error().message.find("REALTIME_JWT_REQUIRE_EXP"), std::string::npos);
 }
 
+TEST_F(ConfigFixture, EngineIsTheShardedOneUnlessLockIsAsked) {
+  const auto defaults = load("");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->engine, "shards");
+  const auto lock = load("REALTIME_ENGINE=lock\n");
+  ASSERT_TRUE(lock.ok());
+  EXPECT_EQ(lock->engine, "lock");
+  EXPECT_FALSE(load("REALTIME_ENGINE=mutex\n").ok());
+}
+
 }  // namespace
 }  // namespace nself::core

@@ -381,6 +381,12 @@ class CaseRunner {
       broadcast(args.at(0), args.at(1), resolve(args.at(2)));
     } else if (step.operation == "member") {
       sim_.add_member(args.at(0), args.at(1), args.size() < 3);
+      const auto info = sim_.channel_info(args.at(0));
+      sim_.input_to_all([&] { return ce::AdminMemberChanged{info.id, args.at(1)}; });
+    } else if (step.operation == "remove-member") {
+      const auto info = sim_.channel_info(args.at(0));
+      sim_.store().remove_member(info.id, args.at(1));
+      sim_.input_to_all([&] { return ce::AdminMemberRevoked{info.id, args.at(1)}; });
     } else if (step.operation == "shutdown") {
       skip("admin shutdown", "the server's graceful stop (close 1001) is not the engine's");
       for (auto& [name, c] : connections_) c.socket_level = true;

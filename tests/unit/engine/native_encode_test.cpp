@@ -39,8 +39,11 @@ TEST(NativeEncode, SubscribedAndUnsubscribed) {
             R"({"type":"subscribed","ref":7,"channel":"general","seq":3})");
   EXPECT_EQ(encode(Subscribed{Ref{}, "team", 5, 2}),
             R"({"type":"subscribed","channel":"team","seq":5,"unread":2})");
-  EXPECT_EQ(encode(Unsubscribed{Ref{std::string("u")}, "general"}),
+  EXPECT_EQ(encode(Unsubscribed{Ref{std::string("u")}, "general", ""}),
             R"({"type":"unsubscribed","ref":"u","channel":"general"})");
+  // Ended by the server: no ref, and why.
+  EXPECT_EQ(encode(Unsubscribed{Ref{}, "team", "removed"}),
+            R"({"type":"unsubscribed","channel":"team","reason":"removed"})");
 }
 
 TEST(NativeEncode, MessageCarriesTheSlugAndTheContentAsSent) {
