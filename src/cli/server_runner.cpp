@@ -115,6 +115,12 @@ server::ServerOptions server_options(const core::Config& config) {
   options.max_queued_bytes_total = static_cast<std::size_t>(config.max_queued_total_mb) << 20;
   options.tls_cert_file = config.ssl_cert;
   options.tls_key_file = config.ssl_key;
+  // Client addresses and their limits, already validated by load_config.
+  options.trusted_proxies = *core::TrustedProxies::parse(config.trusted_proxies);
+  options.max_unauthenticated = static_cast<std::size_t>(config.unauthenticated_cap());
+  options.max_unauthenticated_per_ip = static_cast<std::size_t>(config.max_unauthenticated_per_ip);
+  options.max_connections_per_ip = static_cast<std::size_t>(config.max_connections_per_ip);
+  options.connects_per_ip_per_second = config.connects_per_ip_per_second;
   return options;
 }
 
@@ -348,6 +354,7 @@ int run_server_foreground(CommandContext& context, const ServerCommandOptions& o
   api_options.admin_secret = config.admin_secret;
   api_options.max_connections = static_cast<std::uint64_t>(config.max_connections);
   api_options.message_retention_days = config.message_retention_days;
+  api_options.auth_failures_per_minute = config.admin_auth_failures_per_minute;
   api_options.max_message_bytes = static_cast<std::size_t>(config.max_message_bytes);
   std::optional<server::AdminApi> api;
   api.emplace(*server, handler, store_worker, metrics, verifier, api_options);

@@ -8,6 +8,7 @@
 
 #include "core/content_filter.hpp"
 #include "core/message_cipher.hpp"
+#include "core/net_address.hpp"
 #include "core/origin_policy.hpp"
 #include "core/redis_url.hpp"
 
@@ -167,6 +168,18 @@ Result<Config> load_config(const EnvFile& file, const EnvLookup& environment,
                "a number of seconds (1-86400)"),
       read_int(layers, "REALTIME_HTTP_WRITE_TIMEOUT", config.http_write_timeout_seconds, 1, 3600,
                "a number of seconds (1-3600)"),
+      read_string(layers, "REALTIME_TRUSTED_PROXIES", config.trusted_proxies),
+      read_int(layers, "REALTIME_MAX_UNAUTHENTICATED_CONNECTIONS",
+               config.max_unauthenticated_connections, 0, kIntMax, kNonNegative),
+      read_int(layers, "REALTIME_MAX_UNAUTHENTICATED_PER_IP", config.max_unauthenticated_per_ip, 0,
+               kIntMax, kNonNegative),
+      read_int(layers, "REALTIME_MAX_CONNECTIONS_PER_IP", config.max_connections_per_ip, 0, kIntMax,
+               kNonNegative),
+      read_int(layers, "REALTIME_CONNECTS_PER_IP_PER_SECOND", config.connects_per_ip_per_second, 0,
+               1'000'000, "a number of connections per second (0-1000000)"),
+      read_int(layers, "REALTIME_ADMIN_AUTH_FAILURES_PER_MINUTE",
+               config.admin_auth_failures_per_minute, 0, 1'000'000,
+               "a number of failures per minute (0-1000000)"),
       read_string(layers, "WEBSOCKET_SSL_CERT", config.ssl_cert),
       read_string(layers, "WEBSOCKET_SSL_KEY", config.ssl_key),
       read_string(layers, "DATABASE_URL", config.database_url),
@@ -272,6 +285,9 @@ Result<Config> load_config(const EnvFile& file, const EnvLookup& environment,
       layers.get(key, where);
       return Error{"invalid_config", fmt::format("{} ({}): {}", key, where, cause.message)};
     };
+    if (auto proxies = TrustedProxies::parse(config.trusted_proxies); !proxies) {
+      return invalid("REALTIME_TRUSTED_PROXIES", proxies.error());
+    }
     if (auto origins = OriginPolicy::parse(config.allowed_origins); !origins) {
       return invalid("REALTIME_ALLOWED_ORIGINS", origins.error());
     }
@@ -310,6 +326,14 @@ const std::vector<ConfigKey>& config_keys() {
       {"REALTIME_ENCRYPTION_KEY", "", "64 hex chars: encrypt stored messages (AES-256-GCM)"},
       {"REALTIME_CONTENT_FILTERS", "", "Regexes redacted from messages (comma-separated)"},
       {"REALTIME_JWT_REQUIRE_EXP", "true", "Refuse tokens without exp (false: accept them)"},
+      {"REALTIME_TRUSTED_PROXIES", "", "Proxies whose X-Forwarded-For is used (addresses/CIDRs)"},
+      {"REALTIME_MAX_UNAUTHENTICATED_CONNECTIONS", "0",
+       "Sessions not yet authenticated (0: a quarter of max)"},
+      {"REALTIME_MAX_UNAUTHENTICATED_PER_IP", "64", "Unauthenticated sessions per address"},
+      {"REALTIME_MAX_CONNECTIONS_PER_IP", "0", "Connections per address (0: no limit)"},
+      {"REALTIME_CONNECTS_PER_IP_PER_SECOND", "0", "New connections per address per second"},
+      {"REALTIME_ADMIN_AUTH_FAILURES_PER_MINUTE", "10",
+       "Failed admin logins per address, then 429"},
   };
   return keys;
 }

@@ -7,6 +7,7 @@
 // directory, the process environment, command-line options (--port).
 // Loading is pure: the caller reads the file and the environment.
 
+#include <algorithm>
 #include <functional>
 #include <optional>
 #include <string>
@@ -31,6 +32,21 @@ struct Config {
 
   // HTTP: a response not written within this time closes its connection.
   int http_write_timeout_seconds = 30;  // REALTIME_HTTP_WRITE_TIMEOUT
+
+  // Client addresses and their limits (docs/SECURITY.md, "Connections and
+  // addresses"); 0 is no limit, except where said.
+  std::string trusted_proxies;              // REALTIME_TRUSTED_PROXIES (addresses/CIDRs; none)
+  int max_unauthenticated_connections = 0;  // REALTIME_MAX_UNAUTHENTICATED_CONNECTIONS (0: a
+                                            // quarter of WEBSOCKET_MAX_CONNECTIONS)
+  int max_unauthenticated_per_ip = 64;      // REALTIME_MAX_UNAUTHENTICATED_PER_IP
+  int max_connections_per_ip = 0;           // REALTIME_MAX_CONNECTIONS_PER_IP
+  int connects_per_ip_per_second = 0;       // REALTIME_CONNECTS_PER_IP_PER_SECOND
+  int admin_auth_failures_per_minute = 10;  // REALTIME_ADMIN_AUTH_FAILURES_PER_MINUTE
+  // The server-wide cap on unauthenticated WebSocket sessions in force.
+  int unauthenticated_cap() const {
+    return max_unauthenticated_connections > 0 ? max_unauthenticated_connections
+                                               : std::max(1, max_connections / 4);
+  }
 
   // Storage
   std::string database_url;  // DATABASE_URL: postgres://... ; empty: SQLite

@@ -12,6 +12,7 @@
 #include "core/channel.hpp"
 #include "core/protocol/requests.hpp"
 #include "core/time_format.hpp"
+#include "server/admin_auth_guard.hpp"
 #include "server/broadcast_scheduler.hpp"
 #include "server/loop.hpp"
 #include "server/ws_session.hpp"
@@ -173,7 +174,12 @@ struct AdminApi::State : std::enable_shared_from_this<AdminApi::State> {
         verifier(verifier_in),
         options(std::move(options_in)),
         peak_timer(server_in.io_context()),
-        saved_peak(metrics_in.peak_connections()) {}
+        saved_peak(metrics_in.peak_connections()),
+        auth_guard(std::make_shared<AdminAuthGuard>(
+            server_in.io_context().get_executor(), options.auth_failures_per_minute,
+            [this](std::optional<std::string> target, json::object details) {
+              audit("api", "auth.failed", std::move(target), std::move(details));
+            })) {}
 
   Server& server;
   RealtimeService& handler;
@@ -184,7 +190,8 @@ struct AdminApi::State : std::enable_shared_from_this<AdminApi::State> {
   boost::asio::steady_timer peak_timer;
   std::uint64_t saved_peak = 0;
   bool stopped = false;
-  BroadcastScheduler* broadcasts = nullptr;  // set by AdminApi::set_broadcast_scheduler
+  BroadcastScheduler* broadcasts = nullptr;    // set by AdminApi::set_broadcast_scheduler
+  std::shared_ptr<AdminAuthGuard> auth_guard;  // failed authentications per address
 
   boost::asio::any_io_executor executor() { return server.io_context().get_executor(); }
 
@@ -192,7 +199,8 @@ struct AdminApi::State : std::enable_shared_from_this<AdminApi::State> {
 
   // The actor ("admin" or the token's user) when the request carries admin
   // credentials; otherwise the error response (and the failure is audited).
-  std::variant<std::string, HttpResponse> authenticate(const HttpRequest& request) {
+  std::variant<std::string, HttpResponse> authenticate(const HttpRequest& request,
+                                                       const std::string& address) {
     const auto secret = request["X-Realtime-Admin-Secret"];
     const auto authorization = request[http::field::authorization];
     constexpr std::string_view kBearer = "bearer ";
@@ -200,31 +208,30 @@ struct AdminApi::State : std::enable_shared_from_this<AdminApi::State> {
       if (!options.admin_secret.empty() && constant_time_equal(secret, options.admin_secret)) {
         return std::string("admin");
       }
-      return refuse(request, http::status::forbidden, "forbidden", "wrong admin secret");
+      return refuse(request, address, http::status::forbidden, "forbidden", "wrong admin secret");
     }
     if (authorization.size() > kBearer.size() &&
         boost::beast::iequals(authorization.substr(0, kBearer.size()), kBearer)) {
       auto claims = verifier.verify(authorization.substr(kBearer.size()), now_ms());
       if (!claims) {
-        return refuse(request, http::status::unauthorized, claims.error().code,
+        return refuse(request, address, http::status::unauthorized, claims.error().code,
                       claims.error().message);
       }
       if (!claims->is_admin) {
-        return refuse(request, http::status::forbidden, "forbidden",
+        return refuse(request, address, http::status::forbidden, "forbidden",
                       "the token's role is not admin");
       }
       return claims->user_id;
     }
-    return refuse(request, http::status::unauthorized, "unauthorized",
+    return refuse(request, address, http::status::unauthorized, "unauthorized",
                   "admin credentials required: X-Realtime-Admin-Secret or an admin Bearer token");
   }
 
-  HttpResponse refuse(const HttpRequest& request, http::status status, std::string_view code,
-                      std::string_view message) {
+  HttpResponse refuse(const HttpRequest& request, const std::string& address, http::status status,
+                      std::string_view code, std::string_view message) {
     metrics.auth_failure();
     metrics.error(code);
-    audit("api", "auth.failed", std::string(request.target()),
-          json::object{{"code", code}, {"method", std::string(request.method_string())}});
+    auth_guard->failed(address, request, code);  // audited at once or summarized
     HttpResponse response = error_reply(status, code, message);
     if (status == http::status::unauthorized) response.set(http::field::www_authenticate, "Bearer");
     return response;
@@ -304,7 +311,11 @@ struct AdminApi::State : std::enable_shared_from_this<AdminApi::State> {
             respond(error_reply(http::status::service_unavailable, "unavailable", "stopping"));
             return;
           }
-          auto actor = self->authenticate(request);
+          if (auto refusal = self->auth_guard->check(params.client_address())) {
+            respond(std::move(*refusal));
+            return;
+          }
+          auto actor = self->authenticate(request, params.client_address());
           if (auto* refusal = std::get_if<HttpResponse>(&actor)) {
             respond(std::move(*refusal));
             return;
@@ -1028,6 +1039,7 @@ AdminApi::AdminApi(Server& server, RealtimeService& handler, StoreWorker& store,
 
 AdminApi::~AdminApi() {
   state_->stopped = true;
+  state_->auth_guard->stop();
   // The last figure, written once the loop no longer runs (the store worker still does).
   state_->save_peak();
 }
@@ -1038,6 +1050,7 @@ void AdminApi::set_broadcast_scheduler(BroadcastScheduler* scheduler) {
 
 void AdminApi::start() {
   state_->schedule_peak_save();
+  state_->auth_guard->start();
 }
 
 }  // namespace nself::server

@@ -34,6 +34,9 @@ struct AdminApiOptions {
   std::string admin_secret;  // empty: only admin JWTs are accepted
   std::uint64_t max_connections = 10'000;
   int message_retention_days = 0;  // 0: keep forever
+  // Failed authentications per client address per minute, then 429
+  // (REALTIME_ADMIN_AUTH_FAILURES_PER_MINUTE; 0: no limit).
+  int auth_failures_per_minute = 10;
   // The largest message content (JSON text) POST .../messages accepts: 413 above.
   std::size_t max_message_bytes = 64 * 1024;
   // Cleanup: connections not heartbeated for this long are stale (3 heartbeats).

@@ -11,14 +11,23 @@
 
 #include "server/handshake.hpp"
 #include "server/loop.hpp"
+#include "server/upgrade_token.hpp"
 
 namespace nself::server {
 
 namespace asio = boost::asio;
 using boost::system::error_code;
 
-HttpConnection::HttpConnection(Loop& loop, Transport transport, std::uint64_t key)
-    : loop_(loop), transport_(std::move(transport)), key_(key) {}
+namespace {
+
+// A refused connection gets less time to say what it wants.
+constexpr std::chrono::seconds kRefusedRequestTimeout{2};
+
+}  // namespace
+
+HttpConnection::HttpConnection(Loop& loop, Transport transport, std::uint64_t key,
+                               AcceptedPeer peer)
+    : loop_(loop), transport_(std::move(transport)), key_(key), peer_(std::move(peer)) {}
 
 void HttpConnection::start() {
   if (transport_.is_tls()) {
@@ -83,7 +92,10 @@ void HttpConnection::refuse_plain_http() {
 }
 
 void HttpConnection::read_request() {
-  deadline_ = std::chrono::steady_clock::now() + loop_.options().request_timeout;
+  deadline_ = std::chrono::steady_clock::now() +
+              (peer_.refusal == core::ConnectionRefusal::kNone
+                   ? loop_.options().request_timeout
+                   : std::chrono::duration_cast<std::chrono::milliseconds>(kRefusedRequestTimeout));
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(loop_.options().max_header_bytes));
   parser_->body_limit(loop_.options().max_body_bytes);
@@ -114,6 +126,10 @@ void HttpConnection::on_read(const error_code& error) {
     return;
   }
   HttpRequest request = parser_->release();
+  if (peer_.refusal != core::ConnectionRefusal::kNone) {
+    respond(refusal_response(peer_.refusal, peer_.retry_after_seconds, &request));
+    return;
+  }
   std::string_view path = split_target(request.target()).path;
   if (loop_.router().is_websocket_endpoint(path) &&
       (wants_websocket_upgrade(request) ||
@@ -128,26 +144,67 @@ void HttpConnection::on_read(const error_code& error) {
       respond(std::move(*refusal));
       return;
     }
-    if (!loop_.has_capacity()) {
-      HttpResponse response = error_response(
-          http::status::service_unavailable, "unavailable",
-          loop_.shutting_down() ? "server is shutting down" : "too many connections", &request);
-      response.set(http::field::retry_after, "5");
-      response.keep_alive(false);
-      respond(std::move(response));
-      return;
-    }
-    upgrade(request, std::move(*check.accept_key));
+    websocket(request, std::move(*check.accept_key));
     return;
   }
   // The deadline does not apply while a handler works (pending_).
   pending_ = true;
-  loop_.route(std::make_shared<const HttpRequest>(std::move(request)),
+  std::string client = client_of(request).to_string();
+  loop_.route(std::make_shared<const HttpRequest>(std::move(request)), std::move(client),
               [self = shared_from_this()](HttpResponse response) {
                 self->pending_ = false;
                 if (self->finished_) return;  // aborted meanwhile (shutdown)
                 self->respond(std::move(response));
               });
+}
+
+core::IpAddress HttpConnection::client_of(const HttpRequest& request) {
+  auto [first, last] = request.equal_range("X-Forwarded-For");
+  if (first == last) return peer_.address;
+  if (!peer_.trusted_proxy) {
+    loop_.note_untrusted_forwarded_for(peer_.address);
+    return peer_.address;
+  }
+  std::string joined;
+  for (auto it = first; it != last; ++it) {
+    if (!joined.empty()) joined += ',';
+    joined.append(it->value().data(), it->value().size());
+  }
+  return loop_.options().trusted_proxies.client(peer_.address, joined);
+}
+
+void HttpConnection::websocket(const HttpRequest& request, std::string accept_key) {
+  const core::IpAddress client = client_of(request);
+  ClientLimits::Lease proxied;
+  if (peer_.trusted_proxy) {
+    // Through a proxy each upgrade is charged to its client (see client_limits.hpp).
+    auto admission =
+        loop_.client_limits().open(client.limit_key(), std::chrono::steady_clock::now());
+    if (admission.refusal != core::ConnectionRefusal::kNone) {
+      respond(refusal_response(admission.refusal, admission.retry_after_seconds, &request));
+      return;
+    }
+    proxied = std::move(admission.lease);
+  }
+  ClientLimits::Lease& lease = peer_.trusted_proxy ? proxied : peer_.lease;
+  if (!loop_.has_capacity()) {
+    HttpResponse response = error_response(
+        http::status::service_unavailable, "unavailable",
+        loop_.shutting_down() ? "server is shutting down" : "too many connections", &request);
+    response.set(http::field::retry_after, "5");
+    response.keep_alive(false);
+    respond(std::move(response));
+    return;
+  }
+  // With a token the upgrade is authenticated already (check_upgrade verified
+  // it); without one it waits for an auth message, and counts as such.
+  if (!upgrade_token(request[http::field::authorization], request.target())) {
+    if (auto refusal = lease.begin_unauthenticated(); refusal != core::ConnectionRefusal::kNone) {
+      respond(refusal_response(refusal, 0, &request));
+      return;
+    }
+  }
+  upgrade(request, std::move(accept_key), client, std::move(lease));
 }
 
 void HttpConnection::respond(HttpResponse response) {
@@ -172,15 +229,17 @@ void HttpConnection::respond(HttpResponse response) {
       [&](auto& stream) { http::async_write(stream, *response_, std::move(on_written)); });
 }
 
-void HttpConnection::upgrade(const HttpRequest& request, std::string accept_key) {
+void HttpConnection::upgrade(const HttpRequest& request, std::string accept_key,
+                             const core::IpAddress& client, ClientLimits::Lease lease) {
   SessionInfo info;
   info.id = loop_.next_session_id();
+  // The client (resolved through trusted proxies): what the protocol layer
+  // records and audits. The port is the socket peer's.
+  info.remote_address = client.to_string();
+  info.peer_address = peer_.address.to_string();
   error_code endpoint_error;
   auto remote = transport_.socket().remote_endpoint(endpoint_error);
-  if (!endpoint_error) {
-    info.remote_address = remote.address().to_string();
-    info.remote_port = remote.port();
-  }
+  if (!endpoint_error) info.remote_port = remote.port();
   UpgradeRequest upgrade{std::string(request.target()),
                          std::string(request[http::field::authorization]),
                          std::string(request[http::field::user_agent])};
@@ -190,7 +249,8 @@ void HttpConnection::upgrade(const HttpRequest& request, std::string accept_key)
   buffer_.consume(buffer_.size());
   finished_ = true;
   loop_.start_session(std::move(transport_), std::move(info), std::move(upgrade),
-                      switching_protocols_response(accept_key), std::move(leftover));
+                      switching_protocols_response(accept_key), std::move(leftover),
+                      std::move(lease));
   loop_.http_finished(key_);
 }
 
@@ -246,6 +306,7 @@ void HttpConnection::done() {
   finished_ = true;
   error_code ignored;
   transport_.socket().close(ignored);
+  peer_.lease.release();
   loop_.http_finished(key_);
 }
 

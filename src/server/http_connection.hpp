@@ -6,6 +6,10 @@
 // validates the upgrade and hands the socket to a WsSession with the 101
 // queued and any bytes the client sent after its request.
 //
+// A connection refused by the acceptor (AcceptedPeer::refusal: its address
+// is over a limit) reads its request within 2 s and gets the refusal (429 or
+// 503, see client_limits.hpp); a refused upgrade likewise.
+//
 // Under TLS (Loop::tls_context) the connection first peeks at the client's
 // first byte: a TLS handshake record goes on to the TLS handshake (on this
 // loop, within request_timeout), anything else (plain HTTP) is answered with a
@@ -22,6 +26,8 @@
 #include <memory>
 #include <optional>
 
+#include "core/net_address.hpp"
+#include "server/client_limits.hpp"
 #include "server/http_router.hpp"
 #include "server/transport.hpp"
 
@@ -29,9 +35,19 @@ namespace nself::server {
 
 class Loop;
 
+// Who is at the other end of an accepted socket, and what the acceptor
+// decided about it (see client_limits.hpp).
+struct AcceptedPeer {
+  core::IpAddress address;     // the socket's peer
+  bool trusted_proxy = false;  // in ServerOptions::trusted_proxies: X-Forwarded-For names clients
+  ClientLimits::Lease lease;   // an untrusted peer's share of the limits, when admitted
+  core::ConnectionRefusal refusal = core::ConnectionRefusal::kNone;  // else: answered, then closed
+  long retry_after_seconds = 0;
+};
+
 class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
  public:
-  HttpConnection(Loop& loop, Transport transport, std::uint64_t key);
+  HttpConnection(Loop& loop, Transport transport, std::uint64_t key, AcceptedPeer peer);
 
   void start();
   // Closes the socket (shutdown, or the request deadline passed).
@@ -48,13 +64,20 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   void read_request();
   void on_read(const boost::system::error_code& error);
   void respond(HttpResponse response);
-  void upgrade(const HttpRequest& request, std::string accept_key);
+  // The client of `request`: the peer, or through a trusted proxy the
+  // address its X-Forwarded-For names.
+  core::IpAddress client_of(const HttpRequest& request);
+  // The WebSocket endpoint: limits, then upgrade() or a refusal.
+  void websocket(const HttpRequest& request, std::string accept_key);
+  void upgrade(const HttpRequest& request, std::string accept_key, const core::IpAddress& client,
+               ClientLimits::Lease lease);
   void drain();
   void done();
 
   Loop& loop_;
   Transport transport_;
   std::uint64_t key_;
+  AcceptedPeer peer_;
   boost::beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<HttpResponse> response_;

@@ -181,7 +181,8 @@ void HttpRouter::add_async(http::verb method, std::string pattern, AsyncHandler 
   routes_.push_back(Route{method, std::move(pattern), nullptr, std::move(handler)});
 }
 
-void HttpRouter::handle(const HttpRequest& request, Responder respond) const {
+void HttpRouter::handle(const HttpRequest& request, const std::string& client_address,
+                        Responder respond) const {
   std::string_view path = split_target(request.target()).path;
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
@@ -221,6 +222,7 @@ void HttpRouter::handle(const HttpRequest& request, Responder respond) const {
     }
   }
   if (found != nullptr) {
+    params.set_client_address(client_address);
     try {
       if (found->handler) {
         finish(found->handler(request));

@@ -44,14 +44,21 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
 
 // The values of a route pattern's {name} segments, percent-decoded as RFC 3986
 // says (a '+' stays a '+'; only a query string decodes it as a space).
+// Also the client's address (the socket peer, or the client a trusted
+// proxy's X-Forwarded-For names; docs/SECURITY.md "Connections and
+// addresses"), which per-address limits key on.
 class PathParams {
  public:
   void set(std::string name, std::string value);
   // The value of {name}; empty when the pattern has no such segment.
   const std::string& get(std::string_view name) const;
+  // The client's address ("" when not known: tests calling handle() directly).
+  const std::string& client_address() const { return client_address_; }
+  void set_client_address(std::string address) { client_address_ = std::move(address); }
 
  private:
   std::vector<std::pair<std::string, std::string>> values_;
+  std::string client_address_;
 };
 
 // Finishes an asynchronous request. Must be called exactly once, on the loop
@@ -87,7 +94,12 @@ class HttpRouter {
   // for a synchronous handler, later for an asynchronous one); 404 when no
   // route has the path, 405 (with an Allow header) when the path exists for
   // other methods. Exceptions thrown by a handler's call become 500.
-  void handle(const HttpRequest& request, Responder respond) const;
+  void handle(const HttpRequest& request, Responder respond) const {
+    handle(request, std::string(), std::move(respond));
+  }
+  // The same for a client at `client_address` (PathParams::client_address).
+  void handle(const HttpRequest& request, const std::string& client_address,
+              Responder respond) const;
   // The same for synchronous routes only (tests); an asynchronous route gives 500.
   HttpResponse handle(const HttpRequest& request) const;
 

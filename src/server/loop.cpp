@@ -23,7 +23,7 @@ thread_local Loop* Loop::current_ = nullptr;
 
 Loop::Loop(asio::io_context& io, const ServerOptions& options, SessionHandler& handler,
            const HttpRouter& router, std::size_t index, std::atomic<std::size_t>& open_sessions,
-           asio::any_io_executor control)
+           asio::any_io_executor control, ClientLimits& limits, std::atomic<std::size_t>& open_http)
     : io_(io),
       options_(options),
       handler_(handler),
@@ -31,6 +31,8 @@ Loop::Loop(asio::io_context& io, const ServerOptions& options, SessionHandler& h
       index_(index),
       open_sessions_(open_sessions),
       control_(std::move(control)),
+      limits_(limits),
+      open_http_(open_http),
       read_buffer_(kReadBufferBytes),
       queue_budget_(options.max_queued_bytes_total / std::max<std::size_t>(options.threads, 1)),
       batch_timer_(io),
@@ -91,11 +93,13 @@ void Loop::drain() {
   draining_.clear();
 }
 
-void Loop::route(std::shared_ptr<const HttpRequest> request, Responder respond) {
+void Loop::route(std::shared_ptr<const HttpRequest> request, std::string client_address,
+                 Responder respond) {
   // The admin API, the scheduler and their state live on the control loop;
   // the response goes back to the connection's loop.
-  asio::post(control_, [this, request = std::move(request), respond = std::move(respond)] {
-    router_.handle(*request, [this, respond](HttpResponse response) {
+  asio::post(control_, [this, request = std::move(request), client = std::move(client_address),
+                        respond = std::move(respond)] {
+    router_.handle(*request, client, [this, respond](HttpResponse response) {
       asio::post(io_, [respond, response = std::move(response)]() mutable {
         respond(std::move(response));
       });
@@ -103,14 +107,24 @@ void Loop::route(std::shared_ptr<const HttpRequest> request, Responder respond) 
   });
 }
 
-void Loop::adopt(asio::ip::tcp::socket socket) {
+void Loop::adopt(asio::ip::tcp::socket socket, AcceptedPeer peer) {
   std::uint64_t key = next_http_key_++;
   auto connection = std::make_shared<HttpConnection>(
       *this,
       tls_context_ ? Transport(std::move(socket), *tls_context_) : Transport(std::move(socket)),
-      key);
+      key, std::move(peer));
   http_connections_.emplace(key, connection);
+  open_http_.fetch_add(1, std::memory_order_relaxed);
   connection->start();
+}
+
+void Loop::note_untrusted_forwarded_for(const core::IpAddress& peer) {
+  if (noted_forwarded_for_) return;
+  noted_forwarded_for_ = true;
+  spdlog::info(
+      "X-Forwarded-For from {} ignored: the peer is not in REALTIME_TRUSTED_PROXIES (set it to "
+      "your proxy's address if it is one; logged once)",
+      peer.to_string());
 }
 
 bool Loop::has_capacity() const {
@@ -119,9 +133,10 @@ bool Loop::has_capacity() const {
 }
 
 void Loop::start_session(Transport transport, SessionInfo info, UpgradeRequest upgrade,
-                         std::string handshake_response, std::string leftover) {
-  auto session =
-      std::make_shared<WsSession>(*this, std::move(transport), std::move(info), std::move(upgrade));
+                         std::string handshake_response, std::string leftover,
+                         ClientLimits::Lease lease) {
+  auto session = std::make_shared<WsSession>(*this, std::move(transport), std::move(info),
+                                             std::move(upgrade), std::move(lease));
   sessions_.emplace(session.get(), session);
   open_sessions_.fetch_add(1, std::memory_order_relaxed);
   spdlog::debug("connection {} opened from {} ({} open)", session->id(),
@@ -152,6 +167,7 @@ void Loop::http_finished(std::uint64_t key) {
   // Destroy it after the current handler returns (it is likely running now).
   asio::post(io_, [connection = std::move(found->second)] {});
   http_connections_.erase(found);
+  open_http_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void Loop::tick(SteadyTime now) {

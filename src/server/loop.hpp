@@ -24,6 +24,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "server/client_limits.hpp"
+#include "server/http_connection.hpp"
 #include "server/http_router.hpp"
 #include "server/loop_hub.hpp"
 #include "server/server_options.hpp"
@@ -33,8 +35,6 @@
 
 namespace nself::server {
 
-class HttpConnection;
-
 class Loop {
  public:
   using SteadyTime = std::chrono::steady_clock::time_point;
@@ -42,9 +42,12 @@ class Loop {
   // `open_sessions` counts the sessions of every loop (max_connections is
   // server-wide); HTTP routes run on `control` (loop 0, where the admin API,
   // the timers and the broadcast scheduler live).
+  // `limits` and `open_http` (connections in their HTTP phase) are
+  // server-wide too.
   Loop(boost::asio::io_context& io, const ServerOptions& options, SessionHandler& handler,
        const HttpRouter& router, std::size_t index, std::atomic<std::size_t>& open_sessions,
-       boost::asio::any_io_executor control);
+       boost::asio::any_io_executor control, ClientLimits& limits,
+       std::atomic<std::size_t>& open_http);
   Loop(const Loop&) = delete;
   Loop& operator=(const Loop&) = delete;
 
@@ -63,8 +66,10 @@ class Loop {
   // Loop thread: applies everything in the mailbox, in order.
   void drain();
 
-  // Runs an HTTP route on the control loop; `respond` is called back on this loop.
-  void route(std::shared_ptr<const HttpRequest> request, Responder respond);
+  // Runs an HTTP route on the control loop for the client at
+  // `client_address`; `respond` is called back on this loop.
+  void route(std::shared_ptr<const HttpRequest> request, std::string client_address,
+             Responder respond);
 
   // Batch mode with a delay: `session` is flushed when the loop's one batch
   // timer fires (within ServerOptions::batch_delay).
@@ -93,13 +98,18 @@ class Loop {
   void set_tls_context(boost::asio::ssl::context* context) { tls_context_ = context; }
   // Takes an accepted socket: reads its HTTP request (HttpConnection), after
   // the TLS handshake when TLS is on.
-  void adopt(boost::asio::ip::tcp::socket socket);
+  void adopt(boost::asio::ip::tcp::socket socket, AcceptedPeer peer);
+  ClientLimits& client_limits() { return limits_; }
+  // A request from an untrusted peer carried X-Forwarded-For (ignored): logs
+  // it once per loop, to point at REALTIME_TRUSTED_PROXIES.
+  void note_untrusted_forwarded_for(const core::IpAddress& peer);
   // True while one more WebSocket session may open (server-wide, and not
   // shutting down).
   bool has_capacity() const;
   // Starts a WebSocket session on an upgraded socket.
   void start_session(Transport transport, SessionInfo info, UpgradeRequest upgrade,
-                     std::string handshake_response, std::string leftover);
+                     std::string handshake_response, std::string leftover,
+                     ClientLimits::Lease lease);
   // Called by a session (exactly once) when its socket is closed.
   void session_finished(WsSession& session);
   // Called by an HTTP connection when it is done (closed or upgraded).
@@ -129,6 +139,9 @@ class Loop {
   std::size_t index_;
   std::atomic<std::size_t>& open_sessions_;
   boost::asio::any_io_executor control_;
+  ClientLimits& limits_;
+  std::atomic<std::size_t>& open_http_;
+  bool noted_forwarded_for_ = false;
   boost::asio::ssl::context* tls_context_ = nullptr;
   static thread_local Loop* current_;
   std::vector<char> read_buffer_;

@@ -53,6 +53,7 @@ void RealtimeHandler::set_announcements(std::vector<store::Broadcast> announceme
 
 void RealtimeHandler::broadcasts_on_authenticated(WsSession& session) {
   ++authenticated_count_;
+  session.mark_authenticated();  // no longer counts against the unauthenticated caps
   session.set_wants_announcements(true);
   const auto now =
       std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());

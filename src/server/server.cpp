@@ -23,6 +23,7 @@ Server::Server(ServerOptions options, SessionHandler& handler)
     : options_(std::move(options)),
       handler_(handler),
       io_(1),
+      client_limits_(options_),
       acceptor_(io_),
       signals_(io_),
       tick_timer_(io_),
@@ -43,7 +44,7 @@ Server::Server(ServerOptions options, SessionHandler& handler)
       worker_guards_.emplace_back(io->get_executor());
     }
     loops_.push_back(std::make_unique<Loop>(*io, options_, handler_, router_, index, open_sessions_,
-                                            io_.get_executor()));
+                                            io_.get_executor(), client_limits_, open_http_));
     loops_.back()->set_tls_context(tls_context_.get());
   }
   std::vector<Loop*> loops;
@@ -80,6 +81,10 @@ Server::Server(ServerOptions options, SessionHandler& handler)
     body["status"] = shutting_down_ ? "stopping" : "ok";
     body["version"] = NSELF_VERSION;
     body["connections"] = session_count();
+    // Not yet WebSocket sessions (this request among them), and sessions
+    // waiting for their auth message (docs/SECURITY.md, C1-C5).
+    body["http_connections"] = http_connection_count();
+    body["unauthenticated"] = client_limits_.unauthenticated();
     // Lets `start` tell its own server from another one answering on the port.
     body["pid"] = static_cast<std::int64_t>(::getpid());
     body["uptime_seconds"] = std::chrono::duration_cast<std::chrono::seconds>(
@@ -137,28 +142,50 @@ void Server::stop() {
 
 void Server::accept() {
   // The socket is created on the io_context of the loop that will own it.
-  acceptor_.async_accept(loops_[next_loop_]->io(),
-                         [this](const error_code& error, asio::ip::tcp::socket socket) {
-                           if (error == asio::error::operation_aborted || !acceptor_.is_open())
-                             return;
-                           if (!error) {
-                             Loop& loop = *loops_[next_loop_];
-                             next_loop_ = (next_loop_ + 1) % loops_.size();
-                             if (loop.on_this_thread()) {
-                               loop.adopt(std::move(socket));
-                             } else {
-                               asio::post(loop.io(), [&loop, socket = std::move(socket)]() mutable {
-                                 loop.adopt(std::move(socket));
-                               });
-                             }
-                           } else if (DescriptorReserve::is_exhaustion(error.value())) {
-                             out_of_descriptors(error);
-                             return;  // accept() again after a pause
-                           } else {
-                             spdlog::warn("accept failed: {}", error.message());
-                           }
-                           accept();
-                         });
+  acceptor_.async_accept(
+      loops_[next_loop_]->io(), [this](const error_code& error, asio::ip::tcp::socket socket) {
+        if (error == asio::error::operation_aborted || !acceptor_.is_open()) return;
+        if (!error) {
+          Loop& loop = *loops_[next_loop_];
+          next_loop_ = (next_loop_ + 1) % loops_.size();
+          AcceptedPeer peer = admit(socket);
+          if (loop.on_this_thread()) {
+            loop.adopt(std::move(socket), std::move(peer));
+          } else {
+            asio::post(loop.io(),
+                       [&loop, socket = std::move(socket), peer = std::move(peer)]() mutable {
+                         loop.adopt(std::move(socket), std::move(peer));
+                       });
+          }
+        } else if (DescriptorReserve::is_exhaustion(error.value())) {
+          out_of_descriptors(error);
+          return;  // accept() again after a pause
+        } else {
+          spdlog::warn("accept failed: {}", error.message());
+        }
+        accept();
+      });
+}
+
+AcceptedPeer Server::admit(const asio::ip::tcp::socket& socket) {
+  AcceptedPeer peer;
+  error_code error;
+  const auto endpoint = socket.remote_endpoint(error);
+  if (!error) {
+    peer.address = core::IpAddress::parse(endpoint.address().to_string()).value_or(peer.address);
+  }
+  // Through a trusted proxy the clients are charged at their upgrades.
+  peer.trusted_proxy = options_.trusted_proxies.contains(peer.address);
+  if (peer.trusted_proxy) return peer;
+  auto admission = client_limits_.open(peer.address.limit_key(), std::chrono::steady_clock::now());
+  peer.lease = std::move(admission.lease);
+  peer.refusal = admission.refusal;
+  peer.retry_after_seconds = admission.retry_after_seconds;
+  if (peer.refusal != core::ConnectionRefusal::kNone) {
+    spdlog::debug("connection from {} refused: over its address's limits",
+                  peer.address.to_string());
+  }
+  return peer;
 }
 
 void Server::out_of_descriptors(const error_code& error) {

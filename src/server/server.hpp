@@ -28,7 +28,9 @@
 #include <thread>
 #include <vector>
 
+#include "server/client_limits.hpp"
 #include "server/descriptor_reserve.hpp"
+#include "server/http_connection.hpp"
 #include "server/http_router.hpp"
 #include "server/server_options.hpp"
 #include "server/session_handler.hpp"
@@ -73,6 +75,10 @@ class Server {
   bool tls() const { return tls_context_ != nullptr; }
   // Open WebSocket sessions over every loop (any thread).
   std::size_t session_count() const { return open_sessions_.load(std::memory_order_relaxed); }
+  // Connections in their HTTP phase over every loop (any thread).
+  std::size_t http_connection_count() const { return open_http_.load(std::memory_order_relaxed); }
+  // Per-address connection limits (client_limits.hpp).
+  ClientLimits& client_limits() { return client_limits_; }
 
   // Serves until stop(); may be called once.
   void run();
@@ -81,6 +87,8 @@ class Server {
 
  private:
   void accept();
+  // Who an accepted socket's peer is, and whether its address may connect.
+  AcceptedPeer admit(const boost::asio::ip::tcp::socket& socket);
   // accept() failed for lack of descriptors: sheds one pending connection,
   // logs at most once a second with a count, accepts again after a pause.
   void out_of_descriptors(const boost::system::error_code& error);
@@ -108,6 +116,8 @@ class Server {
   std::vector<WorkGuard> worker_guards_;
   std::vector<std::thread> worker_threads_;
   std::atomic<std::size_t> open_sessions_{0};
+  std::atomic<std::size_t> open_http_{0};
+  ClientLimits client_limits_;  // before loops_: their connections hold leases
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer tick_timer_;

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "core/net_address.hpp"
+
 namespace nself::server {
 
 // Everything the transport needs to know. The defaults match the manual's
@@ -64,6 +66,18 @@ struct ServerOptions {
   // start. See server/tls_context.hpp.
   std::string tls_cert_file;
   std::string tls_key_file;
+  // Client addresses (docs/SECURITY.md, "Connections and addresses"). The
+  // peers whose X-Forwarded-For names the client (REALTIME_TRUSTED_PROXIES).
+  core::TrustedProxies trusted_proxies;
+  // 0 is no limit. WebSocket sessions not yet authenticated, server-wide
+  // (503; REALTIME_MAX_UNAUTHENTICATED_CONNECTIONS) and per client address
+  // (429; REALTIME_MAX_UNAUTHENTICATED_PER_IP); connections per address
+  // (REALTIME_MAX_CONNECTIONS_PER_IP) and new connections per address per
+  // second (REALTIME_CONNECTS_PER_IP_PER_SECOND), both 429.
+  std::size_t max_unauthenticated = 0;
+  std::size_t max_unauthenticated_per_ip = 0;
+  std::size_t max_connections_per_ip = 0;
+  double connects_per_ip_per_second = 0;
   // Install SIGINT/SIGTERM handlers that call stop() (off in in-process tests).
   bool handle_signals = true;
 };

@@ -30,10 +30,12 @@ bool is_text_frame(const std::string& frame) {
 
 }  // namespace
 
-WsSession::WsSession(Loop& loop, Transport transport, SessionInfo info, UpgradeRequest upgrade)
+WsSession::WsSession(Loop& loop, Transport transport, SessionInfo info, UpgradeRequest upgrade,
+                     ClientLimits::Lease lease)
     : loop_(loop),
       transport_(std::move(transport)),
       info_(std::move(info)),
+      lease_(std::move(lease)),
       decoder_(ws::DecoderLimits{loop.options().max_message_bytes, true}),
       upgrade_(std::make_unique<UpgradeRequest>(std::move(upgrade))) {
   auto now = std::chrono::steady_clock::now();
@@ -259,6 +261,7 @@ void WsSession::finish() {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
   transport_.close();
+  lease_.release();
   release(pending_);
   pending_events_ = 0;
   loop_.session_finished(*this);

@@ -45,6 +45,7 @@
 #include <vector>
 
 #include "core/ws/frame_codec.hpp"
+#include "server/client_limits.hpp"
 #include "server/transport.hpp"
 
 namespace nself::server {
@@ -53,8 +54,10 @@ class Loop;
 
 // What is known about a connection from its socket and its upgrade request.
 struct SessionInfo {
-  std::string id;              // unique per server run (UUID form)
-  std::string remote_address;  // ip of the peer
+  std::string id;  // unique per server run (UUID form)
+  std::string
+      remote_address;  // the client's ip: the peer's, or via a trusted proxy X-Forwarded-For's
+  std::string peer_address;  // the socket peer's ip
   std::uint16_t remote_port = 0;
   std::chrono::system_clock::time_point connected_at;
 };
@@ -78,7 +81,8 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   using SteadyTime = std::chrono::steady_clock::time_point;
   enum class State { kOpen, kClosing, kClosed };
 
-  WsSession(Loop& loop, Transport transport, SessionInfo info, UpgradeRequest upgrade = {});
+  WsSession(Loop& loop, Transport transport, SessionInfo info, UpgradeRequest upgrade = {},
+            ClientLimits::Lease lease = {});
   WsSession(const WsSession&) = delete;
   WsSession& operator=(const WsSession&) = delete;
 
@@ -106,6 +110,10 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   // announcements (HubCommand::kDeliverAll). Loop thread.
   void set_wants_announcements(bool on) { wants_announcements_ = on; }
   bool wants_announcements() const { return wants_announcements_; }
+  // Called by the protocol layer when the session authenticates (auth_ok):
+  // it stops counting as unauthenticated (client_limits.hpp). Idempotent.
+  // Loop thread.
+  void mark_authenticated() { lease_.authenticated(); }
 
   // The sweep: sends pings, closes idle sessions, enforces the close timeout.
   void on_tick(SteadyTime now);
@@ -158,6 +166,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   Loop& loop_;
   Transport transport_;
   SessionInfo info_;
+  ClientLimits::Lease lease_;  // released when the socket closes
   core::ws::FrameDecoder decoder_;
 
   std::unique_ptr<UpgradeRequest> upgrade_;  // until on_open returns

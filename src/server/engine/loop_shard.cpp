@@ -97,6 +97,7 @@ void LoopShard::carry_out(ce::Actions& actions) {
           if constexpr (std::is_same_v<T, ce::Send>) {
             ++sends_;
             if (WsSession* target = session(a.connection)) {
+              if (std::holds_alternative<ce::AuthOk>(a.event)) target->mark_authenticated();
               target->send_text(protocols::native::encode(a.event));
             }
           } else if constexpr (std::is_same_v<T, ce::Deliver>) {

@@ -32,6 +32,10 @@ before(async () => {
       REALTIME_MAX_MESSAGES_PER_SECOND: '1000',
       WEBSOCKET_PING_INTERVAL: '2',
       WEBSOCKET_TIMEOUT: '6',
+      // Every attacker here is one address (loopback) holding dozens of
+      // sessions before auth; what each does is the point, not the
+      // per-address cap (hostile_http.test.mjs, docs/SECURITY.md C2).
+      REALTIME_MAX_UNAUTHENTICATED_PER_IP: '0',
     },
   });
   await project.mustRealtime(['init']);

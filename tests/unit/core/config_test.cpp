@@ -288,6 +288,40 @@ TEST_F(ConfigFixture, EngineIsTheShardedOneUnlessLockIsAsked) {
   ASSERT_TRUE(lock.ok());
   EXPECT_EQ(lock->engine, "lock");
   EXPECT_FALSE(load("REALTIME_ENGINE=mutex\n").ok());
+
+TEST_F(ConfigFixture, ClientAddressLimitsHaveDefaultsAndAreValidated) {
+  auto config = load("");
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(config->trusted_proxies, "");
+  EXPECT_EQ(config->unauthenticated_cap(), 250);  // a quarter of WEBSOCKET_MAX_CONNECTIONS
+  EXPECT_EQ(config->max_unauthenticated_per_ip, 64);
+  EXPECT_EQ(config->max_connections_per_ip, 0);
+  EXPECT_EQ(config->connects_per_ip_per_second, 0);
+  EXPECT_EQ(config->admin_auth_failures_per_minute, 10);
+  config = load("WEBSOCKET_MAX_CONNECTIONS=2\n");
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(config->unauthenticated_cap(), 1);
+  config = load(
+      "REALTIME_TRUSTED_PROXIES=10.0.0.0/8, ::1\nREALTIME_MAX_UNAUTHENTICATED_CONNECTIONS=7\n"
+      "REALTIME_MAX_UNAUTHENTICATED_PER_IP=0\nREALTIME_MAX_CONNECTIONS_PER_IP=20\n"
+      "REALTIME_CONNECTS_PER_IP_PER_SECOND=5\nREALTIME_ADMIN_AUTH_FAILURES_PER_MINUTE=0\n");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->trusted_proxies, "10.0.0.0/8, ::1");
+  EXPECT_EQ(config->unauthenticated_cap(), 7);
+  EXPECT_EQ(config->max_unauthenticated_per_ip, 0);
+  EXPECT_EQ(config->max_connections_per_ip, 20);
+  EXPECT_EQ(config->connects_per_ip_per_second, 5);
+  EXPECT_EQ(config->admin_auth_failures_per_minute, 0);
+  config = load("REALTIME_TRUSTED_PROXIES=10.0.0.0/40\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.error().message.find("REALTIME_TRUSTED_PROXIES (.env line 1)"),
+            std::string::npos)
+      << config.error().message;
+  for (const char* line :
+       {"REALTIME_MAX_CONNECTIONS_PER_IP=-1\n", "REALTIME_CONNECTS_PER_IP_PER_SECOND=x\n",
+        "REALTIME_ADMIN_AUTH_FAILURES_PER_MINUTE=-5\n"}) {
+    EXPECT_FALSE(load(line).ok()) << line;
+  }
 }
 
 }  // namespace
