@@ -288,6 +288,7 @@ TEST_F(ConfigFixture, EngineIsTheShardedOneUnlessLockIsAsked) {
   ASSERT_TRUE(lock.ok());
   EXPECT_EQ(lock->engine, "lock");
   EXPECT_FALSE(load("REALTIME_ENGINE=mutex\n").ok());
+}
 
 TEST_F(ConfigFixture, ClientAddressLimitsHaveDefaultsAndAreValidated) {
   auto config = load("");
