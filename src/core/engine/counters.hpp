@@ -2,7 +2,8 @@
 
 // What a shard counts for /metrics, in plain integers: a shard is one
 // thread's, so its counters have one writer; the driver reads them on the
-// same thread and hands them on (docs/ENGINE_DESIGN.md, "Metrics").
+// same thread and hands them on to its loop's LoopMetrics
+// (docs/ARCHITECTURE.md, "Metrics").
 
 #include <array>
 #include <cstdint>
