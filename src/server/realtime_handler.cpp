@@ -1098,6 +1098,11 @@ void RealtimeHandler::leave_channel(Client& client, const ChannelRef& channel) {
 
 void RealtimeHandler::handle_presence(WsSession& session, Client& client, const protocol::Ref& ref,
                                       protocol::PresenceRequest& request) {
+  // ---- content filters: presence metadata as message content
+  if (auto redacted = request.meta_json ? options_.content_filter.redact_json(*request.meta_json)
+                                        : std::nullopt) {
+    request.meta_json = std::move(*redacted);
+  }
   std::vector<const ChannelRef*> targets;
   if (request.channel) {
     const ChannelRef* channel = client.find(*request.channel);
