@@ -8,8 +8,14 @@
 # (a policy-rc.d for the length of the install), then stops and disables it in
 # case it started anyway. compare.sh runs nginx as a plain process with its own
 # configuration in a temporary directory.
+# --print installs nothing and lists the Debian packages, "deb <package>" a line.
 set -euo pipefail
 dir="$(cd "$(dirname "$0")" && pwd)"
+debs=(nginx libnginx-mod-nchan)
+if [ "${1:-}" = --print ]; then
+  printf 'deb %s\n' "${debs[@]}"
+  exit 0
+fi
 
 npm_installed() {
   [ -d "$dir/node_modules/uwebsockets" ] && [ -d "$dir/node_modules/ws" ] &&
@@ -22,7 +28,6 @@ if ! npm_installed; then
   npm ci --prefix "$dir" --no-audit --no-fund --silent
 fi
 
-debs=(nginx libnginx-mod-nchan)
 missing=()
 for package in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' ||

@@ -4,6 +4,10 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <boost/regex.hpp>
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <vector>
 
 namespace nself::core {
 
@@ -68,6 +72,36 @@ bool redact(const std::vector<boost::regex>& regexes, std::string& text) {
   return changed;
 }
 
+// `object` with its members renamed to `new_keys` (nullopt: unchanged), in
+// the same order. A new name already taken (by a key that was not renamed, or
+// by an earlier renamed one) gets " (2)", " (3)", ...: the first free one, so
+// no member is lost and the names stay unique.
+json::object rename_keys(json::object object,
+                         const std::vector<std::optional<std::string>>& new_keys) {
+  std::unordered_set<std::string> taken;
+  std::size_t index = 0;
+  for (const auto& member : object) {
+    if (!new_keys[index++]) taken.emplace(member.key());
+  }
+  json::object renamed(object.storage());
+  renamed.reserve(object.size());
+  index = 0;
+  for (auto& member : object) {
+    const std::optional<std::string>& new_key = new_keys[index++];
+    if (!new_key) {
+      renamed.emplace(member.key(), std::move(member.value()));
+      continue;
+    }
+    std::string name = *new_key;
+    for (std::size_t suffix = 2; taken.contains(name); ++suffix) {
+      name = *new_key + " (" + std::to_string(suffix) + ")";
+    }
+    taken.insert(name);
+    renamed.emplace(name, std::move(member.value()));
+  }
+  return renamed;
+}
+
 bool redact_value(const std::vector<boost::regex>& regexes, json::value& value) {
   bool changed = false;
   if (value.is_string()) {
@@ -79,8 +113,22 @@ bool redact_value(const std::vector<boost::regex>& regexes, json::value& value) 
   } else if (value.is_array()) {
     for (auto& element : value.as_array()) changed = redact_value(regexes, element) || changed;
   } else if (value.is_object()) {
-    for (auto& member : value.as_object()) {
+    json::object& object = value.as_object();
+    bool renamed = false;
+    std::vector<std::optional<std::string>> new_keys(object.size());
+    std::size_t index = 0;
+    for (auto& member : object) {
+      std::string key(member.key());
+      if (redact(regexes, key)) {
+        new_keys[index] = std::move(key);
+        renamed = true;
+      }
+      ++index;
       changed = redact_value(regexes, member.value()) || changed;
+    }
+    if (renamed) {
+      value = rename_keys(std::move(object), new_keys);
+      changed = true;
     }
   }
   return changed;

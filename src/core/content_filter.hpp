@@ -52,8 +52,12 @@ class ContentFilter {
   // closed). Returns nullopt when nothing matched.
   std::optional<std::string> redact_text(std::string_view text) const;
 
-  // Redacts every string value (not object keys, numbers or literals) inside
-  // the JSON value text `json_text`. Returns nullopt when nothing matched, so
+  // Redacts every string inside the JSON value text `json_text`: string
+  // values and object keys (not numbers or literals). A key is redacted as a
+  // value is; if its new name is already taken in its object (by a key that
+  // was not redacted, or by an earlier redacted one), it gets " (2)", " (3)",
+  // ..., the first free name, so no member is lost and names stay unique.
+  // Members keep their order. Returns nullopt when nothing matched, so
   // the caller keeps the bytes exactly as sent; otherwise the value
   // re-serialized as compact JSON. Text that cannot be inspected (not JSON,
   // or nested deeper than kMaxFilterJsonDepth) becomes the JSON string

@@ -10,6 +10,7 @@
 #include "core/protocol/events.hpp"
 #include "core/ws/frame_codec.hpp"
 #include "server/loop.hpp"
+#include "server/realtime_handler_client.hpp"
 #include "server/stats_feed.hpp"
 #include "server/upgrade_token.hpp"
 #include "server/ws_session.hpp"
@@ -83,32 +84,6 @@ bool counts_against_rate(const protocol::Request& request) {
 }
 
 }  // namespace
-
-// Per-connection protocol state, owned by the session.
-struct RealtimeHandler::Client : SessionContext {
-  bool authenticated = false;
-  bool recorded = false;  // realtime.connections has a row for it
-  Claims claims;
-  std::chrono::steady_clock::time_point auth_deadline;
-  std::unordered_map<std::string, ChannelRef> subscriptions;  // channel id -> channel
-  // The upgrade's User-Agent, kept until authentication writes it to
-  // realtime.connections (an idle authenticated connection keeps none).
-  std::unique_ptr<std::string> user_agent;
-  // ---- limits
-  bool counted = false;          // counted in users_ (released on close)
-  bool cluster_counted = false;  // cluster mode: counted in Redis (released on close)
-  int pending_subscribes = 0;    // subscribes sent to the store, not answered yet
-  core::FloodGuard flood;
-  // Lookup of subscriptions by the name the client uses (slug or id).
-  const ChannelRef* find(const std::string& name) const {
-    auto by_id = subscriptions.find(name);
-    if (by_id != subscriptions.end()) return &by_id->second;
-    for (const auto& [id, channel] : subscriptions) {
-      if (channel.slug == name) return &channel;
-    }
-    return nullptr;
-  }
-};
 
 RealtimeHandler::RealtimeHandler(const core::auth::JwtVerifier& verifier, StoreWorker& store,
                                  RealtimeOptions options)
@@ -196,6 +171,7 @@ void RealtimeHandler::on_text(WsSession& session, std::string text) {
 
 void RealtimeHandler::dispatch(WsSession& session, Client& client, const protocol::Ref& ref,
                                protocol::Request& request) {
+  if (client.admitting) return hold_until_admitted(session, client, ref, std::move(request));
   if (auto* auth = std::get_if<protocol::AuthRequest>(&request)) {
     handle_auth(session, client, ref, *auth);
     return;
@@ -284,11 +260,16 @@ void RealtimeHandler::handle_auth(WsSession& session, Client& client, const prot
 
 void RealtimeHandler::authenticate(WsSession& session, Client& client, const protocol::Ref& ref,
                                    Claims claims) {
-  // ---- limits: connections per user
+  // ---- limits: connections per user (cluster mode: auth_ok after Redis's count)
   if (!admit_connection(session, client, ref, claims.user_id)) return;
-  client.authenticated = true;
   client.claims = std::move(claims);
-  if (cluster_ != nullptr) cluster_admit_connection(session, client);
+  if (cluster_ != nullptr) return cluster_admit_connection(session, client, ref);
+  finish_authentication(session, client, ref);
+}
+
+void RealtimeHandler::finish_authentication(WsSession& session, Client& client,
+                                            const protocol::Ref& ref) {
+  client.authenticated = true;
   client.recorded = true;
   store::ConnectionRecord record;
   record.connection_id = session.id();
@@ -890,65 +871,6 @@ std::size_t RealtimeHandler::subscribers_of(const std::string& channel_id) const
 
 // ---- presence, read state and limits (issue 4, sections 1, 3 and 6) --------
 
-bool RealtimeHandler::admit_connection(WsSession& session, Client& client, const protocol::Ref& ref,
-                                       const std::string& user_id) {
-  auto [it, inserted] = users_.try_emplace(
-      user_id, UserState{0, core::TokenBucket(options_.max_messages_per_second,
-                                              std::chrono::steady_clock::now())});
-  if (it->second.connections >= options_.max_connections_per_user) {
-    session.send_text(error_frame(
-        ref, "too_many_connections",
-        fmt::format("user already has {} connections (the maximum)", it->second.connections)));
-    session.close(ws::close_code::kLimitExceeded, "too many connections");
-    return false;
-  }
-  ++it->second.connections;
-  client.counted = true;
-  return true;
-}
-
-void RealtimeHandler::cluster_admit_connection(WsSession& session, Client& client) {
-  // Admitted on this node's count already (auth_ok goes out now); Redis says
-  // within a round trip whether the cluster-wide count allows it, else the
-  // connection is closed like one over the local limit.
-  cluster_->limits().acquire_connection(
-      client.claims.user_id, options_.max_connections_per_user,
-      [this, weak = session.weak_from_this(), executor = session.executor(),
-       user_id = client.claims.user_id](Result<cluster::ConnectionAdmission> admission) {
-        boost::asio::post(executor, [this, weak, user_id, admission = std::move(admission)] {
-          std::lock_guard lock(mutex_);
-          if (cluster_ == nullptr || !admission) return;  // Redis down: the local count decided
-          auto session = weak.lock();
-          const bool open = session && session->is_open();
-          if (!admission->admitted) {
-            if (!open) return;
-            session->send_text(error_frame(
-                {}, "too_many_connections",
-                fmt::format("user already has {} connections on the cluster (the maximum)",
-                            admission->total)));
-            session->close(ws::close_code::kLimitExceeded, "too many connections");
-            return;
-          }
-          if (!open) {
-            cluster_->limits().release_connection(user_id);  // closed meanwhile
-            return;
-          }
-          static_cast<Client*>(session->context())->cluster_counted = true;
-        });
-      });
-}
-
-void RealtimeHandler::release_connection(Client& client) {
-  if (client.cluster_counted && cluster_ != nullptr) {
-    client.cluster_counted = false;
-    cluster_->limits().release_connection(client.claims.user_id);
-  }
-  if (!client.counted) return;
-  client.counted = false;
-  auto found = users_.find(client.claims.user_id);
-  if (found != users_.end() && --found->second.connections <= 0) users_.erase(found);
-}
-
 bool RealtimeHandler::admit_request(WsSession& session, Client& client, const protocol::Ref& ref) {
   auto user = users_.find(client.claims.user_id);
   if (user == users_.end()) return true;  // not counted: cannot happen once authenticated
@@ -1098,6 +1020,11 @@ void RealtimeHandler::leave_channel(Client& client, const ChannelRef& channel) {
 
 void RealtimeHandler::handle_presence(WsSession& session, Client& client, const protocol::Ref& ref,
                                       protocol::PresenceRequest& request) {
+  // ---- content filters: presence metadata as message content
+  if (auto redacted = request.meta_json ? options_.content_filter.redact_json(*request.meta_json)
+                                        : std::nullopt) {
+    request.meta_json = std::move(*redacted);
+  }
   std::vector<const ChannelRef*> targets;
   if (request.channel) {
     const ChannelRef* channel = client.find(*request.channel);

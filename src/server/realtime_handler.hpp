@@ -205,9 +205,11 @@ class RealtimeHandler final : public SessionHandler, public RealtimeService {
   void handle_typing(WsSession& session, Client& client,
                      const core::protocol::TypingRequest& request);
 
-  // Authenticates with verified claims: records the connection, sends auth_ok.
+  // Authenticates with verified claims once the connection limits allow it:
+  // finish_authentication records the connection and sends auth_ok.
   void authenticate(WsSession& session, Client& client, const core::protocol::Ref& ref,
                     core::auth::Claims claims);
+  void finish_authentication(WsSession& session, Client& client, const core::protocol::Ref& ref);
   // Sends a message to a resolved channel the client may write to.
   void send_message(WsSession& session, Client& client, const core::protocol::Ref& ref,
                     const ChannelRef& channel, std::string content_json);
@@ -249,9 +251,16 @@ class RealtimeHandler final : public SessionHandler, public RealtimeService {
   bool admit_connection(WsSession& session, Client& client, const core::protocol::Ref& ref,
                         const std::string& user_id);
   void release_connection(Client& client);
-  // Cluster mode: counts the connection in Redis; closes it (4008) when the
-  // user has max_connections_per_user on the cluster already.
-  void cluster_admit_connection(WsSession& session, Client& client);
+  // Cluster mode: counts the connection in Redis, then finishes the
+  // authentication (auth_ok, then the requests that waited), or answers
+  // too_many_connections and closes 4008 when the user has
+  // max_connections_per_user on the cluster already (never after auth_ok).
+  void cluster_admit_connection(WsSession& session, Client& client, const core::protocol::Ref& ref);
+  // A request that arrives while cluster_admit_connection waits; past
+  // kMaxWaitingRequests, rate_limited and close 4008.
+  void hold_until_admitted(WsSession& session, Client& client, const core::protocol::Ref& ref,
+                           core::protocol::Request request);
+  static constexpr std::size_t kMaxWaitingRequests = 256;
   // Message, typing and presence requests take a token from the user's
   // bucket; false (after rate_limited, maybe close 4008) when refused.
   bool admit_request(WsSession& session, Client& client, const core::protocol::Ref& ref);

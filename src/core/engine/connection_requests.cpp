@@ -185,6 +185,12 @@ void on_presence(ConnectionRecord& connection, const protocol::Ref& ref,
       if (channel.type == ChannelType::kPresence) targets.push_back(channel);
     }
   }
+  // Metadata is filtered as message content is, here on the connection's loop.
+  if (auto redacted = request.meta_json
+                          ? ctx.options().content_filter.redact_json(*request.meta_json)
+                          : std::nullopt) {
+    request.meta_json = std::move(*redacted);
+  }
   // Even with no target: the request takes its token, as it did.
   admit_request(connection,
                 PresenceToChannels{connection.asker(ref), std::move(targets),

@@ -674,23 +674,52 @@ test('limits across nodes: connections per user and messages per second are coun
   // Connections: one on each node is the limit of 2; a third, on either, is refused.
   const first = await connect(l1, 'multi');
   const second = await connect(l2, 'multi');
-  await waitForCount('multi', 2); // auth_ok goes out before the cluster-wide count
+  await waitForCount('multi', 2); // auth_ok goes out after the cluster-wide count
+  // Every event a client got, in order (Client.next takes them out of `events`).
+  const logged = (client) => {
+    const log = [];
+    client.ws.on('message', (data) => log.push(JSON.parse(data.toString())));
+    return log;
+  };
+  // Refused before auth_ok (issue 16 item 17: the sixth connection got
+  // auth_ok, then too_many_connections and 4008): with ?token= ...
+  // (The server may answer in the upgrade's packet: Client.events has all.)
   const third = await Client.connect(l1.url(`?token=${token('multi')}`));
-  const refused = await third.next((e) => e.type === 'error', 5000);
+  const refused = await third.next(() => true, 5000); // the first event
   assert.equal(refused.code, 'too_many_connections', JSON.stringify(refused));
   assert.equal((await third.closed).code, 4008);
+  assert.deepEqual(third.events, [], 'nothing after the refusal');
+  // ... and with an auth message followed, in the same frame, by requests
+  // that must not be served: the error carries the auth's ref.
+  const fourth = await Client.connect(l2.url());
+  const fourthLog = logged(fourth);
+  fourth.ws.send(JSON.stringify([
+    { type: 'auth', token: token('multi'), ref: 'auth' },
+    { type: 'subscribe', channel: 'room', ref: 'sub' },
+    { type: 'ping', ref: 'ping' },
+  ]));
+  assert.equal((await fourth.closed).code, 4008);
+  assert.deepEqual(fourthLog.map((e) => [e.type, e.ref, e.code]), [['error', 'auth', 'too_many_connections']],
+    JSON.stringify(fourthLog));
+  await waitForCount('multi', 2); // the refused ones hold no slot
   // A connection that closes frees its slot on the cluster.
   await second.close();
   await waitForCount('multi', 1);
-  const again = await connect(l2, 'multi');
-  // The cluster-wide admission answers after auth_ok. Barrier: a message's
-  // rate token is taken on the node's one Redis connection after the
-  // admission was asked, so its ack comes after the admission's answer.
-  again.send({ type: 'message', channel: 'room', content: 'after the admission', ref: 'again' });
+  // auth_ok now means admitted: the requests sent with the auth wait for it
+  // and are answered after it, in order.
+  const again = await Client.connect(l2.url());
+  const againLog = logged(again);
+  again.ws.send(JSON.stringify([
+    { type: 'auth', token: token('multi'), ref: 'auth' },
+    { type: 'subscribe', channel: 'room', ref: 'sub' },
+    { type: 'message', channel: 'room', content: 'after the admission', ref: 'again' },
+  ]));
   const answer = await again.next((e) => e.ref === 'again', 5000);
   assert.equal(answer.type, 'ack', JSON.stringify(answer));
-  assert.ok(!again.events.some((e) => e.code === 'too_many_connections'), JSON.stringify(again.events));
+  assert.deepEqual(againLog.filter((e) => e.ref !== undefined).map((e) => [e.type, e.ref]),
+    [['auth_ok', 'auth'], ['subscribed', 'sub'], ['ack', 'again']], JSON.stringify(againLog));
   assert.equal(again.ws.readyState, 1, 'a freed slot is usable from another node');
+  await waitForCount('multi', 2);
   await first.close();
   await again.close();
 

@@ -73,6 +73,7 @@ before(async () => {
   adminSecret = env(project.dir).REALTIME_ADMIN_SECRET;
   assert.ok(adminSecret);
   await project.mustRealtime(['channel', 'create', 'general']);
+  await project.mustRealtime(['channel', 'create', 'lobby', 'presence']);
   await project.mustRealtime(['channel', 'create', 'secret-team', 'private']);
   await project.mustRealtime(['channel', 'members', 'secret-team', 'add', 'alice']);
   await project.mustRealtime(['start']);
@@ -149,6 +150,59 @@ test('filters: matches are redacted before delivery and storage (WebSocket and A
   const texts = JSON.stringify(history.body.messages);
   assert.ok(!texts.includes('hunter2') && !texts.includes('opensesame') && !texts.includes('4111-1111'));
   await alice.close();
+});
+
+// Issue 16 item 14: filters matched string values only, so a secret in an
+// object key, or anywhere in presence metadata, went through as sent.
+test('filters: object keys and presence metadata are redacted too', async () => {
+  const alice = await connect('alice');
+  alice.send({ type: 'subscribe', channel: 'general' });
+  await alice.next('subscribed');
+  alice.send({
+    type: 'message', channel: 'general', ref: 'k1',
+    content: { 'password=hunter3': 'password=hunter4', nested: [{ 'card 4111-2222-3333-4444': 1 }] },
+  });
+  const live = await alice.next('message');
+  assert.deepEqual(live.content, { '[redacted]': '[redacted]', nested: [{ 'card [redacted]': 1 }] });
+  const published = await api('POST', '/api/channels/general/messages', {
+    body: { content: { 'password=apikey5': true }, user_id: 'bot' },
+  });
+  assert.equal(published.status, 201);
+  assert.deepEqual(published.body.message.content, { '[redacted]': true });
+  assert.deepEqual((await alice.next('message')).content, { '[redacted]': true });
+
+  // Presence metadata: bob sees alice's update, a later subscriber the state.
+  const bob = await connect('bob');
+  bob.send({ type: 'subscribe', channel: 'lobby', ref: 'b' });
+  await bob.next('presence_state');
+  alice.send({ type: 'subscribe', channel: 'lobby', ref: 'a' });
+  await alice.next('presence_state');
+  await bob.next((event) => event.type === 'presence_join' && event.user_id === 'alice');
+  alice.send({
+    type: 'presence', status: 'away',
+    meta: { note: 'my PASSWORD=hunter6', 'password=hunter7': 'desk', card: '4111-5555-6666-7777' },
+  });
+  const expected = { note: 'my [redacted]', '[redacted]': 'desk', card: '[redacted]' };
+  const update = await bob.next((event) => event.type === 'presence_update' && event.user_id === 'alice');
+  assert.deepEqual(update.meta, expected);
+  const carol = await connect('carol');
+  carol.send({ type: 'subscribe', channel: 'lobby', ref: 'c' });
+  const state = await carol.next('presence_state');
+  assert.deepEqual(state.members.find((member) => member.user_id === 'alice').meta, expected);
+
+  const history = JSON.stringify((await api('GET', '/api/channels/general/messages')).body.messages);
+  // The rows of realtime.presence are written behind the events: wait for alice's away row.
+  let presence = '';
+  for (let tries = 0; tries < 100 && !presence.includes('desk'); ++tries) {
+    presence = await sqlite("SELECT metadata FROM presence WHERE status = 'away'");
+    if (!presence.includes('desk')) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.ok(presence.includes('desk'), `no away row for alice: ${presence}`);
+  for (const secret of ['hunter3', 'hunter4', 'apikey5', 'hunter6', 'hunter7', '2222-3333', '5555-6666']) {
+    assert.ok(!history.includes(secret), `${secret} in history: ${history}`);
+    assert.ok(!presence.includes(secret), `${secret} in realtime.presence: ${presence}`);
+  }
+  await Promise.all([alice.close(), bob.close(), carol.close()]);
 });
 
 // ---- channel permissions: a private channel, member alice, non-member bob

@@ -20,15 +20,48 @@ TEST(ContentFilter, EmptyListRedactsNothing) {
   EXPECT_EQ(ContentFilter{}.redact_text("anything"), std::nullopt);
 }
 
-TEST(ContentFilter, RedactsStringValuesOnly) {
+TEST(ContentFilter, RedactsStringsNotNumbersOrLiterals) {
   const auto filter = parse_ok(R"(\b\d{4}[ -]?\d{4}[ -]?\d{4}[ -]?\d{4}\b, secret)");
   EXPECT_EQ(filter.size(), 2u);
   const auto redacted = filter.redact_json(
-      R"({"text":"card 4111 1111 1111 1111 ok","secret":1234123412341234,"list":["my secret"]})");
+      R"({"text":"card 4111 1111 1111 1111 ok","n":1234123412341234,"t":true,"list":["my secret"]})");
   ASSERT_TRUE(redacted.has_value());
   EXPECT_EQ(boost::json::parse(*redacted),
-            boost::json::parse(R"({"text":"card [redacted] ok","secret":1234123412341234,)"
+            boost::json::parse(R"({"text":"card [redacted] ok","n":1234123412341234,"t":true,)"
                                R"("list":["my [redacted]"]})"));
+}
+
+// Issue 16 item 14: {"pw-secret123":"secret456"} kept the secret in the key.
+TEST(ContentFilter, RedactsObjectKeysAsValues) {
+  const auto filter = parse_ok(R"(secret\d+)");
+  EXPECT_EQ(filter.redact_json(R"({"pw-secret123":"secret456"})"),
+            R"({"pw-[redacted]":"[redacted]"})");
+  // Nested objects, objects inside arrays, a key whose value is untouched.
+  EXPECT_EQ(filter.redact_json(R"({"a":[{"secret1":1}],"b":{"c":{"x secret22 y":null}}})"),
+            R"({"a":[{"[redacted]":1}],"b":{"c":{"x [redacted] y":null}}})");
+  // Members keep their order, renamed or not.
+  EXPECT_EQ(filter.redact_json(R"({"z":1,"secret9":2,"a":3})"), R"({"z":1,"[redacted]":2,"a":3})");
+  EXPECT_EQ(filter.redact_json(R"({"keys":"none here"})"), std::nullopt);
+}
+
+TEST(ContentFilter, KeysThatCollideAfterRedactionGetTheFirstFreeSuffix) {
+  const auto filter = parse_ok(R"(secret\d+)");
+  // Two redacted keys become the same name: the second is "... (2)".
+  EXPECT_EQ(filter.redact_json(R"({"secret1":"a","secret2":"b","secret3":"c"})"),
+            R"j({"[redacted]":"a","[redacted] (2)":"b","[redacted] (3)":"c"})j");
+  // A key that was not redacted keeps its name, wherever it is; the redacted
+  // one moves aside, also past a suffix already in use.
+  EXPECT_EQ(filter.redact_json(R"j({"secret1":"a","[redacted]":"b","[redacted] (2)":"c"})j"),
+            R"j({"[redacted] (3)":"a","[redacted]":"b","[redacted] (2)":"c"})j");
+  // Names are unique per object: a nested object has its own.
+  EXPECT_EQ(filter.redact_json(R"({"k-secret1":1,"k-secret2":{"k-secret3":2}})"),
+            R"j({"k-[redacted]":1,"k-[redacted] (2)":{"k-[redacted]":2}})j");
+}
+
+TEST(ContentFilter, AKeyTheMatcherGivesUpOnIsRedactedWhole) {
+  const auto filter = parse_ok("(a+)+b");
+  const std::string hostile(5000, 'a');
+  EXPECT_EQ(filter.redact_json("{\"" + hostile + "c\":1}"), R"({"[redacted]":1})");
 }
 
 TEST(ContentFilter, UntouchedContentKeepsItsBytes) {
