@@ -42,7 +42,13 @@ Shard::Shard(ShardIndex index, ShardIndex shards, EngineOptions options,
 
 std::uint64_t Shard::next_token(Role role) {
   ++token_serial_;
-  return (static_cast<std::uint64_t>(role) << 56) | (token_serial_ & ((1ULL << 56) - 1));
+  // Role (8 bits), this shard (16 bits), serial (40 bits): unique across
+  // shards, since the store lanes route a batch's answers back by token (two
+  // shards' equal serials in one batch sent both answers to one shard, and the
+  // other's subscribe never completed: bench_load.smoke.fanout_full_speed).
+  return (static_cast<std::uint64_t>(role) << 56) |
+         ((static_cast<std::uint64_t>(index_) & 0xffff) << 40) |
+         (token_serial_ & ((1ULL << 40) - 1));
 }
 
 void Shard::dispatch(ShardMessage message, Context& ctx) {
