@@ -10,6 +10,7 @@
 #include <set>
 
 #include "core/channel.hpp"
+#include "core/protocol/raw_json.hpp"
 #include "core/protocol/requests.hpp"
 #include "core/time_format.hpp"
 #include "server/broadcast_scheduler.hpp"
@@ -819,6 +820,11 @@ void AdminApi::State::publish(const std::string& actor, const std::string& chann
     return;
   }
   std::string content_json = json::serialize(*content);
+  if (core::protocol::detail::contains_nul_escape(content_json)) {  // as a client's message
+    respond(error_reply(http::status::bad_request, "bad_request",
+                        "\"content\" must not contain the character U+0000 (\\u0000)"));
+    return;
+  }
   if (content_json.size() > options.max_message_bytes) {
     respond(error_reply(http::status::payload_too_large, "payload_too_large",
                         "\"content\" is larger than REALTIME_MAX_MESSAGE_BYTES (" +
