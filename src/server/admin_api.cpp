@@ -14,6 +14,7 @@
 #include "core/protocol/requests.hpp"
 #include "core/time_format.hpp"
 #include "server/broadcast_scheduler.hpp"
+#include "server/cleanup_job.hpp"
 #include "server/loop.hpp"
 #include "server/ws_session.hpp"
 #include "store/maintenance.hpp"
@@ -559,18 +560,17 @@ void AdminApi::State::connections(Responder respond) {
 }
 
 void AdminApi::State::cleanup(const std::string& actor, Responder respond) {
-  const auto policy =
-      store::cleanup_policy(now_ms(), options.stale_connection_after, options.stale_presence_after,
-                            options.message_retention_days);
-  on_store(std::move(respond), [policy, actor](store::Store& store) {
-    const auto report = store::run_cleanup(store, policy);
-    json::object removed{{"stale_connections", report.stale_connections},
-                         {"expired_broadcasts", report.expired_broadcasts},
-                         {"old_messages", report.old_messages},
-                         {"stale_presence", report.stale_presence}};
-    store::AuditEntry entry{0, now_ms(), actor, "cleanup", std::nullopt, json::serialize(removed)};
-    store.append_audit(entry);
-    return json_reply(http::status::ok, json::object{{"removed", std::move(removed)}});
+  const auto policy = store::cleanup_policy(
+      now_ms(), options.stale_connection_after, options.stale_presence_after,
+      options.message_retention_days, options.audit_retention_days, options.cleanup_batch_rows);
+  // In batches, each its own store job (server/cleanup_job.hpp).
+  run_cleanup_job(store, policy, actor, [loop = executor(), respond](const auto* report) {
+    auto response = std::make_shared<HttpResponse>(
+        report == nullptr
+            ? unavailable_reply()
+            : json_reply(http::status::ok, json::object{{"removed", cleanup_removed_json(*report)},
+                                                        {"batches", report->batches}}));
+    boost::asio::post(loop, [respond, response] { respond(std::move(*response)); });
   });
 }
 

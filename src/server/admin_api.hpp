@@ -33,7 +33,9 @@ class BroadcastScheduler;
 struct AdminApiOptions {
   std::string admin_secret;  // empty: only admin JWTs are accepted
   std::uint64_t max_connections = 10'000;
-  int message_retention_days = 0;  // 0: keep forever
+  int message_retention_days = 0;          // 0: keep forever
+  int audit_retention_days = 90;           // REALTIME_AUDIT_RETENTION_DAYS (0: keep forever)
+  std::int64_t cleanup_batch_rows = 5000;  // REALTIME_CLEANUP_BATCH_ROWS
   // The largest message content (JSON text) POST .../messages accepts: 413 above.
   std::size_t max_message_bytes = 64 * 1024;
   // Cleanup: connections not heartbeated for this long are stale (3 heartbeats).
