@@ -75,6 +75,9 @@ store::Store& CommandContext::store(bool require_schema) {
     store::StoreOptions options;
     options.database_url = settings.database_url;
     options.sqlite_path = settings.sqlite_path;
+    if (settings.sqlite_synchronous == "normal") {
+      options.sqlite_synchronous = store::SqliteSynchronous::kNormal;
+    }
     if (!settings.is_postgres() && require_schema &&
         !std::filesystem::exists(settings.sqlite_path)) {
       throw CommandError(

@@ -10,6 +10,7 @@
 #include "cli/output.hpp"
 #include "cli/server_api.hpp"
 #include "server/admin_api.hpp"
+#include "server/cleanup_job.hpp"
 #include "store/maintenance.hpp"
 
 namespace nself::cli {
@@ -213,27 +214,43 @@ int run_stats(CommandContext& context) {
 
 int run_cleanup(CommandContext& context) {
   json::value removed;
+  std::int64_t batches = 0;
   const bool running = server_running(context);
   if (running) {
-    removed = call_server_api(context, "POST", "/api/cleanup", nullptr, std::chrono::seconds(60))
-                  .as_object()
-                  .at("removed");
+    // The server deletes in batches between its message commits; a long run
+    // logs its progress in the server's log.
+    auto reply =
+        call_server_api(context, "POST", "/api/cleanup", nullptr, std::chrono::seconds(600));
+    removed = reply.as_object().at("removed");
+    batches = integer_field(reply, "batches");
   } else {
     // No server of this project runs: every connection still marked connected is stale.
     auto& store = context.store();
     const auto at = now();
-    const auto policy = store::cleanup_policy(at, std::chrono::seconds(0), kStalePresenceAfter,
-                                              context.config().message_retention_days);
-    const auto report = store::run_cleanup(store, policy);
-    removed = json::object{{"stale_connections", report.stale_connections},
-                           {"expired_broadcasts", report.expired_broadcasts},
-                           {"old_messages", report.old_messages},
-                           {"stale_presence", report.stale_presence}};
+    const auto& config = context.config();
+    const auto policy = store::cleanup_policy(
+        at, std::chrono::seconds(0), kStalePresenceAfter, config.message_retention_days,
+        config.audit_retention_days, config.cleanup_batch_rows);
+    // Progress on stderr, once a second, for a long run.
+    const auto started = std::chrono::steady_clock::now();
+    auto shown = started;
+    const auto report = store::run_cleanup(store, policy, [&](const store::CleanupReport& so_far) {
+      const auto at_now = std::chrono::steady_clock::now();
+      if (at_now - shown < std::chrono::seconds(1)) return;
+      shown = at_now;
+      context.err() << "cleanup: " << with_thousands_separators(so_far.old_messages)
+                    << " old messages and " << with_thousands_separators(so_far.old_audit_entries)
+                    << " audit rows deleted so far\n";
+    });
+    removed = server::cleanup_removed_json(report);
+    batches = report.batches;
     store.append_audit(
         store::AuditEntry{0, at, "cli", "cleanup", std::nullopt, json::serialize(removed)});
   }
   if (context.json()) {
-    print_json(context.out(), json::object{{"removed", removed}, {"server_running", running}});
+    print_json(
+        context.out(),
+        json::object{{"removed", removed}, {"batches", batches}, {"server_running", running}});
     return exit_code::kOk;
   }
   context.out() << "Cleanup complete:\n";
@@ -244,6 +261,8 @@ int run_cleanup(CommandContext& context) {
        {"  Expired broadcasts",
         with_thousands_separators(integer_field(removed, "expired_broadcasts"))},
        {"  Old messages", with_thousands_separators(integer_field(removed, "old_messages"))},
+       {"  Old audit entries",
+        with_thousands_separators(integer_field(removed, "old_audit_entries"))},
        {"  Stale presence", with_thousands_separators(integer_field(removed, "stale_presence"))}});
   return exit_code::kOk;
 }

@@ -289,6 +289,9 @@ int run_server_foreground(CommandContext& context, const ServerCommandOptions& o
   store::StoreOptions store_options;
   store_options.database_url = config.database_url;
   store_options.sqlite_path = config.sqlite_path;
+  if (config.sqlite_synchronous == "normal") {
+    store_options.sqlite_synchronous = store::SqliteSynchronous::kNormal;
+  }
   // The peak connection count is kept across restarts (realtime.server_state).
   server::Metrics metrics;
   if (auto peak = context.store().get_state(server::kPeakConnectionsKey)) {
@@ -355,6 +358,8 @@ int run_server_foreground(CommandContext& context, const ServerCommandOptions& o
   api_options.max_connections = static_cast<std::uint64_t>(config.max_connections);
   api_options.message_retention_days = config.message_retention_days;
   api_options.auth_failures_per_minute = config.admin_auth_failures_per_minute;
+  api_options.audit_retention_days = config.audit_retention_days;
+  api_options.cleanup_batch_rows = config.cleanup_batch_rows;
   api_options.max_message_bytes = static_cast<std::size_t>(config.max_message_bytes);
   std::optional<server::AdminApi> api;
   api.emplace(*server, handler, store_worker, metrics, verifier, api_options);

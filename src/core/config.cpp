@@ -198,6 +198,11 @@ Result<Config> load_config(const EnvFile& file, const EnvLookup& environment,
                64 * 1024 * 1024, "a size in bytes (128 to 67108864)"),
       read_int(layers, "REALTIME_MESSAGE_RETENTION_DAYS", config.message_retention_days, 0, 36500,
                kNonNegative),
+      read_int(layers, "REALTIME_AUDIT_RETENTION_DAYS", config.audit_retention_days, 0, 36500,
+               kNonNegative),
+      read_int(layers, "REALTIME_CLEANUP_BATCH_ROWS", config.cleanup_batch_rows, 1, 1'000'000,
+               "a number of rows (1-1000000)"),
+      read_string(layers, "REALTIME_SQLITE_SYNCHRONOUS", config.sqlite_synchronous),
       read_int(layers, "REALTIME_AWAY_AFTER", config.away_after_seconds, 1, kIntMax,
                "a number of seconds greater than 0"),
       read_int(layers, "REALTIME_BROADCAST_POLL_MS", config.broadcast_poll_ms, 10, 60'000,
@@ -254,6 +259,11 @@ Result<Config> load_config(const EnvFile& file, const EnvLookup& environment,
   if (config.engine != "lock" && config.engine != "shards") {
     layers.get("REALTIME_ENGINE", where);
     return bad_value("REALTIME_ENGINE", where, config.engine, "lock or shards");
+  }
+  if (config.sqlite_synchronous != "full" && config.sqlite_synchronous != "normal") {
+    layers.get("REALTIME_SQLITE_SYNCHRONOUS", where);
+    return bad_value("REALTIME_SQLITE_SYNCHRONOUS", where, config.sqlite_synchronous,
+                     "full or normal");
   }
   if (!config.node_id.empty()) {
     const bool printable =
@@ -322,6 +332,7 @@ const std::vector<ConfigKey>& config_keys() {
       {"REALTIME_MAX_SUBSCRIPTIONS", "50", "Max channels subscribed per connection"},
       {"REALTIME_MAX_MESSAGE_BYTES", "65536", "Largest message accepted (bytes)"},
       {"REALTIME_MESSAGE_RETENTION_DAYS", "0", "Delete messages older than this (0: keep)"},
+      {"REALTIME_AUDIT_RETENTION_DAYS", "90", "Delete audit rows older than this (0: keep)"},
       {"REALTIME_ALLOWED_ORIGINS", "", "Browser origins allowed to connect (empty: all)"},
       {"REALTIME_ENCRYPTION_KEY", "", "64 hex chars: encrypt stored messages (AES-256-GCM)"},
       {"REALTIME_CONTENT_FILTERS", "", "Regexes redacted from messages (comma-separated)"},

@@ -51,6 +51,9 @@ struct Config {
   // Storage
   std::string database_url;  // DATABASE_URL: postgres://... ; empty: SQLite
   std::string sqlite_path = ".nself/realtime/realtime.db";  // REALTIME_SQLITE_PATH
+  // What an ack promises on SQLite (docs/PROTOCOL.md, "Durability"): "full"
+  // survives power loss, "normal" only a crash of the process.
+  std::string sqlite_synchronous = "full";  // REALTIME_SQLITE_SYNCHRONOUS: full|normal
 
   // Authentication
   std::string jwt_secret;         // REALTIME_JWT_SECRET (HS256)
@@ -64,6 +67,8 @@ struct Config {
   int max_subscriptions = 50;        // REALTIME_MAX_SUBSCRIPTIONS
   int max_message_bytes = 65536;     // REALTIME_MAX_MESSAGE_BYTES
   int message_retention_days = 0;    // REALTIME_MESSAGE_RETENTION_DAYS (0: keep forever)
+  int audit_retention_days = 90;     // REALTIME_AUDIT_RETENTION_DAYS (0: keep forever)
+  int cleanup_batch_rows = 5000;     // REALTIME_CLEANUP_BATCH_ROWS: rows per cleanup transaction
 
   // Channels
   ChannelType default_channel_type = ChannelType::kPublic;  // REALTIME_DEFAULT_CHANNEL_TYPE

@@ -10,10 +10,12 @@
 #include <set>
 
 #include "core/channel.hpp"
+#include "core/protocol/raw_json.hpp"
 #include "core/protocol/requests.hpp"
 #include "core/time_format.hpp"
 #include "server/admin_auth_guard.hpp"
 #include "server/broadcast_scheduler.hpp"
+#include "server/cleanup_job.hpp"
 #include "server/loop.hpp"
 #include "server/ws_session.hpp"
 #include "store/maintenance.hpp"
@@ -569,18 +571,17 @@ void AdminApi::State::connections(Responder respond) {
 }
 
 void AdminApi::State::cleanup(const std::string& actor, Responder respond) {
-  const auto policy =
-      store::cleanup_policy(now_ms(), options.stale_connection_after, options.stale_presence_after,
-                            options.message_retention_days);
-  on_store(std::move(respond), [policy, actor](store::Store& store) {
-    const auto report = store::run_cleanup(store, policy);
-    json::object removed{{"stale_connections", report.stale_connections},
-                         {"expired_broadcasts", report.expired_broadcasts},
-                         {"old_messages", report.old_messages},
-                         {"stale_presence", report.stale_presence}};
-    store::AuditEntry entry{0, now_ms(), actor, "cleanup", std::nullopt, json::serialize(removed)};
-    store.append_audit(entry);
-    return json_reply(http::status::ok, json::object{{"removed", std::move(removed)}});
+  const auto policy = store::cleanup_policy(
+      now_ms(), options.stale_connection_after, options.stale_presence_after,
+      options.message_retention_days, options.audit_retention_days, options.cleanup_batch_rows);
+  // In batches, each its own store job (server/cleanup_job.hpp).
+  run_cleanup_job(store, policy, actor, [loop = executor(), respond](const auto* report) {
+    auto response = std::make_shared<HttpResponse>(
+        report == nullptr
+            ? unavailable_reply()
+            : json_reply(http::status::ok, json::object{{"removed", cleanup_removed_json(*report)},
+                                                        {"batches", report->batches}}));
+    boost::asio::post(loop, [respond, response] { respond(std::move(*response)); });
   });
 }
 
@@ -840,6 +841,11 @@ void AdminApi::State::publish(const std::string& actor, const std::string& chann
     return;
   }
   std::string content_json = json::serialize(*content);
+  if (core::protocol::detail::contains_nul_escape(content_json)) {  // as a client's message
+    respond(error_reply(http::status::bad_request, "bad_request",
+                        "\"content\" must not contain the character U+0000 (\\u0000)"));
+    return;
+  }
   if (content_json.size() > options.max_message_bytes) {
     respond(error_reply(http::status::payload_too_large, "payload_too_large",
                         "\"content\" is larger than REALTIME_MAX_MESSAGE_BYTES (" +

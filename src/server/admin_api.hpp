@@ -33,7 +33,9 @@ class BroadcastScheduler;
 struct AdminApiOptions {
   std::string admin_secret;  // empty: only admin JWTs are accepted
   std::uint64_t max_connections = 10'000;
-  int message_retention_days = 0;  // 0: keep forever
+  int message_retention_days = 0;          // 0: keep forever
+  int audit_retention_days = 90;           // REALTIME_AUDIT_RETENTION_DAYS (0: keep forever)
+  std::int64_t cleanup_batch_rows = 5000;  // REALTIME_CLEANUP_BATCH_ROWS
   // Failed authentications per client address per minute, then 429
   // (REALTIME_ADMIN_AUTH_FAILURES_PER_MINUTE; 0: no limit).
   int auth_failures_per_minute = 10;

@@ -92,8 +92,8 @@ class EncryptingStore final : public Store {
                                      std::optional<std::int64_t> before_seq, int limit) override;
   std::vector<StoredMessage> messages_since(std::string_view channel_id, std::int64_t after_seq,
                                             int limit) override;
-  std::int64_t delete_messages_before(Timestamp cutoff) override {
-    return inner_->delete_messages_before(cutoff);
+  std::int64_t prune_before(PruneTable table, Timestamp cutoff, std::int64_t limit) override {
+    return inner_->prune_before(table, cutoff, limit);
   }
 
   void record_connection(const ConnectionRecord& connection) override {

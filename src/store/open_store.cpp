@@ -8,7 +8,10 @@ namespace nself::store {
 
 std::unique_ptr<Store> open_store(const StoreOptions& options) {
   const std::string& url = options.database_url;
-  if (url.empty()) return open_sqlite_store(options.sqlite_path, options.connect_timeout);
+  if (url.empty()) {
+    return open_sqlite_store(options.sqlite_path, options.connect_timeout,
+                             options.sqlite_synchronous);
+  }
   if (url.starts_with("postgres://") || url.starts_with("postgresql://")) {
     return open_postgres_store(url, options.connect_timeout);
   }

@@ -166,6 +166,9 @@ struct AuditEntry {
   std::string details = "{}";         // JSON object text
 };
 
+// The tables `cleanup` prunes by age (Store::prune_before).
+enum class PruneTable { kMessages, kAuditLog };
+
 struct MigrationReport {
   std::vector<std::string> applied;  // names of the migrations applied by this call
   int version = 0;                   // schema version after the call
@@ -245,9 +248,13 @@ class Store {
   // The oldest `limit` messages with seq > after_seq, oldest first.
   virtual std::vector<StoredMessage> messages_since(std::string_view channel_id,
                                                     std::int64_t after_seq, int limit) = 0;
-  // Deletes messages sent before `cutoff` (retention; sent_at == cutoff is kept).
-  // Returns how many. Seqs are never reused.
-  virtual std::int64_t delete_messages_before(Timestamp cutoff) = 0;
+  // Retention (`cleanup`, store/maintenance.hpp): deletes at most `limit` rows
+  // of `table` older than `cutoff` (messages: sent_at, audit log: at; a row at
+  // the cutoff itself is kept), oldest first, in one transaction of its own, so
+  // a long cleanup runs as many short transactions that other writes (message
+  // commits) interleave with. Returns how many; fewer than `limit` means none
+  // is left. limit <= 0 deletes none. Seqs are never reused.
+  virtual std::int64_t prune_before(PruneTable table, Timestamp cutoff, std::int64_t limit) = 0;
 
   // ---- connections and subscriptions (live state, written by the server)
   // Inserts the connection, or replaces every field of the row with the same
@@ -326,6 +333,9 @@ class Store {
   virtual std::vector<AuditEntry> list_audit(int limit) = 0;
 };
 
+// PRAGMA synchronous of the SQLite file (WAL mode).
+enum class SqliteSynchronous { kFull, kNormal };
+
 struct StoreOptions {
   // postgres://user:pass@host:port/db (or postgresql://). Empty: SQLite.
   std::string database_url;
@@ -333,6 +343,10 @@ struct StoreOptions {
   std::string sqlite_path = ".nself/realtime/realtime.db";
   // How long to wait for the database before giving up (connect, busy locks).
   std::chrono::milliseconds connect_timeout{5000};
+  // SQLite only (REALTIME_SQLITE_SYNCHRONOUS): full, the default, makes every
+  // commit (so every ack) durable against power loss; normal against a crash
+  // of the process only (docs/PROTOCOL.md, "Durability").
+  SqliteSynchronous sqlite_synchronous = SqliteSynchronous::kFull;
 };
 
 // Opens the backend selected by `options`: SQLite at sqlite_path when

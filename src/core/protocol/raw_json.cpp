@@ -107,4 +107,18 @@ std::vector<std::string_view> raw_elements(std::string_view text) {
   }
 }
 
+bool contains_nul_escape(std::string_view text) {
+  // Outside strings, valid JSON has no backslash; inside, a backslash always
+  // starts an escape, so skipping the escaped character keeps "\\u0000" (an
+  // escaped backslash, then the letters u0000) from matching.
+  for (std::size_t pos = text.find('\\'); pos != std::string_view::npos;
+       pos = text.find('\\', pos)) {
+    if (pos + 1 < text.size() && text[pos + 1] == 'u' && text.substr(pos + 2, 4) == "0000") {
+      return true;
+    }
+    pos += 2;
+  }
+  return false;
+}
+
 }  // namespace nself::core::protocol::detail

@@ -20,4 +20,10 @@ std::optional<std::string_view> raw_member(std::string_view object_text, std::st
 // The raw text of each element of the JSON array `array_text`.
 std::vector<std::string_view> raw_elements(std::string_view array_text);
 
+// True when a string of the JSON text `json_text` (a value or a key, at any
+// depth) holds the character U+0000, which valid JSON can only write as the
+// escape \u0000. PostgreSQL's jsonb cannot store it,
+// so both backends refuse it (docs/PROTOCOL.md, "Limits"). One pass, no parse.
+bool contains_nul_escape(std::string_view json_text);
+
 }  // namespace nself::core::protocol::detail

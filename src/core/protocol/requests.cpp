@@ -25,6 +25,11 @@ std::string quoted(std::string_view name) {
   return text;
 }
 
+// Content with U+0000 is refused on every backend, as PostgreSQL's jsonb cannot store it.
+Error nul_refused(std::string_view name) {
+  return bad_request(quoted(name) + " must not contain the character U+0000 (\\u0000)");
+}
+
 std::string_view view(const json::string& text) {
   return {text.data(), text.size()};
 }
@@ -130,6 +135,7 @@ Result<Request> parse_message(const json::object& object, std::string_view objec
   if (field(object, "content") == nullptr) return bad_request("missing field \"content\"");
   const std::optional<std::string_view> raw = detail::raw_member(object_text, "content");
   assert(raw.has_value());  // the parser saw it, so the text holds it
+  if (detail::contains_nul_escape(*raw)) return nul_refused("content");
   return Request{MessageRequest{std::move(channel), std::string(*raw)}};
 }
 
@@ -165,6 +171,7 @@ Result<Request> parse_presence(const json::object& object, std::string_view obje
       return Error{"payload_too_large",
                    "\"meta\" must be at most " + std::to_string(kMaxMetaBytes) + " bytes"};
     }
+    if (detail::contains_nul_escape(*raw)) return nul_refused("meta");
     request.meta_json = std::string(*raw);
   }
   NSELF_TRY(channel, optional_channel(object));

@@ -12,6 +12,7 @@
 
 #include "core/time_format.hpp"
 #include "store/migrations.hpp"
+#include "store/prune_sql.hpp"
 #include "store/uuid.hpp"
 
 namespace nself::store {
@@ -529,9 +530,9 @@ class PostgresStore final : public Store {
     return read_messages(rows);
   }
 
-  std::int64_t delete_messages_before(Timestamp cutoff) override {
-    return exec("DELETE FROM realtime.messages WHERE sent_at < $1::timestamptz", Params(cutoff))
-        .affected();
+  std::int64_t prune_before(PruneTable table, Timestamp cutoff, std::int64_t limit) override {
+    if (limit <= 0) return 0;
+    return exec(postgres_prune_sql(table), Params(cutoff, limit)).affected();
   }
 
   // ---- connections and subscriptions

@@ -15,6 +15,8 @@
 #include "core/time_format.hpp"
 #include "store/migrations.hpp"
 #include "store/private_files.hpp"
+#include "store/prune_sql.hpp"
+#include "store/sqlite/sqlite_errors.hpp"
 #include "store/uuid.hpp"
 
 namespace nself::store {
@@ -136,10 +138,11 @@ class Query {
 
 class SqliteStore final : public Store {
  public:
-  SqliteStore(std::filesystem::path path, std::chrono::milliseconds busy_timeout)
+  SqliteStore(std::filesystem::path path, std::chrono::milliseconds busy_timeout,
+              SqliteSynchronous synchronous)
       : path_(std::move(path)) {
     try {
-      open(busy_timeout);
+      open(busy_timeout, synchronous);
     } catch (...) {
       close();  // the destructor does not run for a half-built object
       throw;
@@ -150,28 +153,7 @@ class SqliteStore final : public Store {
 
   // Throws the exception matching `rc` (which is not OK/ROW/DONE).
   [[noreturn]] void fail(int rc, std::string_view context) const {
-    const std::string detail = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
-    switch (rc & 0xff) {
-      case SQLITE_BUSY:
-      case SQLITE_LOCKED:
-        throw StoreUnavailable(fmt::format(
-            "the SQLite database {} stayed locked by another writer for longer than the "
-            "timeout ({}); check for other processes using the file",
-            path_.string(), detail));
-      case SQLITE_CANTOPEN:
-      case SQLITE_IOERR:
-      case SQLITE_FULL:
-      case SQLITE_READONLY:
-      case SQLITE_PERM:
-      case SQLITE_NOTADB:
-      case SQLITE_CORRUPT:
-        throw StoreUnavailable(fmt::format(
-            "cannot use the SQLite database {}: {}; check that the path is a writable SQLite "
-            "file on a disk with free space",
-            path_.string(), detail));
-      default:
-        throw StoreError(fmt::format("SQLite: {} ({})", detail, context));
-    }
+    throw_sqlite_error(db_, rc, path_, context);
   }
 
   Query query(const char* sql) {
@@ -462,9 +444,9 @@ class SqliteStore final : public Store {
     return result;
   }
 
-  std::int64_t delete_messages_before(Timestamp cutoff) override {
-    query("DELETE FROM realtime.messages WHERE sent_at < ?").bind(cutoff).run();
-    return changes();
+  std::int64_t prune_before(PruneTable table, Timestamp cutoff, std::int64_t limit) override {
+    if (limit > 0) query(sqlite_prune_sql(table)).bind(cutoff, limit).run();
+    return limit > 0 ? changes() : 0;
   }
 
   // ---- connections and subscriptions
@@ -787,7 +769,7 @@ class SqliteStore final : public Store {
   }
 
  private:
-  void open(std::chrono::milliseconds busy_timeout) {
+  void open(std::chrono::milliseconds busy_timeout, SqliteSynchronous synchronous) {
     // Owner-only from creation: 0700 folders, a 0600 file (SQLite gives its
     // -wal and -shm files the database file's mode).
     if (const auto error = create_private_file(path_)) {
@@ -811,7 +793,9 @@ class SqliteStore final : public Store {
             path_.string()));
       }
     }
-    query("PRAGMA realtime.synchronous = NORMAL").run();
+    query(synchronous == SqliteSynchronous::kFull ? "PRAGMA realtime.synchronous = FULL"
+                                                  : "PRAGMA realtime.synchronous = NORMAL")
+        .run();
     query("PRAGMA foreign_keys = ON").run();
   }
 
@@ -952,9 +936,17 @@ void Query::check(int rc) {
 
 }  // namespace
 
+int sqlite_synchronous_level(Store& store) {
+  auto* sqlite = dynamic_cast<SqliteStore*>(&store);
+  if (sqlite == nullptr) throw StoreError("not a SQLite store");
+  auto row = sqlite->query("PRAGMA realtime.synchronous");
+  return row.step() ? static_cast<int>(row.integer(0)) : -1;
+}
+
 std::unique_ptr<Store> open_sqlite_store(const std::filesystem::path& path,
-                                         std::chrono::milliseconds busy_timeout) {
-  return std::make_unique<SqliteStore>(path, busy_timeout);
+                                         std::chrono::milliseconds busy_timeout,
+                                         SqliteSynchronous synchronous) {
+  return std::make_unique<SqliteStore>(path, busy_timeout, synchronous);
 }
 
 }  // namespace nself::store

@@ -11,7 +11,7 @@
 // opens the file directly (the sqlite3 shell) sees the same tables under
 // `main`; `ATTACH 'file' AS realtime` gives the qualified names there too.
 //
-// Settings: journal_mode=WAL and synchronous=NORMAL on the file, busy_timeout
+// Settings: journal_mode=WAL and synchronous=FULL (or NORMAL) on the file, busy_timeout
 // = the connect timeout, foreign_keys=ON (cascades are enforced by SQLite).
 // Statements are prepared once and cached per store object.
 
@@ -27,6 +27,12 @@ namespace nself::store {
 // at `path`. Throws StoreUnavailable when it cannot be opened or is not a
 // SQLite database. Does not migrate.
 std::unique_ptr<Store> open_sqlite_store(const std::filesystem::path& path,
-                                         std::chrono::milliseconds busy_timeout);
+                                         std::chrono::milliseconds busy_timeout,
+                                         SqliteSynchronous synchronous = SqliteSynchronous::kFull);
+
+// The store's PRAGMA synchronous as SQLite reports it (1 NORMAL, 2 FULL), for
+// tests. Throws StoreError when `store` is not a SQLite store (an encrypting
+// store wraps one: pass the inner store).
+int sqlite_synchronous_level(Store& store);
 
 }  // namespace nself::store

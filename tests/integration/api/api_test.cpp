@@ -108,6 +108,7 @@ class ApiTest : public ::testing::TestWithParam<std::string> {
           options.admin_secret = kSecret;
           options.max_connections = 500;
           options.message_retention_days = 30;
+          options.cleanup_batch_rows = 3;  // REALTIME_CLEANUP_BATCH_ROWS
           options.max_message_bytes = 1000;
           // The matrix below refuses many calls from one address; the limit
           // of failed authentications has its own node test (hostile_http).
@@ -591,8 +592,15 @@ TEST_P(ApiTest, CleanupRemovesStaleRowsAndReportsCounts) {
   old.channel_id = general_id_;
   old.user_id = "u";
   old.content = "1";
-  store_->append_messages(std::span(&old, 1), now - std::chrono::days(40));
+  for (int i = 0; i < 7; ++i) {
+    store_->append_messages(std::span(&old, 1),
+                            now - std::chrono::days(40) + std::chrono::hours(i));
+  }
   store_->append_messages(std::span(&old, 1), now);
+  // REALTIME_AUDIT_RETENTION_DAYS (90 by default): two rows past it, one inside.
+  store_->append_audit({0, now - std::chrono::days(91), "cli", "old.one", std::nullopt, "{}"});
+  store_->append_audit({0, now - std::chrono::days(91), "cli", "old.two", std::nullopt, "{}"});
+  store_->append_audit({0, now - std::chrono::days(89), "cli", "recent", std::nullopt, "{}"});
 
   auto live = connect("alice");  // a live connection is not stale
   Reply reply = call("POST", "/api/cleanup");
@@ -600,7 +608,17 @@ TEST_P(ApiTest, CleanupRemovesStaleRowsAndReportsCounts) {
   const auto& removed = reply.body.at("removed");
   EXPECT_EQ(removed.at("stale_connections"), 1);
   EXPECT_EQ(removed.at("expired_broadcasts"), 1);
-  EXPECT_EQ(removed.at("old_messages"), 1);
+  EXPECT_EQ(removed.at("old_messages"), 7);
+  EXPECT_EQ(removed.at("old_audit_entries"), 2);
+  // Three rows per transaction: messages 3 + 3 + 1, audit rows 2.
+  EXPECT_EQ(reply.body.at("batches"), 4);
+  EXPECT_EQ(store_->history(general_id_, std::nullopt, 10).size(), 1u);
+  bool recent_kept = false;
+  for (const auto& entry : store_->list_audit(1000)) {
+    EXPECT_NE(entry.action.rfind("old.", 0), 0u) << entry.action;
+    recent_kept = recent_kept || entry.action == "recent";
+  }
+  EXPECT_TRUE(recent_kept);
   EXPECT_EQ(call("POST", "/api/cleanup").body.at("removed").at("stale_connections"), 0);
   EXPECT_TRUE(newest_audit_is("cleanup"));
 }

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <string>
 
+#include "store/sqlite/sqlite_store.hpp"
 #include "store/store.hpp"
 #include "support/postgres_database.hpp"
 #include "support/temp_dir.hpp"
@@ -57,6 +58,19 @@ TEST(OpenStore, EmptyUrlOpensSqliteAndCreatesFolders) {
   EXPECT_EQ(store->describe(), options.sqlite_path);
   store->migrate();
   EXPECT_TRUE(std::filesystem::exists(options.sqlite_path));
+}
+
+// Issue 16, item 11: an ack follows a commit that survives power loss unless
+// REALTIME_SQLITE_SYNCHRONOUS=normal asks for the faster mode.
+TEST(OpenStore, SqliteCommitsAreDurableAgainstPowerLossByDefault) {
+  test::TempDir dir;
+  StoreOptions options;
+  options.sqlite_path = (dir.path() / "realtime.db").string();
+  EXPECT_EQ(sqlite_synchronous_level(*open_store(options)), 2);  // FULL
+  options.sqlite_synchronous = SqliteSynchronous::kNormal;
+  EXPECT_EQ(sqlite_synchronous_level(*open_store(options)), 1);  // NORMAL
+  options.sqlite_synchronous = SqliteSynchronous::kFull;
+  EXPECT_EQ(sqlite_synchronous_level(*open_sqlite_store(options.sqlite_path, 1s)), 2);
 }
 
 TEST(OpenStore, UnsupportedSchemeIsNamed) {

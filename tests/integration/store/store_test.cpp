@@ -560,18 +560,40 @@ TEST_P(StoreTest, OneMegabyteContentRoundTrips) {
   EXPECT_EQ(history[0].content, content);
 }
 
-TEST_P(StoreTest, DeleteMessagesBefore) {
+TEST_P(StoreTest, PruneMessagesBeforeACutoffInBoundedBatches) {
   const Channel channel = make_channel("retention");
-  store_->append_messages(std::vector{new_message(channel.id, "1")}, kT0 - 2h);
-  store_->append_messages(std::vector{new_message(channel.id, "2")}, kT0 - 1h);
-  store_->append_messages(std::vector{new_message(channel.id, "3")}, kT0);
-  EXPECT_EQ(store_->delete_messages_before(kT0 - 1h), 1);  // the cutoff itself is kept
+  for (int i = 0; i < 5; ++i) {
+    store_->append_messages(std::vector{new_message(channel.id, std::to_string(i))},
+                            kT0 - 5h + std::chrono::hours(i));
+  }
+  store_->append_messages(std::vector{new_message(channel.id, "5")}, kT0);
+  // kT0 - 1h is the fifth message's time: the cutoff itself is kept, four go,
+  // oldest first, at most two per call.
+  EXPECT_EQ(store_->prune_before(PruneTable::kMessages, kT0 - 1h, 0), 0);
+  EXPECT_EQ(store_->prune_before(PruneTable::kMessages, kT0 - 1h, 2), 2);
+  EXPECT_EQ(store_->history(channel.id, std::nullopt, 10).front().seq, 3);
+  EXPECT_EQ(store_->prune_before(PruneTable::kMessages, kT0 - 1h, 2), 2);
+  EXPECT_EQ(store_->prune_before(PruneTable::kMessages, kT0 - 1h, 2), 0);
   const auto left = store_->history(channel.id, std::nullopt, 10);
   ASSERT_EQ(left.size(), 2u);
-  EXPECT_EQ(left[0].seq, 2);
-  EXPECT_EQ(store_->delete_messages_before(kT0 - 1h), 0);
+  EXPECT_EQ(left[0].seq, 5);
+  EXPECT_EQ(left[1].seq, 6);
   // Seqs are never reused after deletion.
-  EXPECT_EQ(store_->append_messages(std::vector{new_message(channel.id, "4")}, kT0).at(0).seq, 4);
+  EXPECT_EQ(store_->append_messages(std::vector{new_message(channel.id, "6")}, kT0).at(0).seq, 7);
+}
+
+TEST_P(StoreTest, PruneAuditLogBeforeACutoff) {
+  for (int i = 0; i < 5; ++i) {
+    store_->append_audit(
+        AuditEntry{0, kT0 - 5h + std::chrono::hours(i), "cli", "test", std::to_string(i), "{}"});
+  }
+  EXPECT_EQ(store_->prune_before(PruneTable::kAuditLog, kT0 - 2h, 2), 2);
+  EXPECT_EQ(store_->prune_before(PruneTable::kAuditLog, kT0 - 2h, 2), 1);
+  EXPECT_EQ(store_->prune_before(PruneTable::kAuditLog, kT0 - 2h, 2), 0);
+  const auto left = store_->list_audit(10);
+  ASSERT_EQ(left.size(), 2u);
+  EXPECT_EQ(left[0].target, "4");
+  EXPECT_EQ(left[1].target, "3");
 }
 
 // ---- connections and subscriptions

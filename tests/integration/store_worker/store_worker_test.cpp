@@ -316,8 +316,9 @@ class FailingStore final : public store::Store {
                                                    int l) override {
     return inner_->messages_since(c, a, l);
   }
-  std::int64_t delete_messages_before(store::Timestamp t) override {
-    return inner_->delete_messages_before(t);
+  std::int64_t prune_before(store::PruneTable table, store::Timestamp t,
+                            std::int64_t limit) override {
+    return inner_->prune_before(table, t, limit);
   }
   void record_connection(const store::ConnectionRecord& c) override {
     inner_->record_connection(c);

@@ -327,3 +327,37 @@ TEST_F(ConfigFixture, ClientAddressLimitsHaveDefaultsAndAreValidated) {
 
 }  // namespace
 }  // namespace nself::core
+
+namespace nself::core {
+namespace {
+
+// Issue 16, items 1, 0b and 11: audit retention, cleanup batches, SQLite durability.
+TEST_F(ConfigFixture, StoreMaintenanceAndDurabilityKeys) {
+  const auto defaults = load("");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->audit_retention_days, 90);
+  EXPECT_EQ(defaults->cleanup_batch_rows, 5000);
+  EXPECT_EQ(defaults->sqlite_synchronous, "full");
+
+  const auto set = load(
+      "REALTIME_AUDIT_RETENTION_DAYS=0\nREALTIME_CLEANUP_BATCH_ROWS=250\n"
+      "REALTIME_SQLITE_SYNCHRONOUS=normal\n");
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  EXPECT_EQ(set->audit_retention_days, 0);
+  EXPECT_EQ(set->cleanup_batch_rows, 250);
+  EXPECT_EQ(set->sqlite_synchronous, "normal");
+
+  for (const char* text :
+       {"REALTIME_SQLITE_SYNCHRONOUS=off\n", "REALTIME_SQLITE_SYNCHRONOUS=FULL\n",
+        "REALTIME_AUDIT_RETENTION_DAYS=-1\n", "REALTIME_CLEANUP_BATCH_ROWS=0\n",
+        "REALTIME_CLEANUP_BATCH_ROWS=x\n"}) {
+    const auto config = load(text);
+    ASSERT_FALSE(config.ok()) << text;
+    const std::string key(text, std::string_view(text).find('='));
+    EXPECT_NE(config.error().message.find(key + " (.env line 1)"), std::string::npos)
+        << config.error().message;
+  }
+}
+
+}  // namespace
+}  // namespace nself::core

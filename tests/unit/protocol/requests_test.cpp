@@ -148,6 +148,34 @@ TEST(ParseRequest, MessageErrors) {
   expect_error(R"({"type":"message","channel":"C","content":"x"})", "channel slug");
 }
 
+// PostgreSQL's jsonb cannot hold U+0000, so both backends refuse it at parse
+// (issue 16, item 12), wherever it is in the content or the presence meta.
+TEST(ParseRequest, RefusesTheNulCharacterInContentAndMeta) {
+  for (std::string content : {R"("a\u0000b")", R"({"k":"\u0000"})", R"({"k\u0000":1})",
+                              R"([1,{"x":["\u0000"]}])", R"("\\\u0000")"}) {
+    const auto outcome =
+        expect_error(R"({"type":"message","ref":"r1","channel":"c","content":)" + content + "}",
+                     "\"content\" must not contain the character U+0000");
+    EXPECT_EQ(std::get<std::string>(outcome.ref), "r1");
+  }
+  expect_error(R"({"type":"presence","status":"online","meta":{"d\u0000":"x"}})",
+               "\"meta\" must not contain the character U+0000");
+  // Look-alikes stay accepted: an escaped backslash before the letters u0000,
+  // other control characters, and \u0000 outside the content (in an ignored field).
+  for (std::string content : {R"("\\u0000")", R"("\\\\u0000")", R"("\u0001\u0100")", R"("u0000")",
+                              R"({"\\u0000":"\u0010"})"}) {
+    const auto message = expect_request<MessageRequest>(
+        R"({"type":"message","channel":"c","content":)" + content + "}");
+    EXPECT_EQ(message.content_json, content);
+  }
+  expect_error(R"({"type":"message","channel":"c","content":"\u00000"})",
+               "must not contain the character U+0000");
+  EXPECT_EQ(expect_request<MessageRequest>(
+                R"({"type":"message","channel":"c","note":"\u0000","content":1})")
+                .content_json,
+            "1");
+}
+
 TEST(ParseRequest, History) {
   const auto defaults = expect_request<HistoryRequest>(R"({"type":"history","channel":"c"})");
   EXPECT_EQ(defaults.limit, kDefaultHistoryLimit);
