@@ -1304,12 +1304,17 @@ export class RealtimeClient extends Emitter {
     let waitMs = 0;
     for (const send of this.#sends.values()) {
       if (send.state !== 'queued') continue;
-      if (send.notBefore && send.notBefore > Date.now()) {
-        waitMs = Math.max(waitMs, send.notBefore - Date.now());
+      const now = Date.now();
+      if (send.notBefore && send.notBefore > now) {
+        waitMs = Math.max(waitMs, send.notBefore - now);
         break; // keep the order: nothing overtakes a send waiting for a retry
       }
       if (this.#bucket && !this.#bucket.take()) {
-        waitMs = this.#bucket.wait();
+        // At least 1 ms: wait() refills again, and a token that became due
+        // between take() and wait() would make it 0, leaving the queue with
+        // no timer to flush it (a send stalled for good: node.sdk_pacing,
+        // about once in many runs).
+        waitMs = Math.max(1, this.#bucket.wait());
         break;
       }
       send.state = 'inflight';
