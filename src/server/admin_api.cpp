@@ -335,6 +335,21 @@ struct AdminApi::State : std::enable_shared_from_this<AdminApi::State> {
   void archive_channel(const std::string& actor, const std::string& name, Responder respond);
   void add_member(const std::string& actor, const std::string& channel, const HttpRequest& request,
                   Responder respond);
+  // A membership change the protocol layer must hear of: `respond`, after
+  // `notice(handler, *channel_id, user_id)` on the loop thread when the
+  // store work set `*channel_id` (it stays empty when nothing changed).
+  using MemberNotice = void (*)(RealtimeService&, const std::string& channel_id,
+                                const std::string& user_id);
+  Responder noticing(std::shared_ptr<const std::string> channel_id, std::string user_id,
+                     MemberNotice notice, Responder respond) {
+    std::weak_ptr<State> weak = shared_from_this();
+    return [weak, channel_id = std::move(channel_id), user_id = std::move(user_id), notice,
+            respond = std::move(respond)](HttpResponse response) {
+      auto self = weak.lock();
+      if (self && !channel_id->empty()) notice(self->handler, *channel_id, user_id);
+      respond(std::move(response));
+    };
+  }
   void remove_member(const std::string& actor, const std::string& channel,
                      const std::string& user_id, Responder respond);
   void publish(const std::string& actor, const std::string& channel, const HttpRequest& request,
@@ -762,12 +777,12 @@ void AdminApi::State::add_member(const std::string& actor, const std::string& ch
   // Once stored, what the engine cached of the membership is read again
   // (loop thread), so that a can_send of false applies to the next send.
   auto changed_in = std::make_shared<std::string>();
-  std::weak_ptr<State> weak = shared_from_this();
-  Responder notify = [weak, changed_in, user_id = *user_id, respond](HttpResponse response) {
-    auto self = weak.lock();
-    if (self && !changed_in->empty()) self->handler.member_changed(*changed_in, user_id);
-    respond(std::move(response));
-  };
+  Responder notify = noticing(
+      changed_in, *user_id,
+      [](RealtimeService& service, const std::string& channel, const std::string& user) {
+        service.member_changed(channel, user);
+      },
+      std::move(respond));
   with_channel(channel_name, std::move(notify),
                [=](store::Store& store, const store::Channel& channel) {
                  const bool existed = store.find_member(channel.id, *user_id).has_value();
@@ -796,12 +811,12 @@ void AdminApi::State::remove_member(const std::string& actor, const std::string&
   // Once removed, the user's live subscriptions to the channel (when private)
   // end too (loop thread), so that it stops receiving what it may not read.
   auto removed_from = std::make_shared<std::string>();
-  std::weak_ptr<State> weak = shared_from_this();
-  Responder revoke = [weak, removed_from, user_id, respond](HttpResponse response) {
-    auto self = weak.lock();
-    if (self && !removed_from->empty()) self->handler.revoke_member(*removed_from, user_id);
-    respond(std::move(response));
-  };
+  Responder revoke = noticing(
+      removed_from, user_id,
+      [](RealtimeService& service, const std::string& channel, const std::string& user) {
+        service.revoke_member(channel, user);
+      },
+      std::move(respond));
   with_channel(
       channel_name, std::move(revoke), [=](store::Store& store, const store::Channel& channel) {
         if (!store.remove_member(channel.id, user_id)) {

@@ -106,7 +106,14 @@ void access_answered(ChannelsState& state, const PendingAccess& pending, StoreRe
   if (answer.channel) {
     // The store's row is the freshest: keep it (archived, last_seq).
     ChannelState& fresh = channel_of(state, *answer.channel);
-    for (const AccessJob& job : jobs) remember_access(fresh, asker_of_job(job), answer, ctx);
+    // Once per connection: a burst of one connection's requests is one entry.
+    ConnectionId last = 0;
+    for (const AccessJob& job : jobs) {
+      const Asker& asker = asker_of_job(job);
+      if (asker.connection == last) continue;
+      last = asker.connection;
+      remember_access(fresh, asker, answer, ctx);
+    }
   }
   // A job may run a store request or reply; none touches this user's queue
   // again unless a new request arrives, which then queues or reads anew.

@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { Client, Project, createPostgresDatabase } from './harness.mjs';
+import { Client, Project, withPostgresDatabase } from './harness.mjs';
 
 const run = promisify(execFile);
 const OLD_MESSAGES = 50000;
@@ -155,24 +155,10 @@ test('SQLite: acks keep flowing while a running server cleans up in batches', as
   await runningCleanup(null);
 });
 
-async function onPostgres(t, body) {
-  const database = await createPostgresDatabase();
-  if (!database) {
-    if (process.env.NSELF_TEST_REQUIRE_SERVICES === '1') assert.fail('NSELF_TEST_POSTGRES_URL is not set');
-    t.skip('no PostgreSQL server');
-    return;
-  }
-  try {
-    await body(database.url);
-  } finally {
-    await database.drop();
-  }
-}
-
 test('PostgreSQL: cleanup with the server stopped prunes old messages and audit rows in batches', async (t) => {
-  await onPostgres(t, stoppedCleanup);
+  await withPostgresDatabase(t, stoppedCleanup);
 });
 
 test('PostgreSQL: acks keep flowing while a running server cleans up in batches', async (t) => {
-  await onPostgres(t, runningCleanup);
+  await withPostgresDatabase(t, runningCleanup);
 });

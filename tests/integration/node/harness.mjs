@@ -1,6 +1,7 @@
 // Test harness for driving the real `nself` binary and talking to it with
 // Node's `ws`: a throwaway project directory, JWTs, and a client that can
 // await the next event of a kind.
+import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -60,6 +61,23 @@ export async function createPostgresDatabase() {
       await run('psql', [server, '-qc', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]);
     },
   };
+}
+
+// Runs `body(url)` on a fresh PostgreSQL database, dropped after. Without
+// the harness's server the test is skipped (failed when
+// NSELF_TEST_REQUIRE_SERVICES=1, as scripts/test-env.sh sets).
+export async function withPostgresDatabase(t, body) {
+  const database = await createPostgresDatabase();
+  if (!database) {
+    if (process.env.NSELF_TEST_REQUIRE_SERVICES === '1') assert.fail('NSELF_TEST_POSTGRES_URL is not set');
+    t.skip('no PostgreSQL server');
+    return;
+  }
+  try {
+    await body(database.url);
+  } finally {
+    await database.drop();
+  }
 }
 
 // A project directory with its own .env and a server on a free port.

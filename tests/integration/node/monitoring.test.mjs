@@ -4,7 +4,7 @@
 // On SQLite, and on PostgreSQL when the test environment provides one.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Client, Project, createPostgresDatabase, sleep } from './harness.mjs';
+import { Client, Project, sleep, withPostgresDatabase } from './harness.mjs';
 
 const kStatsLabels = [
   'Active Connections',
@@ -165,15 +165,5 @@ test('monitoring and channel administration on SQLite', async () => {
 });
 
 test('monitoring and channel administration on PostgreSQL', async (t) => {
-  const database = await createPostgresDatabase();
-  if (!database) {
-    if (process.env.NSELF_TEST_REQUIRE_SERVICES === '1') assert.fail('NSELF_TEST_POSTGRES_URL is not set');
-    t.skip('no PostgreSQL server');
-    return;
-  }
-  try {
-    await scenario(database.url);
-  } finally {
-    await database.drop();
-  }
+  await withPostgresDatabase(t, scenario);
 });

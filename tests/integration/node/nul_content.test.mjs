@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Client, Project, createPostgresDatabase, fullHistory } from './harness.mjs';
+import { Client, Project, fullHistory, withPostgresDatabase } from './harness.mjs';
 
 function adminSecret(dir) {
   const line = readFileSync(join(dir, '.env'), 'utf8')
@@ -90,15 +90,5 @@ test('SQLite: content with U+0000 is refused at parse, others are stored', async
 });
 
 test('PostgreSQL: content with U+0000 is refused at parse, others are stored', async (t) => {
-  const database = await createPostgresDatabase();
-  if (!database) {
-    if (process.env.NSELF_TEST_REQUIRE_SERVICES === '1') assert.fail('NSELF_TEST_POSTGRES_URL is not set');
-    t.skip('no PostgreSQL server');
-    return;
-  }
-  try {
-    await refusesNul(database.url);
-  } finally {
-    await database.drop();
-  }
+  await withPostgresDatabase(t, refusesNul);
 });
