@@ -12,6 +12,10 @@
 # AB_SCENARIOS overrides the scenario list (one nself-bench argument string per
 # line); AB_DURATION the measured seconds (default 10); AB_OUT the JSON lines
 # file (default ab.jsonl). Prints one markdown table per scenario.
+# A scenario that contains the word @pg runs on PostgreSQL: each configuration
+# gets a fresh database on the server of scripts/test-env.sh (run ab.sh through
+# it: NSELF_TEST_PG_FSYNC=on scripts/test-env.sh bench/ab.sh ...), passed as
+# --database-url in place of @pg; the table shows the scenario as written.
 set -uo pipefail
 
 bench=${1:?usage: bench/ab.sh NSELF_BENCH LABEL=BINARY[,KEY=VALUE...] ...}
@@ -38,8 +42,16 @@ while IFS= read -r scenario; do
     binary=${parts[0]}
     extra=()
     for setting in "${parts[@]:1}"; do extra+=(--server-env "$setting"); done
+    run=$scenario
+    if [[ " $scenario " == *" @pg "* ]]; then
+      [ -n "${NSELF_TEST_POSTGRES_URL:-}" ] || { echo "bench/ab.sh: @pg needs scripts/test-env.sh" >&2; exit 2; }
+      runs=$((${runs:-0} + 1))
+      database="ab_$$_${runs}"
+      psql "$NSELF_TEST_POSTGRES_URL" -qc "CREATE DATABASE $database" >/dev/null || exit 2
+      run=${scenario/@pg/--database-url ${NSELF_TEST_POSTGRES_URL%/*}/$database}
+    fi
     # shellcheck disable=SC2086 # the scenario is a list of arguments
-    if json=$(timeout 300 "$bench" $scenario --spawn --nself "$binary" "${extra[@]}" \
+    if json=$(timeout 300 "$bench" $run --spawn --nself "$binary" "${extra[@]}" \
                 --duration "$duration" --json 2>/dev/null); then
       node -e 'const r = JSON.parse(process.argv[1]); r.label = process.argv[2];
                r.args = process.argv[3]; console.log(JSON.stringify(r));' \

@@ -9,6 +9,7 @@
 # Fails (exit 1) when, over the second half of the run (after warm-up):
 #   RSS grows faster than SOAK_MAX_RSS_SLOPE MB per hour (least squares), or
 #   the fd count grows faster than SOAK_MAX_FD_SLOPE per hour, or
+#   a chat run's ack p99 is above SOAK_MAX_ACK_P99_MS, or
 # once the traffic stopped (and SOAK_SETTLE seconds passed):
 #   a connection row is still marked connected, or the server holds more
 #   than SOAK_MAX_FD_LEFT descriptors above its count before the traffic, or
@@ -23,6 +24,7 @@
 #   SOAK_MAX_RSS_SLOPE=20   MB/hour
 #   SOAK_MAX_FD_SLOPE=20    descriptors/hour
 #   SOAK_MAX_FD_LEFT=8
+#   SOAK_MAX_ACK_P99_MS=50  the chat senders' ack p99 in every chat run
 #   SOAK_SETTLE=15
 #   DATABASE_URL            PostgreSQL for the project (default: embedded SQLite)
 set -uo pipefail
@@ -39,6 +41,7 @@ read -r chat_channels chat_subscribers chat_rate <<<"${SOAK_CHAT:-10 20 5}"
 max_rss_slope=${SOAK_MAX_RSS_SLOPE:-20}
 max_fd_slope=${SOAK_MAX_FD_SLOPE:-20}
 max_fd_left=${SOAK_MAX_FD_LEFT:-8}
+max_ack_p99_ms=${SOAK_MAX_ACK_P99_MS:-50}
 settle=${SOAK_SETTLE:-15}
 
 for tool in "$nself" "$bench"; do
@@ -136,20 +139,31 @@ print(f"{slope(1):.2f} {slope(2):.2f} {min(rss):.1f} {max(rss):.1f}")
 ' >"$project/slopes"
 read -r rss_slope fd_slope rss_min rss_max <"$project/slopes"
 errors=$(grep -c . "$project/traffic.err" 2>/dev/null || true)
-python3 - "$project/traffic.jsonl" <<'EOF'
+python3 - "$project/traffic.jsonl" "$max_ack_p99_ms" >"$project/summary" <<'EOF'
 import json, sys
 totals = {}
+acks = []
 for line in open(sys.argv[1]):
     try: run = json.loads(line)
     except ValueError: continue
     name = run.get("scenario", "?")
     totals.setdefault(name, []).append(run)
+    if name == "chat" and isinstance(run.get("ack_latency"), dict):
+        acks.append(run["ack_latency"].get("p99_us", 0) / 1000)
 for name, runs in totals.items():
     numeric = [k for k, v in runs[0].items() if isinstance(v, (int, float))]
     wanted = ("per_s", "p50", "p99", "fail", "error", "lost")
     keys = [k for k in numeric if any(w in k for w in wanted)] or numeric[:8]
     print(f"soak: {name}: {len(runs)} runs; " + ", ".join(f"{k} {sum(r.get(k, 0) for r in runs) / len(runs):.6g}" for k in keys[:10]) + " (mean per run)")
+if acks:
+    worst = max(acks)
+    print(f"soak: chat ack p99 per run: max {worst:.2f} ms, mean {sum(acks) / len(acks):.2f} ms over {len(acks)} runs (limit {sys.argv[2]} ms)")
+    if worst > float(sys.argv[2]): print("ACK_P99_OVER")
+else:
+    print("soak: no chat run reported ack latency")
+    print("ACK_P99_OVER")
 EOF
+grep -v '^ACK_P99_OVER$' "$project/summary"
 
 echo "soak: RSS $rss_min..$rss_max MB, slope (second half) $rss_slope MB/h (limit $max_rss_slope); fds slope $fd_slope/h (limit $max_fd_slope)"
 echo "soak: after the traffic: $rows_left rows still connected, fds $fds_after (before the traffic $fds_before), server alive: $alive, nself-bench error lines: ${errors:-0}"
@@ -159,6 +173,7 @@ awk -v s="$fd_slope" -v m="$max_fd_slope" 'BEGIN { exit !(s > m) }' && { echo "s
 [ "${rows_left:-1}" -eq 0 ] || { echo "soak: FAIL: connection rows left marked connected" >&2; status=1; }
 [ $((fds_after - fds_before)) -le "$max_fd_left" ] || { echo "soak: FAIL: descriptors left open" >&2; status=1; }
 [ "$alive" = 1 ] || { echo "soak: FAIL: the server is gone" >&2; status=1; }
+grep -q '^ACK_P99_OVER$' "$project/summary" && { echo "soak: FAIL: chat ack p99 over ${max_ack_p99_ms} ms" >&2; status=1; }
 if [ -s "$project/traffic.err" ]; then
   echo "soak: nself-bench stderr (last lines):"
   tail -5 "$project/traffic.err"

@@ -104,7 +104,7 @@ struct Config {
   // lock; the default until the sharded engine replaces it) or "shards" (the
   // sharded engine, docs/ENGINE_DESIGN.md; one node only: with REDIS_URL the
   // server logs a warning and uses "lock").
-  std::string engine = "lock";  // REALTIME_ENGINE (cluster mode: always lock)
+  std::string engine = "shards";  // REALTIME_ENGINE (cluster mode: always lock)
   // Messages waiting to be stored; past it a message gets `overloaded`.
   int store_queue_max = 50000;  // REALTIME_STORE_QUEUE_MAX
   // This node's name in the cluster (1-128 printable ASCII, no spaces);

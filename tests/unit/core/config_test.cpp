@@ -280,13 +280,13 @@ TEST_F(ConfigFixture, JwtRequireExpIsOnUnlessSetToAFalseValue) {
   EXPECT_NE(bad.error().message.find("REALTIME_JWT_REQUIRE_EXP"), std::string::npos);
 }
 
-TEST_F(ConfigFixture, EngineIsLockUnlessShardsIsAsked) {
+TEST_F(ConfigFixture, EngineIsShardsUnlessLockIsAsked) {
   const auto defaults = load("");
   ASSERT_TRUE(defaults.ok());
-  EXPECT_EQ(defaults->engine, "lock");
-  const auto shards = load("REALTIME_ENGINE=shards\n");
-  ASSERT_TRUE(shards.ok());
-  EXPECT_EQ(shards->engine, "shards");
+  EXPECT_EQ(defaults->engine, "shards");
+  const auto lock = load("REALTIME_ENGINE=lock\n");
+  ASSERT_TRUE(lock.ok());
+  EXPECT_EQ(lock->engine, "lock");
   EXPECT_FALSE(load("REALTIME_ENGINE=mutex\n").ok());
 }
 
