@@ -1,5 +1,7 @@
 #include "store/store.hpp"
 
+#include <utility>
+
 #include "store/uuid.hpp"
 
 namespace nself::store {
@@ -58,6 +60,12 @@ Channel channel_row(const NewChannel& channel, Timestamp now) {
   row.created_at = now;
   row.created_by = channel.created_by;
   return row;
+}
+
+std::string require_channel_id(std::string_view channel_id) {
+  auto id = canonical_uuid(channel_id);
+  if (!id) throw StoreError("no channel with id '" + std::string(channel_id) + "'");
+  return std::move(*id);
 }
 
 }  // namespace nself::store

@@ -86,6 +86,10 @@ struct NewChannel {
 // The row a backend inserts for `channel`: its fields, a new UUID, created at `now`.
 Channel channel_row(const NewChannel& channel, Timestamp now);
 
+// The canonical id of a channel a write refers to (for backends): a non-UUID
+// cannot name a channel, so it throws StoreError.
+std::string require_channel_id(std::string_view channel_id);
+
 enum class MemberRole { kOwner, kAdmin, kMember };
 std::string_view to_string(MemberRole role);
 std::optional<MemberRole> parse_member_role(std::string_view text);
