@@ -30,7 +30,7 @@ namespace server = nself::server;
 constexpr std::size_t kMaxHeaderBytes = 8 * 1024;
 constexpr std::size_t kMaxBodyBytes = 128 * 1024;
 
-// The admin API's route table (server/admin_api.cpp, register_routes), each
+// The admin API's route table (server/api/routes.cpp, register_routes), each
 // answering 200 once its parameters are decoded and its body (if any) is a
 // JSON object, like the real handlers before they reach the store.
 server::HttpRouter make_router() {
