@@ -2,9 +2,9 @@
 // second for a message to an ephemeral channel, a subscribe (with its
 // unsubscribe) and a presence update, with no store, socket or encoding in
 // the loop. Store jobs are answered at once with canned values, so the
-// figure is the engine's decision cost alone. Until the roles land (issue 15)
-// they do nothing and the figures mean nothing; "actions" counts what was
-// decided, so a run shows at a glance whether the roles are in.
+// figure is the engine's decision cost alone; "actions" counts what was
+// decided per iteration, so a run shows at a glance that every role took part
+// (figures: docs/BENCHMARKS.md, "The pure engine").
 //   cmake --build build/release --target engine_benchmark && build/release/bench/engine_benchmark
 
 #include <benchmark/benchmark.h>
