@@ -55,7 +55,7 @@ TEST(EstimatedMessageBytes, BoundsTheEncodedMessage) {
   std::size_t estimate = 0;
   for (int i = 0; i < 3; ++i) {
     views.push_back(protocol::MessageView{"general", id, std::numeric_limits<std::int64_t>::max(),
-                                          user_id, content, Timestamp{}});
+                                          user_id, content, protocol::Timestamp{}});
     estimate += estimated_message_bytes(id, user_id, content);
   }
   const std::string empty = protocol::history_event({}, "general", {}, true);
