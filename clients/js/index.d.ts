@@ -211,7 +211,8 @@ export class Channel<C extends {} = Content> extends Emitter<ChannelEvents<C>> {
   subscribe(options?: SubscribeOptions): Promise<SubscribeResult<C>>;
   unsubscribe(): Promise<void>;
   send(content: C, options?: SendOptions): Promise<Ack>;
-  history(options?: { limit?: number; before?: number }): Promise<{ messages: StoredMessage<C>[]; hasMore: boolean }>;
+  /** Stored messages, oldest first: the newest `limit`; `before`: older than seq; `after`: the oldest newer than seq (not with before). One page, bounded in bytes too: follow hasMore. */
+  history(options?: { limit?: number; before?: number; after?: number }): Promise<{ messages: StoredMessage<C>[]; hasMore: boolean }>;
   /** Returns whether a frame was sent (throttled, never queued). */
   typing(isTyping?: boolean): boolean;
   setPresence(status: 'online' | 'away', meta?: Record<string, JsonValue>): boolean;

@@ -284,9 +284,23 @@ export class Channel extends Emitter {
     return this.#client._send(this, content, options);
   }
 
-  /** Older messages: {messages (oldest first), hasMore}. */
-  async history({ limit = 50, before } = {}) {
-    const reply = await this.#client.request({ type: 'history', channel: this.name, limit, ...(before != null ? { before } : {}) });
+  /**
+   * Stored messages, oldest first: {messages, hasMore}. By default the newest
+   * `limit`; `before: seq` the newest older than seq (hasMore: older remain);
+   * `after: seq` the oldest newer than seq (hasMore: newer remain). A reply
+   * is one page, bounded in bytes too: follow hasMore for the rest.
+   */
+  async history({ limit = 50, before, after } = {}) {
+    if (before != null && after != null) {
+      throw new RealtimeError('bad_request', 'before and after cannot be used together');
+    }
+    const reply = await this.#client.request({
+      type: 'history',
+      channel: this.name,
+      limit,
+      ...(before != null ? { before } : {}),
+      ...(after != null ? { after } : {}),
+    });
     return { messages: reply.messages, hasMore: reply.has_more };
   }
 
@@ -1071,16 +1085,16 @@ export class RealtimeClient extends Emitter {
     resolve?.(result);
   }
 
-  // More than the server replays for `since` was missed: fetch the rest
-  // through history pages up to `upTo` (live messages after it are delivered
-  // normally and deduplicated).
+  // More was missed than the `since` replay held (it is one page: at most
+  // 1000 messages, and bounded in bytes): fetch the rest page by page,
+  // forwards with `after`, up to `upTo`, the subscribe's seq (live messages
+  // after it are delivered normally and deduplicated).
   async #catchUp(channel, upTo) {
     while (channel.lastSeq < upTo) {
-      const before = Math.min(channel.lastSeq + 1001, upTo + 1);
-      const reply = await this.#request({ type: 'history', channel: channel.name, limit: 1000, before });
-      const fresh = reply.messages.filter((message) => message.seq > channel.lastSeq);
-      if (fresh.length === 0) break;
+      const reply = await this.#request({ type: 'history', channel: channel.name, limit: 1000, after: channel.lastSeq });
+      const fresh = reply.messages.filter((message) => message.seq > channel.lastSeq && message.seq <= upTo);
       for (const message of fresh) channel._message({ type: 'message', channel: reply.channel, ...message });
+      if (fresh.length === 0 || !reply.has_more) break;
     }
   }
 

@@ -130,6 +130,8 @@ server::RealtimeOptions realtime_options(const core::Config& config) {
   options.max_connections_per_user = config.max_connections_per_user;
   options.max_messages_per_second = config.max_messages_per_second;
   options.max_subscriptions = config.max_subscriptions;
+  // A history reply is one page of half the send-queue bound: it never trips it.
+  options.history_page_bytes = static_cast<std::size_t>(config.max_queued_kb) * 1024 / 2;
   options.away_after = std::chrono::seconds(config.away_after_seconds);
   // Security keys, already validated by load_config.
   options.allowed_origins = *core::OriginPolicy::parse(config.allowed_origins);
@@ -151,6 +153,7 @@ server::engine::EngineHandlerOptions engine_options(const server::RealtimeOption
   engine.away_after = realtime.away_after;
   engine.stale_presence_after = realtime.stale_presence_after;
   engine.content_filter = realtime.content_filter;
+  engine.history_page_bytes = realtime.history_page_bytes;
   options.allowed_origins = realtime.allowed_origins;
   return options;
 }
@@ -377,6 +380,14 @@ int run_server_foreground(CommandContext& context, const ServerCommandOptions& o
     spdlog::warn(
         "REALTIME_DEV_MODE is on: POST /console/token mints tokens for any user; "
         "never use it on a server others can reach");
+  }
+  if (static_cast<std::int64_t>(config.max_queued_kb) * 1024 <
+      2 * static_cast<std::int64_t>(config.max_message_bytes)) {
+    spdlog::warn(
+        "REALTIME_MAX_QUEUED_KB={} is under 2 x REALTIME_MAX_MESSAGE_BYTES={}: a history page "
+        "(half the queue bound) may not hold a message of the largest size, and a client that "
+        "reads one is closed with 1008",
+        config.max_queued_kb, config.max_message_bytes);
   }
 
   server->on_health([&store_worker, &engine](boost::json::object& body) {

@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 
 #include "cluster/cluster.hpp"
+#include "core/history_page.hpp"
 #include "core/protocol/events.hpp"
 #include "core/ws/frame_codec.hpp"
 #include "server/loop.hpp"
@@ -14,6 +15,7 @@
 #include "server/stats_feed.hpp"
 #include "server/upgrade_token.hpp"
 #include "server/ws_session.hpp"
+#include "store/history_reads.hpp"
 #include "store/uuid.hpp"
 
 namespace nself::server {
@@ -53,6 +55,16 @@ protocol::MessageView view_of(const store::StoredMessage& message, std::string_v
 
 Error unavailable_error() {
   return Error{"unavailable", "the database is unavailable; retry later"};
+}
+
+// Worker thread: a history reply or replay cut to one page of `budget` bytes
+// (core/history_page.hpp). True when more remain.
+bool cut_to_page(store::MessagePage& page, std::size_t budget, core::PageKeeps keeps) {
+  const bool cut =
+      core::cut_to_page(page.messages, budget, keeps, [](const store::StoredMessage& message) {
+        return core::estimated_message_bytes(message.id, message.user_id, message.content);
+      });
+  return page.has_more || cut;
 }
 
 // ---- presence, read state and limits: helpers
@@ -320,22 +332,16 @@ void RealtimeHandler::read_for_subscribe(std::weak_ptr<WsSession> weak, const pr
         outcome->channel = resolve_channel(*store, request.channel, user_id, is_admin);
         if (outcome->channel) {
           const store::Channel& channel = outcome->channel.value();
-          if (request.history) {
+          if (request.history || request.since) {
+            // One page bounded in bytes: `history` keeps the newest, `since`
+            // the oldest (the client pages on with `after`).
             outcome->replay = true;
-            outcome->messages =
-                store->history(channel.id, std::nullopt, static_cast<int>(*request.history) + 1);
-            if (outcome->messages.size() > static_cast<std::size_t>(*request.history)) {
-              outcome->has_more = true;
-              outcome->messages.erase(outcome->messages.begin());
-            }
-          } else if (request.since) {
-            outcome->replay = true;
-            outcome->messages = store->messages_since(channel.id, *request.since,
-                                                      static_cast<int>(protocol::kMaxHistory) + 1);
-            if (outcome->messages.size() > static_cast<std::size_t>(protocol::kMaxHistory)) {
-              outcome->has_more = true;
-              outcome->messages.pop_back();
-            }
+            store::MessagePage page =
+                store::read_replay(*store, channel.id, request.history, request.since);
+            outcome->has_more =
+                cut_to_page(page, options_.history_page_bytes,
+                            request.since ? core::PageKeeps::kOldest : core::PageKeeps::kNewest);
+            outcome->messages = std::move(page.messages);
           }
           store->add_subscription(connection_id, channel.id, user_id, now_ms());
           // ---- read state and send permission of a member
@@ -639,11 +645,6 @@ void RealtimeHandler::send_ordered(WsSession& session, std::string_view text) {
 
 void RealtimeHandler::handle_history(WsSession& session, Client& client, const protocol::Ref& ref,
                                      const protocol::HistoryRequest& request) {
-  struct Outcome {
-    Result<store::Channel> channel = Error{};
-    std::vector<store::StoredMessage> messages;
-    bool has_more = false;
-  };
   std::weak_ptr<WsSession> weak = session.shared_from_this();
   auto executor = session.executor();
   store_.submit([this, weak, executor, ref, request, user_id = client.claims.user_id,
@@ -655,12 +656,12 @@ void RealtimeHandler::handle_history(WsSession& session, Client& client, const p
       try {
         outcome->channel = resolve_channel(*store, request.channel, user_id, is_admin);
         if (outcome->channel) {
-          outcome->messages = store->history(outcome->channel.value().id, request.before,
-                                             static_cast<int>(request.limit) + 1);
-          if (outcome->messages.size() > static_cast<std::size_t>(request.limit)) {
-            outcome->has_more = true;
-            outcome->messages.erase(outcome->messages.begin());
-          }
+          store::MessagePage page = store::read_history(
+              *store, outcome->channel.value().id, request.limit, request.before, request.after);
+          outcome->has_more =
+              cut_to_page(page, options_.history_page_bytes,
+                          request.after ? core::PageKeeps::kOldest : core::PageKeeps::kNewest);
+          outcome->messages = std::move(page.messages);
         }
       } catch (const store::StoreError& error) {
         spdlog::error("history: {}", error.what());

@@ -96,6 +96,10 @@ struct RealtimeOptions {
   core::FloodPolicy flood;
   // Channels one connection may be subscribed to: too_many_subscriptions.
   int max_subscriptions = 50;
+  // The bytes one history reply (history, subscribe history / since) may
+  // carry: half of a connection's send-queue bound (REALTIME_MAX_QUEUED_KB),
+  // so that a reply never closes the client that asked (core/history_page.hpp).
+  std::size_t history_page_bytes = 512 * 1024;
 
   // ---- presence
   // A member without activity (any client frame) for this long becomes away.

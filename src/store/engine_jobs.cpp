@@ -5,7 +5,7 @@
 #include <string>
 #include <type_traits>
 
-#include "core/protocol/requests.hpp"
+#include "store/history_reads.hpp"
 
 namespace nself::store {
 namespace {
@@ -61,26 +61,12 @@ engine::SubscribeAnswer run(Store& store, const engine::ReadForSubscribe& reques
   if (!channel) return answer;
   answer.channel = info_of(*channel);
   answer.membership = membership_of(store, channel->id, request.user_id);
-  // The replay, as today's subscribe job reads it: one more than asked tells
-  // whether there is more.
-  if (request.history) {
+  // The replay; the engine cuts it to one page of bytes (history_read.cpp).
+  if (request.history || request.since) {
     answer.replay = true;
-    auto messages =
-        store.history(channel->id, std::nullopt, static_cast<int>(*request.history) + 1);
-    if (messages.size() > static_cast<std::size_t>(*request.history)) {
-      answer.has_more = true;
-      messages.erase(messages.begin());
-    }
-    answer.messages = records_of(std::move(messages));
-  } else if (request.since) {
-    answer.replay = true;
-    auto messages = store.messages_since(channel->id, *request.since,
-                                         static_cast<int>(core::protocol::kMaxHistory) + 1);
-    if (messages.size() > static_cast<std::size_t>(core::protocol::kMaxHistory)) {
-      answer.has_more = true;
-      messages.pop_back();
-    }
-    answer.messages = records_of(std::move(messages));
+    MessagePage page = read_replay(store, channel->id, request.history, request.since);
+    answer.has_more = page.has_more;
+    answer.messages = records_of(std::move(page.messages));
   }
   // Today the row is written once the channel resolved for this user, which
   // for a private channel means a member (the request does not say whether
@@ -109,15 +95,9 @@ engine::AppendAnswer run(Store& store, const engine::AppendMessage& request, Tim
 }
 
 engine::HistoryAnswer run(Store& store, const engine::ReadHistory& request, Timestamp) {
-  engine::HistoryAnswer answer;
-  auto messages =
-      store.history(request.channel_id, request.before, static_cast<int>(request.limit) + 1);
-  if (messages.size() > static_cast<std::size_t>(request.limit)) {
-    answer.has_more = true;
-    messages.erase(messages.begin());
-  }
-  answer.messages = records_of(std::move(messages));
-  return answer;
+  MessagePage page =
+      read_history(store, request.channel_id, request.limit, request.before, request.after);
+  return engine::HistoryAnswer{records_of(std::move(page.messages)), page.has_more};
 }
 
 engine::Done run(Store& store, const engine::MarkRead& request, Timestamp now) {

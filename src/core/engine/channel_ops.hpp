@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/engine/channel_state.hpp"
+#include "core/history_page.hpp"
 
 namespace nself::core::engine {
 
@@ -58,6 +59,10 @@ void run_recheck(RecheckJob& job, const ChannelAnswer& access, Context& ctx);
 void join_answered(ChannelsState& state, PendingJoin& pending, StoreReply& reply, Context& ctx);
 void append_answered(ChannelsState& state, PendingAppend& pending, StoreReply& reply, Context& ctx);
 void history_answered(PendingHistory& pending, StoreReply& reply, Context& ctx);
+// Cuts a reply's messages (oldest first) to one page of
+// options().history_page_bytes, keeping the `keeps` end; true when some were
+// dropped (the reply then says has_more).
+bool cut_to_page(std::vector<MessageRecord>& messages, PageKeeps keeps, Context& ctx);
 void read_answered(PendingRead& pending, StoreReply& reply, Context& ctx);
 
 // ---- presence (presence.cpp)

@@ -77,6 +77,7 @@ struct PendingAppend {
 struct PendingHistory {
   Asker asker;
   std::string slug;
+  bool forward = false;  // `after`: the page keeps the oldest
 };
 struct PendingRead {
   Asker asker;

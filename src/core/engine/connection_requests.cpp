@@ -101,9 +101,9 @@ void continue_with(Connections::State& state, ConnectionRecord& connection,
             reply(connection, *failure, ctx);
             return;
           }
-          ctx.to_shard(
-              ctx.owner_of_channel(channel->id),
-              HistoryOfChannel{connection.asker(ref), *channel, typed.limit, typed.before});
+          ctx.to_shard(ctx.owner_of_channel(channel->id),
+                       HistoryOfChannel{connection.asker(ref), *channel, typed.limit, typed.before,
+                                        typed.after});
         } else if constexpr (std::is_same_v<T, protocol::ReadRequest>) {
           if (channel == nullptr) {
             reply(connection, *failure, ctx);

@@ -2,10 +2,12 @@
 // (realtime_handler.cpp handle_history and handle_read). History: private
 // channels for members and admins. Read: members only (admins too: a read
 // position is a member's), the seq clamped to the newest message of a
-// persistent channel; no reply unless it fails.
+// persistent channel; no reply unless it fails. A history reply is one page
+// bounded in bytes (core/history_page.hpp).
 #include <algorithm>
 
 #include "core/engine/channel_ops.hpp"
+#include "core/history_page.hpp"
 
 namespace nself::core::engine {
 
@@ -34,8 +36,15 @@ void run_history(ChannelsState& state, HistoryOfChannel& job, const ChannelAnswe
     return;
   }
   const std::uint64_t token =
-      ctx.ask_store(Role::kChannels, ReadHistory{info.id, job.limit, job.before});
-  state.pending.emplace(token, PendingHistory{asker, info.slug});
+      ctx.ask_store(Role::kChannels, ReadHistory{info.id, job.limit, job.before, job.after});
+  state.pending.emplace(token, PendingHistory{asker, info.slug, job.after.has_value()});
+}
+
+bool cut_to_page(std::vector<MessageRecord>& messages, PageKeeps keeps, Context& ctx) {
+  return core::cut_to_page(
+      messages, ctx.options().history_page_bytes, keeps, [](const MessageRecord& message) {
+        return estimated_message_bytes(message.id, message.user_id, message.content_json);
+      });
 }
 
 void history_answered(PendingHistory& pending, StoreReply& reply, Context& ctx) {
@@ -45,9 +54,13 @@ void history_answered(PendingHistory& pending, StoreReply& reply, Context& ctx) 
                   {store_error(pending.asker.ref, reply.failure.value_or("unavailable"))}, ctx);
     return;
   }
+  // A page bounded in bytes: what is cut is still there (has_more), older
+  // ones for a backward page, newer ones for a forward (`after`) page.
+  const bool cut =
+      cut_to_page(answer->messages, pending.forward ? PageKeeps::kOldest : PageKeeps::kNewest, ctx);
   to_connection(pending.asker.connection,
                 {HistoryEvent{pending.asker.ref, pending.slug, std::move(answer->messages),
-                              answer->has_more}},
+                              answer->has_more || cut}},
                 ctx);
 }
 

@@ -3,6 +3,7 @@
 // The engine's settings (docs/CONFIGURATION.md has their .env keys).
 
 #include <chrono>
+#include <cstddef>
 #include <string>
 
 #include "core/content_filter.hpp"
@@ -30,6 +31,10 @@ struct EngineOptions {
   std::chrono::milliseconds access_ttl{30'000};
   // Redaction of message content before it is stored and delivered.
   ContentFilter content_filter;
+  // The bytes one history reply (history, subscribe history / since) may
+  // carry: half of a connection's send-queue bound (REALTIME_MAX_QUEUED_KB),
+  // so that a reply never closes the client that asked (core/history_page.hpp).
+  std::size_t history_page_bytes = 512 * 1024;
 };
 
 }  // namespace nself::core::engine

@@ -112,6 +112,7 @@ struct HistoryOfChannel {
   ChannelInfo channel;
   std::int64_t limit = 50;
   std::optional<std::int64_t> before;
+  std::optional<std::int64_t> after;
 };
 struct ReadOfChannel {
   Asker asker;

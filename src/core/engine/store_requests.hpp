@@ -64,7 +64,8 @@ struct AppendMessage {
 struct ReadHistory {
   std::string channel_id;
   std::int64_t limit = 50;
-  std::optional<std::int64_t> before;
+  std::optional<std::int64_t> before;  // the newest `limit` with seq < before
+  std::optional<std::int64_t> after;   // the oldest `limit` with seq > after
 };
 struct MarkRead {
   std::string channel_id;

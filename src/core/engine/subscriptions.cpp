@@ -103,7 +103,11 @@ void join_answered(ChannelsState& state, PendingJoin& pending, StoreReply& reply
     events.push_back(presence_state_of(state, channel, asker.ref));
   }
   if (answer->replay) {
-    events.push_back(HistoryEvent{asker.ref, info.slug, answer->messages, answer->has_more});
+    // One page bounded in bytes: `history` keeps the newest (older remain),
+    // `since` the oldest (newer remain: the client pages on with `after`).
+    const bool cut =
+        cut_to_page(answer->messages, join.since ? PageKeeps::kOldest : PageKeeps::kNewest, ctx);
+    events.push_back(HistoryEvent{asker.ref, info.slug, answer->messages, answer->has_more || cut});
   }
   ChannelInfo joined = info;
   joined.last_seq = seq;

@@ -143,7 +143,10 @@ Result<Request> parse_history(const json::object& object) {
   NSELF_TRY(channel, required_channel(object));
   NSELF_TRY(limit, optional_integer(object, "limit", 1, kMaxHistory));
   NSELF_TRY(before, optional_integer(object, "before", 0, std::nullopt));
-  return Request{HistoryRequest{std::move(channel), limit.value_or(kDefaultHistoryLimit), before}};
+  NSELF_TRY(after, optional_integer(object, "after", 0, std::nullopt));
+  if (before && after) return bad_request("\"before\" and \"after\" cannot be used together");
+  return Request{
+      HistoryRequest{std::move(channel), limit.value_or(kDefaultHistoryLimit), before, after}};
 }
 
 Result<Request> parse_typing(const json::object& object) {

@@ -59,7 +59,8 @@ struct MessageRequest {
 struct HistoryRequest {
   std::string channel;
   std::int64_t limit = kDefaultHistoryLimit;  // 1..kMaxHistory
-  std::optional<std::int64_t> before;         // >= 0: only messages with seq < before
+  std::optional<std::int64_t> before;         // >= 0: the newest messages with seq < before
+  std::optional<std::int64_t> after;          // >= 0: the oldest messages with seq > after
 };
 
 struct TypingRequest {

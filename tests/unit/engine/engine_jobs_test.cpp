@@ -167,15 +167,27 @@ TEST_F(EngineJobs, AppendMessageAndHistory) {
   EXPECT_EQ(appended.message.created_at, kNow);
   EXPECT_EQ(appended.message.id.size(), 36u);
   store_messages(general, 3);
-  const auto page =
-      answer<engine::HistoryAnswer>(run(engine::ReadHistory{general.id, 2, std::int64_t{4}}));
+  const auto page = answer<engine::HistoryAnswer>(
+      run(engine::ReadHistory{general.id, 2, std::int64_t{4}, std::nullopt}));
   EXPECT_TRUE(page.has_more);
   ASSERT_EQ(page.messages.size(), 2u);
   EXPECT_EQ(page.messages[0].seq, 2);
   EXPECT_EQ(page.messages[1].seq, 3);
-  const auto rest = answer<engine::HistoryAnswer>(run(engine::ReadHistory{general.id, 50, {}}));
+  const auto rest = answer<engine::HistoryAnswer>(run(engine::ReadHistory{general.id, 50, {}, {}}));
   EXPECT_FALSE(rest.has_more);
   EXPECT_EQ(rest.messages.size(), 4u);
+  // `after`: the oldest above the seq, has_more when newer remain.
+  const auto forward =
+      answer<engine::HistoryAnswer>(run(engine::ReadHistory{general.id, 2, {}, std::int64_t{1}}));
+  EXPECT_TRUE(forward.has_more);
+  ASSERT_EQ(forward.messages.size(), 2u);
+  EXPECT_EQ(forward.messages[0].seq, 2);
+  EXPECT_EQ(forward.messages[1].seq, 3);
+  const auto tail =
+      answer<engine::HistoryAnswer>(run(engine::ReadHistory{general.id, 50, {}, std::int64_t{2}}));
+  EXPECT_FALSE(tail.has_more);
+  ASSERT_EQ(tail.messages.size(), 2u);
+  EXPECT_EQ(tail.messages[0].seq, 3);
 }
 
 TEST_F(EngineJobs, AppendToAMissingChannelIsInternal) {

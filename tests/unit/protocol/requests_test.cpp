@@ -194,6 +194,24 @@ TEST(ParseRequest, History) {
   expect_error(R"({"type":"history"})", "missing field \"channel\"");
 }
 
+TEST(ParseRequest, HistoryAfter) {
+  EXPECT_FALSE(expect_request<HistoryRequest>(R"({"type":"history","channel":"c"})").after);
+  const auto forward =
+      expect_request<HistoryRequest>(R"({"type":"history","channel":"c","after":0,"limit":5})");
+  EXPECT_EQ(forward.after, 0);
+  EXPECT_EQ(forward.limit, 5);
+  EXPECT_FALSE(forward.before.has_value());
+  EXPECT_EQ(expect_request<HistoryRequest>(R"({"type":"history","channel":"c","after":41})").after,
+            41);
+  EXPECT_FALSE(expect_request<HistoryRequest>(R"({"type":"history","channel":"c","after":null})")
+                   .after.has_value());
+  expect_error(R"({"type":"history","channel":"c","after":-1})",
+               "\"after\" must be an integer >= 0");
+  expect_error(R"({"type":"history","channel":"c","after":1.5})", "must be an integer");
+  expect_error(R"({"type":"history","channel":"c","before":9,"after":3})",
+               "\"before\" and \"after\" cannot be used together");
+}
+
 TEST(ParseRequest, Typing) {
   EXPECT_TRUE(
       expect_request<TypingRequest>(R"({"type":"typing","channel":"c","typing":true})").typing);
