@@ -54,8 +54,9 @@ void StoreLanes::pump(store::Store* store) {
     ++stats_.pumps;
     std::size_t lane = !lanes_[0].empty() ? 0 : !lanes_[1].empty() ? 1 : 2;
     cls = static_cast<StoreClass>(lane);
-    std::size_t take =
-        std::min(lanes_[lane].size(), lane == 1 ? bounds_.reads_per_pump : bounds_.batch);
+    std::size_t take = std::min(lanes_[lane].size(), lane == 0   ? bounds_.batch
+                                                     : lane == 1 ? bounds_.reads_per_pump
+                                                                 : bounds_.bookkeeping_per_pump);
     jobs.assign(std::make_move_iterator(lanes_[lane].begin()),
                 std::make_move_iterator(lanes_[lane].begin() + static_cast<std::ptrdiff_t>(take)));
     lanes_[lane].erase(lanes_[lane].begin(),

@@ -6,7 +6,8 @@
 // presence rows, heartbeats, audit). One pump at a time runs on the
 // StoreWorker's thread and takes, in this order of preference, every waiting
 // commit (up to `batch`, one group commit), else up to `reads_per_pump`
-// reads, else up to `batch` bookkeeping jobs; then it queues the next pump.
+// reads, else up to `bookkeeping_per_pump` bookkeeping jobs; then it queues
+// the next pump.
 // So a message waits behind at most one pump of other work, whatever the
 // amount of connection churn.
 //
@@ -35,8 +36,13 @@ struct StoreLaneBounds {
   std::size_t commits = 50'000;       // REALTIME_STORE_QUEUE_MAX
   std::size_t reads = 20'000;         // waiting reads
   std::size_t bookkeeping = 100'000;  // waiting bookkeeping jobs
-  std::size_t batch = 4096;           // most commits or bookkeeping jobs per pump
+  std::size_t batch = 4096;           // most commits per pump (one group commit)
   std::size_t reads_per_pump = 64;
+  // Bookkeeping jobs are written one statement (one commit, one fsync under
+  // synchronous=FULL) each, so a pump of 4096 held a message or a read for
+  // seconds after a burst of connects (fanout -n 10000: 9 s; docs/BENCHMARKS.md,
+  // "The engine, side by side"). 64 bound that wait to one pump of 64.
+  std::size_t bookkeeping_per_pump = 64;
 };
 
 struct StoreLaneStats {

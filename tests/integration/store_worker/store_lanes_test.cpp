@@ -153,5 +153,38 @@ TEST_F(StoreLanesTest, ReadsArePumpedInSlicesSoACommitArrivingMeanwhileWaitsForO
   EXPECT_EQ(order_[4], ce::StoreClass::kCommit);  // right after the first slice
 }
 
+// Bookkeeping is written one commit per job: a burst of connects must not
+// hold a read (or a message) for more than one small slice of it.
+TEST_F(StoreLanesTest, BookkeepingIsPumpedInSlicesSoAReadArrivingMeanwhileWaitsForOneSliceOnly) {
+  StoreLaneBounds bounds;
+  bounds.bookkeeping_per_pump = 3;
+  std::promise<void> first_slice_running;
+  std::promise<void> go_on_promise;
+  std::shared_future<void> go_on = go_on_promise.get_future().share();
+  bool first = true;
+  auto runner = [&](store::Store* store, std::vector<ce::StoreJob>& jobs, ce::StoreClass cls) {
+    if (first) {
+      first = false;
+      first_slice_running.set_value();
+      go_on.wait();  // a read is submitted while this slice runs
+    }
+    return recording_runner()(store, jobs, cls);
+  };
+  StoreLanes lanes(worker_, runner, recording_delivery(), bounds);
+  std::vector<ce::StoreJob> rows;
+  for (int i = 0; i < 10; ++i) rows.push_back(job(0, 0, ce::RecordDisconnect{"c", {}}));
+  lanes.submit(rows);
+  first_slice_running.get_future().wait();
+  std::vector<ce::StoreJob> read = {job(0, 7, ce::ResolveChannel{"general"})};
+  lanes.submit(read);
+  go_on_promise.set_value();
+  worker_.drain();
+  std::lock_guard lock(mutex_);
+  ASSERT_EQ(order_.size(), 11u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(order_[i], ce::StoreClass::kBookkeeping) << i;
+  EXPECT_EQ(order_[3], ce::StoreClass::kRead);  // right after the first slice
+  for (int i = 4; i < 11; ++i) EXPECT_EQ(order_[i], ce::StoreClass::kBookkeeping) << i;
+}
+
 }  // namespace
 }  // namespace nself::server::engine
