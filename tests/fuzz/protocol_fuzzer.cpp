@@ -6,9 +6,11 @@
 // equal to the frame's "content" value; presence meta is a JSON object within
 // kMaxMetaBytes; the events echoing a request (errors, acks, messages) are
 // valid JSON.
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -31,9 +33,38 @@ json::value parse(std::string_view text, boost::system::error_code& error) {
   return json::parse(text, error, {}, options);
 }
 
-// Equal JSON, NaN included: Boost.JSON 1.81 reads a number such as 0e2000
-// as NaN (0 times an overflowed power of ten), which never equals itself.
+// Equal JSON, with two quirks of Boost.JSON 1.81's number parser allowed
+// for: it reads a number such as 0e2000 as NaN (0 times an overflowed power
+// of ten), which never equals itself; and it can read the same long mantissa
+// one ULP apart inside a document and alone ("22.2222222222222222222222221":
+// 2.222222222222222E1 in an object, 2.2222222222222225E1 at the top level; a
+// CI fuzz run found it). The server stores and forwards a content's text, so
+// neither reaches a client.
 bool same_json(const json::value& a, const json::value& b) {
+  if (a.is_double() && b.is_double()) {
+    const double x = a.get_double();
+    const double y = b.get_double();
+    if (std::isnan(x) || std::isnan(y)) return std::isnan(x) && std::isnan(y);
+    return x == y || std::fabs(x - y) <= 1e-12 * std::max(std::fabs(x), std::fabs(y));
+  }
+  if (a.is_object() && b.is_object()) {
+    const auto& left = a.get_object();
+    const auto& right = b.get_object();
+    if (left.size() != right.size()) return false;
+    for (auto l = left.begin(), r = right.begin(); l != left.end(); ++l, ++r) {
+      if (l->key() != r->key() || !same_json(l->value(), r->value())) return false;
+    }
+    return true;
+  }
+  if (a.is_array() && b.is_array()) {
+    const auto& left = a.get_array();
+    const auto& right = b.get_array();
+    if (left.size() != right.size()) return false;
+    for (std::size_t i = 0; i < left.size(); ++i) {
+      if (!same_json(left[i], right[i])) return false;
+    }
+    return true;
+  }
   return json::serialize(a) == json::serialize(b);
 }
 
@@ -72,7 +103,7 @@ void check_outcome(const protocol::ParseOutcome& outcome, const json::value* fra
     if (frame != nullptr) {
       const json::value* content = content_of(*frame);
       NSELF_FUZZ_CHECK(content != nullptr);
-      NSELF_FUZZ_CHECK(parse(message->content_json) == *content);
+      NSELF_FUZZ_CHECK(same_json(parse(message->content_json), *content));
     }
     protocol::MessageView view{message->channel, "id", 1, "user", message->content_json, at};
     NSELF_FUZZ_CHECK(is_json(protocol::message_event(view)));
