@@ -38,7 +38,7 @@ export interface ClientOptions {
   ackTimeout?: number;
   /** ms to wait for other replies (15000). */
   requestTimeout?: number;
-  /** ms from open to auth_ok before the socket is dropped (10000). */
+  /** ms from creating the socket to auth_ok (TCP connect, opening handshake, auth) before it is dropped and retried (10000). */
   authTimeout?: number;
   /** Refresh a provider's token this many ms before exp (60000; not before half-way through it). */
   refreshMargin?: number;

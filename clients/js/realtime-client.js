@@ -30,7 +30,7 @@ const kDefaults = {
   reconnectFactor: 2,
   ackTimeout: 10_000, // ms, per send, counted while connected
   requestTimeout: 15_000, // ms, subscribe/history/auth replies
-  authTimeout: 10_000, // ms, from open to auth_ok
+  authTimeout: 10_000, // ms, from creating the socket to auth_ok (connect, opening handshake, auth)
   refreshMargin: 60_000, // ms before exp to refresh the token (at the latest half-way)
   pingInterval: 10_000, // ms without any frame before a ping; 0: never
   pongTimeout: 10_000, // ms; by default pingInterval: a dead socket is found within two intervals
@@ -701,11 +701,15 @@ export class RealtimeClient extends Emitter {
     this.#ws = ws;
     this.#token = token;
     this.#lastFrameAt = Date.now();
+    // The clock starts with the socket, not at open: a connection that
+    // stalls in the TCP connect or the opening handshake (a half-open path,
+    // a proxy that accepted and went quiet) never opens, and nothing else
+    // would ever give up on it.
+    this.#timers.auth = setTimeout(() => this.#abandon(4001, 'no auth_ok in time'), this.options.authTimeout);
     ws.onopen = () => {
       if (generation !== this.#generation) return;
       this.#setState('authenticating');
       this.#rawSend({ type: 'auth', token, ...(this.options.batch ? { batch: true } : {}), ref: 'auth' });
-      this.#timers.auth = setTimeout(() => this.#abandon(4001, 'no auth_ok in time'), this.options.authTimeout);
     };
     ws.onmessage = (message) => {
       if (generation !== this.#generation) return;

@@ -14,6 +14,7 @@ export class CuttableProxy {
     proxy.targetPort = targetPort;
     proxy.port = await freePort();
     proxy.accepting = true;
+    proxy.stallNew = false; // true: new connections are accepted and stalled at once
     proxy.pairs = new Set();
     proxy.connections = 0; // accepted and forwarded, in total
     proxy.server = createServer((client) => proxy.#accept(client));
@@ -39,6 +40,13 @@ export class CuttableProxy {
     upstream.on('error', drop);
     client.on('close', drop);
     upstream.on('close', drop);
+    if (this.stallNew) {
+      // Stalled from the first byte: the opening handshake never completes.
+      client.pause();
+      upstream.pause();
+      pair.stalled = true;
+      return;
+    }
     client.pipe(upstream);
     upstream.pipe(client);
   }

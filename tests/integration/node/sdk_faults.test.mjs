@@ -50,9 +50,11 @@ function injectFault(proxy, counts) {
 test('drops, stalls and resets at random: every message seen once, in order; stored once', async () => {
   const proxy = await CuttableProxy.start(project.port);
   try {
-    // A stall is found within about 2 x pingInterval (a slow server under ASan
-    // may cost a needless reconnect, never a message).
-    const options = { pingInterval: 400, ackTimeout: 1500, minReconnectDelay: 20, maxReconnectDelay: 300 };
+    // A stall is found within about 2 x pingInterval once authenticated, and
+    // within authTimeout before (a stall in the opening handshake: under TSan
+    // that window is wide, and nothing else ends it); a slow server under a
+    // sanitizer may cost a needless reconnect, never a message.
+    const options = { pingInterval: 400, ackTimeout: 1500, authTimeout: 3000, minReconnectDelay: 20, maxReconnectDelay: 300 };
     const users = ['sender', 'reader-1', 'reader-2'];
     const clients = users.map((user) => sdk.make(proxy.url(), user, options));
     await Promise.all(clients.map((client) => client.connect()));

@@ -185,6 +185,23 @@ describe('dead sockets and the network', () => {
     }
   });
 
+  test('a connection that stalls before auth_ok (the opening handshake never answered) is given up after authTimeout', async () => {
+    const proxy = await CuttableProxy.start(project.port);
+    try {
+      proxy.stallNew = true;
+      const client = sdk.make(proxy.url(), 'handshake-stalled', { authTimeout: 400, minReconnectDelay: 20, maxReconnectDelay: 50 });
+      const connecting = client.connect();
+      await until(() => proxy.connections >= 2, 10000, 'a second attempt after the stalled handshake');
+      assert.equal(client.connected, false);
+      proxy.stallNew = false;
+      await connecting;
+      assert.equal(client.connected, true);
+      assert.ok(proxy.connections >= 3, `${proxy.connections} connections`);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   test("'online' and connect() reconnect at once instead of waiting for the backoff", async () => {
     const proxy = await CuttableProxy.start(project.port);
     try {
