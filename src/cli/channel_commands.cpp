@@ -7,34 +7,10 @@
 #include "cli/output.hpp"
 #include "cli/server_api.hpp"
 #include "core/time_format.hpp"
+#include "store/record_json.hpp"
 
 namespace nself::cli {
 namespace {
-
-boost::json::value optional_time(const std::optional<store::Timestamp>& time) {
-  if (!time) return nullptr;
-  return boost::json::value(core::format_iso8601(*time));
-}
-
-boost::json::object channel_to_json(const store::Channel& channel) {
-  boost::json::object object;
-  object["id"] = channel.id;
-  object["name"] = channel.name;
-  object["slug"] = channel.slug;
-  object["description"] = channel.description;
-  object["type"] = core::to_string(channel.type);
-  object["max_members"] = channel.max_members;
-  object["is_persistent"] = channel.is_persistent;
-  boost::json::error_code ignored;
-  auto metadata = boost::json::parse(channel.metadata, ignored);
-  object["metadata"] = ignored ? boost::json::value(boost::json::object()) : std::move(metadata);
-  object["created_at"] = core::format_iso8601(channel.created_at);
-  object["created_by"] =
-      channel.created_by ? boost::json::value(*channel.created_by) : boost::json::value(nullptr);
-  object["archived_at"] = optional_time(channel.archived_at);
-  object["last_seq"] = channel.last_seq;
-  return object;
-}
 
 store::Channel find_or_fail(store::Store& store, const std::string& id_or_slug) {
   auto channel = store.find_channel(id_or_slug);
@@ -89,7 +65,7 @@ int run_channel_create(CommandContext& context, const ChannelCreateOptions& opti
                                 : created.error().message);
   }
   if (context.json()) {
-    print_json(context.out(), boost::json::object{{"channel", channel_to_json(*created)}});
+    print_json(context.out(), boost::json::object{{"channel", store::channel_json(*created)}});
   } else {
     context.out() << fmt::format("Created {} channel '{}' (slug: {}, id: {}{})\n",
                                  core::to_string(created->type), created->name, created->slug,
@@ -102,7 +78,7 @@ int run_channel_list(CommandContext& context, bool include_archived) {
   const auto channels = context.store().list_channels(include_archived);
   if (context.json()) {
     boost::json::array items;
-    for (const auto& channel : channels) items.push_back(channel_to_json(channel));
+    for (const auto& channel : channels) items.push_back(store::channel_json(channel));
     print_json(context.out(), boost::json::object{{"channels", std::move(items)}});
     return exit_code::kOk;
   }
@@ -160,7 +136,7 @@ int run_channel_delete(CommandContext& context, const std::string& id_or_slug) {
                        fmt::format("no channel with id or slug '{}'", id_or_slug));
   }
   audit(store, "channel.delete", channel);
-  print_channel_change(context, "deleted", "Deleted", channel_to_json(channel));
+  print_channel_change(context, "deleted", "Deleted", store::channel_json(channel));
   return exit_code::kOk;
 }
 
@@ -180,7 +156,7 @@ int run_channel_archive(CommandContext& context, const std::string& id_or_slug) 
     channel.archived_at = at;
     audit(store, "channel.archive", channel);
   }
-  print_channel_change(context, "channel", "Archived", channel_to_json(channel));
+  print_channel_change(context, "channel", "Archived", store::channel_json(channel));
   return exit_code::kOk;
 }
 
@@ -259,14 +235,7 @@ int run_channel_members(CommandContext& context, const ChannelMembersOptions& op
   if (context.json()) {
     boost::json::array items;
     for (const auto& member : members) {
-      items.push_back(
-          boost::json::object{{"user_id", member.user_id},
-                              {"role", store::to_string(member.role)},
-                              {"can_send", member.can_send},
-                              {"can_invite", member.can_invite},
-                              {"subscribed_at", core::format_iso8601(member.subscribed_at)},
-                              {"last_read_at", optional_time(member.last_read_at)},
-                              {"last_read_seq", member.last_read_seq}});
+      items.push_back(store::member_json(member));
     }
     print_json(context.out(),
                boost::json::object{{"channel", channel.slug}, {"members", std::move(items)}});

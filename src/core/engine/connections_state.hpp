@@ -5,12 +5,11 @@
 // admission, expiry), connection_requests.cpp (the client's requests),
 // connection_admin.cpp (admin operations). Internal to the engine.
 
+#include <boost/container/devector.hpp>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
-
-#include <boost/container/devector.hpp>
 
 #include "core/engine/channel_names.hpp"
 #include "core/engine/connections.hpp"

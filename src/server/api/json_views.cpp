@@ -3,7 +3,6 @@
 
 #include "server/api/json_views.hpp"
 
-#include "core/channel.hpp"
 #include "core/time_format.hpp"
 
 namespace nself::server::api {
@@ -11,42 +10,11 @@ namespace nself::server::api {
 namespace json = boost::json;
 
 json::value optional_time(const std::optional<store::Timestamp>& time) {
-  if (!time) return nullptr;
-  return json::value(core::format_iso8601(*time));
+  return store::optional_time_json(time);
 }
 
 json::value parse_json_text(const std::string& text) {
-  json::error_code error;
-  auto value = json::parse(text, error);
-  return error ? json::value(nullptr) : value;
-}
-
-json::object channel_json(const store::Channel& channel) {
-  json::object object;
-  object["id"] = channel.id;
-  object["name"] = channel.name;
-  object["slug"] = channel.slug;
-  object["description"] = channel.description;
-  object["type"] = core::to_string(channel.type);
-  object["max_members"] = channel.max_members;
-  object["is_persistent"] = channel.is_persistent;
-  object["metadata"] = parse_json_text(channel.metadata);
-  object["created_at"] = core::format_iso8601(channel.created_at);
-  object["created_by"] =
-      channel.created_by ? json::value(*channel.created_by) : json::value(nullptr);
-  object["archived_at"] = optional_time(channel.archived_at);
-  object["last_seq"] = channel.last_seq;
-  return object;
-}
-
-json::object member_json(const store::ChannelMember& member) {
-  return json::object{{"user_id", member.user_id},
-                      {"role", store::to_string(member.role)},
-                      {"can_send", member.can_send},
-                      {"can_invite", member.can_invite},
-                      {"subscribed_at", core::format_iso8601(member.subscribed_at)},
-                      {"last_read_at", optional_time(member.last_read_at)},
-                      {"last_read_seq", member.last_read_seq}};
+  return store::json_text_value(text);
 }
 
 json::object message_json(const store::StoredMessage& message, std::string_view slug) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "store/record_json.hpp"
 #include "store/store.hpp"
 
 namespace nself::server::api {
@@ -18,8 +19,8 @@ boost::json::value optional_time(const std::optional<store::Timestamp>& time);
 // returns, becomes null rather than failing the response).
 boost::json::value parse_json_text(const std::string& text);
 
-boost::json::object channel_json(const store::Channel& channel);
-boost::json::object member_json(const store::ChannelMember& member);
+using store::channel_json;
+using store::member_json;
 boost::json::object message_json(const store::StoredMessage& message, std::string_view slug);
 boost::json::object broadcast_json(const store::Broadcast& broadcast);
 
