@@ -50,6 +50,10 @@ class EncryptingStore final : public Store {
   std::string_view backend() const override { return inner_->backend(); }
   std::string describe() const override { return inner_->describe(); }
   bool connection_lost() const override { return inner_->connection_lost(); }
+  std::vector<std::size_t> run_in_one_transaction(
+      std::span<const std::function<void()>> steps) override {
+    return inner_->run_in_one_transaction(steps);
+  }
 
   MigrationReport migrate() override;
   int schema_version() override { return inner_->schema_version(); }

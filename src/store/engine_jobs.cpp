@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <functional>
 #include <string>
 #include <type_traits>
 
@@ -237,6 +238,37 @@ std::vector<engine::StoreReply> run_append_batch(Store& store,
   for (std::size_t index = 0; index < jobs.size(); ++index) {
     const bool append = std::holds_alternative<engine::AppendMessage>(jobs[index].request);
     if (!append || one_by_one) replies[index] = run_engine_job(store, jobs[index], now);
+  }
+  return replies;
+}
+
+std::vector<engine::StoreReply> run_bookkeeping_batch(Store& store,
+                                                      std::span<const engine::StoreJob> jobs,
+                                                      Timestamp now) {
+  std::vector<engine::StoreReply> replies(jobs.size());
+  std::vector<std::function<void()>> steps;
+  steps.reserve(jobs.size());
+  for (std::size_t index = 0; index < jobs.size(); ++index) {
+    replies[index].token = jobs[index].token;
+    steps.emplace_back([&store, &replies, &jobs, index, now] {
+      std::visit([&](const auto& request) { replies[index].answer = run(store, request, now); },
+                 jobs[index].request);
+    });
+  }
+  try {
+    // A step that failed is answered Done, as the job alone is: its row is
+    // rebuilt by the next change or heartbeat.
+    store.run_in_one_transaction(steps);
+  } catch (const StoreUnavailable&) {
+    for (std::size_t index = 0; index < jobs.size(); ++index) {
+      replies[index] = failed(jobs[index].token, "unavailable");
+    }
+  } catch (const StoreError&) {
+    // The batch's own transaction failed (its commit, or SQLite rolled it
+    // back after an I/O error): nothing of it was written; one by one.
+    for (std::size_t index = 0; index < jobs.size(); ++index) {
+      replies[index] = run_engine_job(store, jobs[index], now);
+    }
   }
   return replies;
 }

@@ -32,4 +32,12 @@ std::vector<core::engine::StoreReply> run_append_batch(Store& store,
                                                        std::span<const core::engine::StoreJob> jobs,
                                                        Timestamp now);
 
+// Runs bookkeeping `jobs` (connection, subscription and presence rows,
+// heartbeats, audit) in ONE transaction (Store::run_in_one_transaction): one
+// commit for the pump instead of one per job, which under synchronous=FULL
+// is one fsync per job. A job that fails is undone alone and answered Done,
+// as run_engine_job answers it; an outage answers every job "unavailable".
+std::vector<core::engine::StoreReply> run_bookkeeping_batch(
+    Store& store, std::span<const core::engine::StoreJob> jobs, Timestamp now);
+
 }  // namespace nself::store

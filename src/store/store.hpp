@@ -28,7 +28,9 @@
 // Schema, types per backend and the migration mechanism: docs/SCHEMA.md.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -209,6 +211,17 @@ class Store {
   virtual MigrationReport migrate() = 0;
   // The highest applied migration version; 0 when the schema does not exist.
   virtual int schema_version() = 0;
+
+  // ---- batches
+  // Runs `steps` in order in ONE transaction: one commit (one fsync under
+  // SQLite's synchronous=FULL) for all of them, instead of one each. Every
+  // step runs in its own savepoint, so a step that throws a StoreError is
+  // undone alone and the others still commit; the indexes of those that
+  // failed are returned. A StoreUnavailable (the database is gone) rolls the
+  // whole batch back and is rethrown. A step calls this store's methods;
+  // the transactions they open inside become savepoints.
+  virtual std::vector<std::size_t> run_in_one_transaction(
+      std::span<const std::function<void()>> steps) = 0;
 
   // ---- channels
   // Error code "conflict" when the slug exists.

@@ -38,7 +38,7 @@ ce::ConnectionId id_of(WsSession& session) {
 
 // Worker thread: one pump's jobs of one class against the store (null: unavailable).
 std::vector<ce::StoreReply> run_jobs(store::Store* store, std::vector<ce::StoreJob>& jobs,
-                                     ce::StoreClass /*cls*/) {
+                                     ce::StoreClass cls) {
   std::vector<ce::StoreReply> replies;
   if (store == nullptr) {
     for (const ce::StoreJob& job : jobs) {
@@ -50,7 +50,9 @@ std::vector<ce::StoreReply> run_jobs(store::Store* store, std::vector<ce::StoreJ
     }
     return replies;
   }
-  std::vector<ce::StoreReply> all = store::run_append_batch(*store, jobs, wall_now());
+  std::vector<ce::StoreReply> all = cls == ce::StoreClass::kBookkeeping
+                                        ? store::run_bookkeeping_batch(*store, jobs, wall_now())
+                                        : store::run_append_batch(*store, jobs, wall_now());
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     if (jobs[i].token != 0) replies.push_back(std::move(all[i]));
   }

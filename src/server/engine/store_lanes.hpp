@@ -3,7 +3,7 @@
 // The engine's store work in order and in bounds (issue 15, item 5;
 // docs/ENGINE_DESIGN.md, "Store work"). Jobs wait in three lanes by class:
 // commits (message appends), reads, bookkeeping (connection, subscription and
-// presence rows, heartbeats, audit). One pump at a time runs on the
+// presence rows, heartbeats, audit; a pump's bookkeeping is one transaction). One pump at a time runs on the
 // StoreWorker's thread and takes, in this order of preference, every waiting
 // commit (up to `batch`, one group commit), else up to `reads_per_pump`
 // reads, else up to `bookkeeping_per_pump` bookkeeping jobs; then it queues
@@ -38,11 +38,13 @@ struct StoreLaneBounds {
   std::size_t bookkeeping = 100'000;  // waiting bookkeeping jobs
   std::size_t batch = 4096;           // most commits per pump (one group commit)
   std::size_t reads_per_pump = 64;
-  // Bookkeeping jobs are written one statement (one commit, one fsync under
-  // synchronous=FULL) each, so a pump of 4096 held a message or a read for
-  // seconds after a burst of connects (fanout -n 10000: 9 s; docs/BENCHMARKS.md,
-  // "The engine, side by side"). 64 bound that wait to one pump of 64.
-  std::size_t bookkeeping_per_pump = 64;
+  // A pump's bookkeeping is written in one transaction (run_bookkeeping_batch:
+  // one commit, one fsync under synchronous=FULL). When each job was its own
+  // commit, a pump of 4096 held a message or a read for seconds after a burst
+  // of connects (fanout -n 10000: 9 s; docs/BENCHMARKS.md, "The engine, side
+  // by side"); now a pump costs one commit plus a statement or two per job,
+  // and 256 keeps a message's wait behind it to a few milliseconds.
+  std::size_t bookkeeping_per_pump = 256;
 };
 
 struct StoreLaneStats {

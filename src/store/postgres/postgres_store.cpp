@@ -122,19 +122,52 @@ std::string PostgresStore::describe() const {
   return fmt::format("{}:{}/{}", host_, port_, database_);
 }
 
-PostgresStore::Transaction::Transaction(PostgresStore& store) : store_(store) {
-  store_.exec("BEGIN");
+namespace {
+std::string savepoint_name(int depth) {
+  return "nself_" + std::to_string(depth);
+}
+}  // namespace
+
+PostgresStore::Transaction::Transaction(PostgresStore& store)
+    : store_(store), depth_(store.transaction_depth_) {
+  store_.exec(depth_ == 0 ? std::string("BEGIN") : "SAVEPOINT " + savepoint_name(depth_));
+  ++store_.transaction_depth_;
 }
 
 PostgresStore::Transaction::~Transaction() {
-  if (!done_ && PQstatus(store_.conn_) == CONNECTION_OK) {
-    PQclear(PQexec(store_.conn_, "ROLLBACK"));
-  }
+  if (done_) return;
+  --store_.transaction_depth_;
+  if (PQstatus(store_.conn_) != CONNECTION_OK) return;
+  const std::string undo =
+      depth_ == 0 ? std::string("ROLLBACK")
+                  : "ROLLBACK TO " + savepoint_name(depth_) + "; RELEASE " + savepoint_name(depth_);
+  PQclear(PQexec(store_.conn_, undo.c_str()));
 }
 
 void PostgresStore::Transaction::commit() {
-  store_.exec("COMMIT");
+  store_.exec(depth_ == 0 ? std::string("COMMIT") : "RELEASE " + savepoint_name(depth_));
   done_ = true;
+  --store_.transaction_depth_;
+}
+
+std::vector<std::size_t> PostgresStore::run_in_one_transaction(
+    std::span<const std::function<void()>> steps) {
+  std::vector<std::size_t> failed;
+  if (steps.empty()) return failed;
+  Transaction batch(*this);
+  for (std::size_t index = 0; index < steps.size(); ++index) {
+    Transaction step(*this);
+    try {
+      steps[index]();
+      step.commit();
+    } catch (const StoreUnavailable&) {
+      throw;  // `batch` rolls everything back (or the connection is gone with it)
+    } catch (const StoreError&) {
+      failed.push_back(index);  // `step` undoes this one's writes
+    }
+  }
+  batch.commit();
+  return failed;
 }
 
 PgResult PostgresStore::exec(const std::string& sql, const Params& params) {

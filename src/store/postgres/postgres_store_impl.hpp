@@ -82,6 +82,8 @@ class PostgresStore final : public Store {
   // ---- cleanup, prune, statistics, server state, audit log (postgres_maintenance.cpp)
   std::int64_t cleanup_stale_connections(Timestamp last_seen_before) override;
   std::int64_t cleanup_expired_broadcasts(Timestamp now) override;
+  std::vector<std::size_t> run_in_one_transaction(
+      std::span<const std::function<void()>> steps) override;
   std::int64_t cleanup_stale_presence(Timestamp updated_before) override;
   std::int64_t prune_before(PruneTable table, Timestamp cutoff, std::int64_t limit) override;
   StoreStats stats(Timestamp now) override;
@@ -91,6 +93,9 @@ class PostgresStore final : public Store {
   std::vector<AuditEntry> list_audit(int limit) override;
 
  private:
+  // BEGIN ... COMMIT; inside another one (run_in_one_transaction) a
+  // savepoint: commit() releases it, and without commit() only its own
+  // writes are undone (which also clears PostgreSQL's aborted state).
   class Transaction {
    public:
     explicit Transaction(PostgresStore& store);
@@ -101,8 +106,10 @@ class PostgresStore final : public Store {
 
    private:
     PostgresStore& store_;
+    int depth_;  // 0: the outermost (BEGIN), else the savepoint's number
     bool done_ = false;
   };
+  int transaction_depth_ = 0;  // open Transactions (the outermost and its savepoints)
 
   // Runs one statement; throws unless it succeeded. A statement with
   // parameters is prepared once per connection (parsed and planned once,

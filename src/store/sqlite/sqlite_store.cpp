@@ -67,17 +67,61 @@ std::int64_t SqliteStore::changes() const {
   return sqlite3_changes64(db_);
 }
 
-SqliteStore::Transaction::Transaction(SqliteStore& store) : store_(store) {
-  store_.query("BEGIN IMMEDIATE").run();
+namespace {
+std::string savepoint_name(int depth) {
+  return "nself_" + std::to_string(depth);
+}
+}  // namespace
+
+SqliteStore::Transaction::Transaction(SqliteStore& store)
+    : store_(store), depth_(store.transaction_depth_) {
+  store_.query(depth_ == 0 ? std::string("BEGIN IMMEDIATE") : "SAVEPOINT " + savepoint_name(depth_))
+      .run();
+  ++store_.transaction_depth_;
 }
 
 SqliteStore::Transaction::~Transaction() {
-  if (!done_) sqlite3_exec(store_.db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  if (done_) return;
+  --store_.transaction_depth_;
+  if (depth_ == 0) {
+    sqlite3_exec(store_.db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  } else {
+    // Undo this savepoint's writes, then drop it; the outer transaction goes on.
+    const auto undo =
+        "ROLLBACK TO " + savepoint_name(depth_) + "; RELEASE " + savepoint_name(depth_);
+    sqlite3_exec(store_.db_, undo.c_str(), nullptr, nullptr, nullptr);
+  }
 }
 
 void SqliteStore::Transaction::commit() {
-  store_.query("COMMIT").run();
+  store_.query(depth_ == 0 ? std::string("COMMIT") : "RELEASE " + savepoint_name(depth_)).run();
   done_ = true;
+  --store_.transaction_depth_;
+}
+
+std::vector<std::size_t> SqliteStore::run_in_one_transaction(
+    std::span<const std::function<void()>> steps) {
+  std::vector<std::size_t> failed;
+  if (steps.empty()) return failed;
+  Transaction batch(*this);
+  for (std::size_t index = 0; index < steps.size(); ++index) {
+    Transaction step(*this);
+    try {
+      steps[index]();
+      step.commit();
+    } catch (const StoreUnavailable&) {
+      throw;  // `batch` rolls everything back
+    } catch (const StoreError&) {
+      failed.push_back(index);  // `step` undoes this one's writes
+    }
+    if (sqlite3_get_autocommit(db_) != 0) {
+      // Some errors (a full disk, an I/O error) make SQLite roll back the
+      // whole transaction itself: the steps before are gone too.
+      throw StoreError("the batch's transaction was rolled back after an error");
+    }
+  }
+  batch.commit();
+  return failed;
 }
 
 std::string_view SqliteStore::backend() const {

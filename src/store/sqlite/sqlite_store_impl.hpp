@@ -40,6 +40,8 @@ class SqliteStore final : public Store {
 
   // A write transaction: BEGIN IMMEDIATE takes the write lock up front (waiting
   // up to busy_timeout), so two writers never deadlock on a lock upgrade.
+  // Inside another one (run_in_one_transaction) it is a savepoint: commit()
+  // releases it, and without commit() only its own writes are undone.
   class Transaction {
    public:
     explicit Transaction(SqliteStore& store);
@@ -50,8 +52,12 @@ class SqliteStore final : public Store {
 
    private:
     SqliteStore& store_;
+    int depth_;  // 0: the outermost (BEGIN), else the savepoint's number
     bool done_ = false;
   };
+
+  std::vector<std::size_t> run_in_one_transaction(
+      std::span<const std::function<void()>> steps) override;
 
   std::string_view backend() const override;
   bool connection_lost() const override;
@@ -126,6 +132,7 @@ class SqliteStore final : public Store {
 
   std::filesystem::path path_;
   sqlite3* db_ = nullptr;
+  int transaction_depth_ = 0;  // open Transactions (the outermost and its savepoints)
   std::unordered_map<std::string, sqlite3_stmt*> statements_;
   // Messages per multi-row INSERT: 8 parameters each, far under SQLite's
   // limit of 32766 parameters per statement.

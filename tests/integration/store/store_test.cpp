@@ -3,12 +3,14 @@
 
 #include "store/store.hpp"
 
+#include <functional>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
 #include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <set>
 #include <thread>
@@ -666,6 +668,65 @@ TEST_P(StoreTest, CleanupStaleConnections) {
             2);
 
   EXPECT_EQ(store_->cleanup_stale_connections(kT0 - 5min), 0);  // idempotent
+}
+
+// ---- batches (run_in_one_transaction)
+
+TEST_P(StoreTest, OneTransactionCommitsEveryStepAtOnce) {
+  const auto channel = make_channel("general");
+  std::int64_t seen_by_others_during_the_batch = -1;
+  const std::vector<std::function<void()>> steps{
+      [&] { store_->record_connection(connection("c1", "alice", kT0)); },
+      [&] { store_->add_subscription("c1", channel.id, "alice", kT0); },
+      // A method that opens its own transaction: it nests as a savepoint.
+      [&] { store_->append_messages(std::vector{new_message(channel.id, "1")}, kT0); },
+      [&] {
+        seen_by_others_during_the_batch = raw_count("SELECT count(*) FROM realtime.connections");
+      },
+  };
+  EXPECT_TRUE(store_->run_in_one_transaction(steps).empty());
+  EXPECT_EQ(seen_by_others_during_the_batch, 0) << "the batch was committed before its end";
+  EXPECT_EQ(raw_count("SELECT count(*) FROM realtime.connections"), 1);
+  EXPECT_EQ(raw_count("SELECT count(*) FROM realtime.subscriptions"), 1);
+  EXPECT_EQ(store_->history(channel.id, std::nullopt, 10).size(), 1u);
+}
+
+TEST_P(StoreTest, AFailingStepIsUndoneAloneAndTheOthersCommit) {
+  const auto channel = make_channel("general");
+  const std::vector<std::function<void()>> steps{
+      [&] { store_->record_connection(connection("c1", "alice", kT0)); },
+      [&] {
+        // Writes, then fails: its write goes too.
+        store_->record_connection(connection("c2", "bob", kT0));
+        store_->upsert_member({"00000000-0000-4000-8000-000000000000", "bob",
+                               MemberRole::kMember, true, false, kT0, {}, 0});
+      },
+      [&] { store_->append_messages(std::vector{new_message(channel.id, "1")}, kT0); },
+      [&] { store_->append_messages(std::vector{new_message("no-such-channel", "x")}, kT0); },
+      [&] { store_->record_connection(connection("c3", "carol", kT0)); },
+  };
+  EXPECT_EQ(store_->run_in_one_transaction(steps), (std::vector<std::size_t>{1, 3}));
+  EXPECT_EQ(raw_count("SELECT count(*) FROM realtime.connections"), 2);
+  EXPECT_EQ(raw_count("SELECT count(*) FROM realtime.connections WHERE user_id = 'bob'"), 0);
+  const auto history = store_->history(channel.id, std::nullopt, 10);
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0].seq, 1);
+  // The store is usable afterwards: no transaction or savepoint is left open.
+  store_->append_messages(std::vector{new_message(channel.id, "2")}, kT0);
+  EXPECT_EQ(raw_count("SELECT count(*) FROM realtime.messages"), 2);
+}
+
+TEST_P(StoreTest, AnExceptionThatIsNotAStoreErrorRollsTheBatchBack) {
+  const auto channel = make_channel("general");
+  const std::vector<std::function<void()>> steps{
+      [&] { store_->record_connection(connection("c1", "alice", kT0)); },
+      [&] { throw std::logic_error("a bug in a step"); },
+  };
+  EXPECT_THROW((void)store_->run_in_one_transaction(steps), std::logic_error);
+  EXPECT_EQ(raw_count("SELECT count(*) FROM realtime.connections"), 0);
+  store_->append_messages(std::vector{new_message(channel.id, "1")}, kT0);
+  EXPECT_EQ(raw_count("SELECT count(*) FROM realtime.messages"), 1);
+  EXPECT_TRUE(store_->run_in_one_transaction({}).empty());
 }
 
 // ---- presence

@@ -278,6 +278,50 @@ TEST_F(EngineJobs, AppendBatchWithABadMessageFailsItAlone) {
   EXPECT_EQ(answer<engine::AppendAnswer>(replies[2]).message.seq, 2);
 }
 
+TEST_F(EngineJobs, ABookkeepingBatchWritesEveryRowAndAnswersInOrder) {
+  const Channel lobby = channel("lobby", core::ChannelType::kPresence);
+  engine::PresenceRow online{"u1", lobby.id, false, false, "{}"};
+  engine::PresenceRow missing{"u2", "no-such-channel", false, false, "{}"};
+  const std::vector<engine::StoreJob> jobs{
+      {0, 0, engine::RecordConnection{"c1", "u1", "10.0.0.1", "agent", kNow}},
+      {1, 7, engine::RecordConnection{"c2", "u2", "10.0.0.2", "agent", kNow}},
+      {0, 0, engine::WritePresence{{missing, online}, kNow, std::nullopt}},
+      {1, 0, engine::RecordDisconnect{"c2", kNow + 1s}},
+      {0, 0, engine::AuditAuthFailure{"10.0.0.3", "invalid_token", kNow}},
+  };
+  const auto replies = run_bookkeeping_batch(*store_, jobs, kNow);
+  ASSERT_EQ(replies.size(), jobs.size());
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    EXPECT_EQ(replies[i].token, jobs[i].token);
+    EXPECT_FALSE(replies[i].failure) << i;
+    (void)answer<engine::Done>(replies[i]);
+  }
+  const auto connections = store_->list_connections(false);
+  ASSERT_EQ(connections.size(), 1u);
+  EXPECT_EQ(connections[0].connection_id, "c1");
+  ASSERT_EQ(store_->list_presence(lobby.id).size(), 1u);
+  EXPECT_EQ(store_->list_audit(1).at(0).actor, "10.0.0.3");
+}
+
+TEST_F(EngineJobs, ABookkeepingBatchOnAStoreThatIsDownIsUnavailableAndWritesNothing) {
+  bool failing = true;
+  test::engine::FailingStore down(*store_, failing);
+  const std::vector<engine::StoreJob> jobs{
+      {0, 0, engine::AuditAuthFailure{"10.0.0.3", "invalid_token", kNow}},
+      {0, 4, engine::RecordConnection{"c1", "u1", "", "", kNow}},  // fails: the store is down
+      {0, 0, engine::AuditAuthFailure{"10.0.0.4", "invalid_token", kNow}},
+  };
+  const auto replies = run_bookkeeping_batch(down, jobs, kNow);
+  ASSERT_EQ(replies.size(), jobs.size());
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    EXPECT_EQ(replies[i].token, jobs[i].token);
+    ASSERT_TRUE(replies[i].failure) << i;
+    EXPECT_EQ(*replies[i].failure, "unavailable");
+  }
+  failing = false;
+  EXPECT_TRUE(store_->list_audit(10).empty()) << "the audit row before the outage was kept";
+}
+
 TEST_F(EngineJobs, AStoreThatIsDownAnswersUnavailable) {
   const Channel general = channel("general");
   bool failing = true;

@@ -19,6 +19,10 @@ class FailingStore final : public store::Store {
       : inner_(&inner), failing_(failing) {}
   std::string_view backend() const override { return inner_->backend(); }
   bool connection_lost() const override { return lost_; }
+  std::vector<std::size_t> run_in_one_transaction(
+      std::span<const std::function<void()>> steps) override {
+    return inner_->run_in_one_transaction(steps);
+  }
   std::string describe() const override { return inner_->describe(); }
   store::MigrationReport migrate() override { return inner_->migrate(); }
   int schema_version() override {
