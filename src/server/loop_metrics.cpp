@@ -22,6 +22,16 @@ void LoopMetrics::observe_delivery(std::chrono::nanoseconds duration) {
   delivery_sum_nanos_.add(static_cast<std::uint64_t>(std::max<std::int64_t>(duration.count(), 0)));
 }
 
+bool LoopMetrics::error(std::string_view code) {
+  for (std::size_t i = 0; i < kErrorCodes.size(); ++i) {
+    if (kErrorCodes[i] == code) {
+      errors_[i].add(1);
+      return true;
+    }
+  }
+  return false;
+}
+
 HistogramCounts LoopMetrics::delivery() const {
   HistogramCounts counts;
   for (std::size_t i = 0; i < counts.buckets.size(); ++i) {

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 namespace nself::server {
 
@@ -33,16 +34,38 @@ class LoopMetrics {
   // private, presence).
   static constexpr std::size_t kChannelTypes = 3;
 
+  // The error codes of docs/PROTOCOL.md ("Error codes"), in its order: the
+  // labels of nself_realtime_errors_total that a loop counts itself.
+  static constexpr std::array<std::string_view, 13> kErrorCodes = {"bad_request",
+                                                                   "payload_too_large",
+                                                                   "unauthenticated",
+                                                                   "invalid_token",
+                                                                   "token_expired",
+                                                                   "forbidden",
+                                                                   "not_found",
+                                                                   "rate_limited",
+                                                                   "too_many_subscriptions",
+                                                                   "too_many_connections",
+                                                                   "unavailable",
+                                                                   "overloaded",
+                                                                   "internal"};
+
   void messages_in(std::size_t type, std::uint64_t count) { in_[type].add(count); }
   void messages_out(std::size_t type, std::uint64_t count) { out_[type].add(count); }
   void deliveries(std::uint64_t frames) { deliveries_.add(frames); }
   void observe_delivery(std::chrono::nanoseconds duration);
+  void presence_updates(std::uint64_t count) { presence_updates_.add(count); }
+  // An error event sent to a client; false when `code` is not one of
+  // kErrorCodes (the caller counts it in Metrics, under its lock).
+  bool error(std::string_view code);
 
   // Any thread.
   std::uint64_t messages_in(std::size_t type) const { return in_[type].get(); }
   std::uint64_t messages_out(std::size_t type) const { return out_[type].get(); }
   std::uint64_t deliveries() const { return deliveries_.get(); }
   HistogramCounts delivery() const;
+  std::uint64_t presence_updates() const { return presence_updates_.get(); }
+  std::uint64_t errors(std::size_t code_index) const { return errors_[code_index].get(); }
 
  private:
   // A counter with one writer: the add is not atomic as a whole, and need
@@ -64,6 +87,8 @@ class LoopMetrics {
   std::array<Cell, HistogramCounts::kBounds.size()> delivery_buckets_{};
   Cell delivery_count_;
   Cell delivery_sum_nanos_;
+  Cell presence_updates_;
+  std::array<Cell, kErrorCodes.size()> errors_{};
 };
 
 }  // namespace nself::server

@@ -142,6 +142,10 @@ std::uint64_t Metrics::counter_value(std::string_view name, std::string_view lab
       if (name == "messages_out") value += loop.messages_out(i);
     }
   }
+  for (std::size_t i = 0; name == "errors" && i < LoopMetrics::kErrorCodes.size(); ++i) {
+    if (LoopMetrics::kErrorCodes[i] != label) continue;
+    for (const LoopMetrics& loop : loops_) value += loop.errors(i);
+  }
   return value;
 }
 
@@ -162,6 +166,8 @@ std::string Metrics::render(std::uint64_t max_connections) const {
   // The loops' cells, summed.
   auto messages_in = messages_in_;
   auto messages_out = messages_out_;
+  auto errors = errors_;
+  std::uint64_t presence_updates = presence_updates_.load();
   std::uint64_t deliveries = deliveries_.load();
   HistogramCounts delivery = delivery_.counts();
   for (const LoopMetrics& loop : loops_) {
@@ -171,6 +177,12 @@ std::string Metrics::render(std::uint64_t max_connections) const {
     }
     deliveries += loop.deliveries();
     delivery.add(loop.delivery());
+    presence_updates += loop.presence_updates();
+    for (std::size_t i = 0; i < LoopMetrics::kErrorCodes.size(); ++i) {
+      if (const std::uint64_t count = loop.errors(i)) {
+        errors[std::string(LoopMetrics::kErrorCodes[i])] += count;
+      }
+    }
   }
   auto labelled = [&](std::string_view name, std::string_view label, std::string_view help,
                       const std::map<std::string, std::uint64_t, std::less<>>& counter,
@@ -192,11 +204,11 @@ std::string Metrics::render(std::uint64_t max_connections) const {
          "Frames queued to subscribers by fan-out.");
   out += fmt::format("nself_realtime_fanout_deliveries_total {}\n", deliveries);
   header(out, "nself_realtime_presence_updates_total", "counter", "Presence changes applied.");
-  out += fmt::format("nself_realtime_presence_updates_total {}\n", presence_updates_.load());
+  out += fmt::format("nself_realtime_presence_updates_total {}\n", presence_updates);
   header(out, "nself_realtime_slow_consumers_total", "counter",
          "Connections closed (1008) because their send queue passed its bound.");
   out += fmt::format("nself_realtime_slow_consumers_total {}\n", slow_consumers_.load());
-  labelled("nself_realtime_errors_total", "code", "Errors returned to clients, by code.", errors_,
+  labelled("nself_realtime_errors_total", "code", "Errors returned to clients, by code.", errors,
            {});
   header(out, "nself_realtime_auth_failures_total", "counter",
          "Failed authentications (WebSocket tokens and admin API credentials).");

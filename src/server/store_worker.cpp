@@ -227,6 +227,18 @@ void StoreWorker::run() {
   }
 }
 
+void StoreWorker::observe_commit(std::size_t messages, std::chrono::nanoseconds took) {
+  if (metrics_ != nullptr) metrics_->observe_store_batch(took);
+  if (took > slow_batch_) {
+    spdlog::warn("slow store batch: {} messages in {} ms (threshold {} ms)", messages,
+                 std::chrono::duration_cast<std::chrono::milliseconds>(took).count(),
+                 slow_batch_.count());
+  }
+  std::lock_guard lock(mutex_);
+  ++batches_;
+  messages_ += messages;
+}
+
 void StoreWorker::commit(std::vector<PendingAppend>& batch) {
   std::vector<Result<store::StoredMessage>> results;
   results.reserve(batch.size());
@@ -250,18 +262,7 @@ void StoreWorker::commit(std::vector<PendingAppend>& batch) {
       throw store::StoreError("append_messages returned " + std::to_string(stored.size()) +
                               " rows for " + std::to_string(messages.size()) + " messages");
     }
-    const auto took = Clock::now() - started;
-    if (metrics_ != nullptr) metrics_->observe_store_batch(took);
-    if (took > slow_batch_) {
-      spdlog::warn("slow store batch: {} messages in {} ms (threshold {} ms)", batch.size(),
-                   std::chrono::duration_cast<std::chrono::milliseconds>(took).count(),
-                   slow_batch_.count());
-    }
-    {
-      std::lock_guard lock(mutex_);
-      ++batches_;
-      messages_ += stored.size();
-    }
+    observe_commit(stored.size(), Clock::now() - started);
     for (auto& message : stored) results.emplace_back(std::move(message));
   } catch (const store::StoreUnavailable& error) {
     spdlog::error("cannot store {} messages: {}", batch.size(), error.what());

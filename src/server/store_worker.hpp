@@ -111,6 +111,10 @@ class StoreWorker {
     metrics_ = metrics;
     slow_batch_ = slow_batch;
   }
+  // Worker thread: a group commit of `messages` took `took` (the histogram,
+  // the slow-batch log, batches() and messages()). Called by commit() and by
+  // the engine's store lanes, which commit through run_append_batch.
+  void observe_commit(std::size_t messages, std::chrono::nanoseconds took);
 
   StoreHealth health() const;
   // Number of append_messages calls that succeeded, and messages stored.

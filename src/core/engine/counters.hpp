@@ -16,6 +16,9 @@ struct EngineCounters {
   // By channel type (ChannelType's order: public, private, presence).
   std::array<std::uint64_t, 3> messages_in{};   // accepted from clients and backends
   std::array<std::uint64_t, 3> messages_out{};  // fanned out (once per message)
+  // Presence changes applied by a channel's owner: joins, leaves, updates
+  // (once per change, whatever the subscriber count).
+  std::uint64_t presence_updates = 0;
 
   static std::size_t index(ChannelType type) { return static_cast<std::size_t>(type); }
 };

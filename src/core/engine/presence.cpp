@@ -31,6 +31,7 @@ void publish(ChannelsState& state, const std::string& channel_id,
              const core::PresenceMember& member, std::vector<PresenceRow>& rows, Context& ctx) {
   if (ChannelState* channel = find_channel(state, channel_id)) {
     fan_out(*channel, PresenceUpdate{channel->info.slug, view_of(member)}, std::nullopt, ctx);
+    ++ctx.counters().presence_updates;
   }
   rows.push_back(row_of(channel_id, member));
 }
@@ -42,6 +43,7 @@ void presence_join(ChannelsState& state, ChannelState& channel, const std::strin
   auto joined = state.presence.join(channel.info.id, user_id, ctx.now().wall);
   if (!joined) return;  // another tab of a member
   fan_out(channel, PresenceJoin{channel.info.slug, view_of(*joined)}, user_id, ctx);
+  ++ctx.counters().presence_updates;
   write({row_of(channel.info.id, *joined)}, ctx);
 }
 
@@ -49,6 +51,7 @@ void presence_leave(ChannelsState& state, ChannelState& channel, const std::stri
                     Context& ctx) {
   if (!state.presence.leave(channel.info.id, user_id)) return;
   fan_out(channel, PresenceLeave{channel.info.slug, user_id}, std::nullopt, ctx);
+  ++ctx.counters().presence_updates;
   PresenceRow row{user_id, channel.info.id, false, true, "{}"};
   write({std::move(row)}, ctx);
 }
@@ -73,6 +76,7 @@ void Channels::on(PresenceToChannels& message, Context& ctx) {
     if (!updated) continue;
     if (ChannelState* channel = find_channel(*state_, info.id)) {
       fan_out(*channel, PresenceUpdate{channel->info.slug, view_of(*updated)}, std::nullopt, ctx);
+      ++ctx.counters().presence_updates;
     }
     rows.push_back(row_of(info.id, *updated));
   }

@@ -96,6 +96,8 @@ void LoopShard::carry_out(ce::Actions& actions) {
           using T = std::decay_t<decltype(a)>;
           if constexpr (std::is_same_v<T, ce::Send>) {
             ++sends_;
+            if (const auto* failure = std::get_if<ce::ErrorEvent>(&a.event))
+              count_error(failure->code);
             if (WsSession* target = session(a.connection)) {
               if (std::holds_alternative<ce::AuthOk>(a.event)) target->mark_authenticated();
               target->send_text(protocols::native::encode(a.event));
@@ -177,7 +179,18 @@ void LoopShard::report_counters() {
       metrics->messages_out(i, now.messages_out[i] - reported_.messages_out[i]);
     }
   }
+  if (now.presence_updates != reported_.presence_updates) {
+    metrics->presence_updates(now.presence_updates - reported_.presence_updates);
+  }
   reported_ = now;
+}
+
+void LoopShard::count_error(std::string_view code) {
+  LoopMetrics* metrics = loop_metrics();
+  if (metrics == nullptr) return;
+  // Every code the engine sends is in kErrorCodes; another one (none today)
+  // is still counted, under Metrics' lock.
+  if (!metrics->error(code)) owner_.metrics()->error(code);
 }
 
 void LoopShard::submit_store_jobs() {

@@ -72,6 +72,8 @@ class LoopShard {
   void submit_store_jobs();
   // Hands what the shard counted since the last call to the Metrics registry.
   void report_counters();
+  // An error event sent to a client, by code (nself_realtime_errors_total).
+  void count_error(std::string_view code);
 
   EngineHandler& owner_;
   Loop& loop_;

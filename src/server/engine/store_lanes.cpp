@@ -1,6 +1,7 @@
 #include "server/engine/store_lanes.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <utility>
 
@@ -67,7 +68,11 @@ void StoreLanes::pump(store::Store* store) {
     for (const StoreJob& job : jobs) {
       if (job.token != 0) origins[job.token] = job.origin;
     }
+    const auto started = std::chrono::steady_clock::now();
     std::vector<StoreReply> replies = run_(store, jobs, cls);
+    if (cls == StoreClass::kCommit && store != nullptr) {
+      worker_.observe_commit(jobs.size(), std::chrono::steady_clock::now() - started);
+    }
     std::map<core::engine::ShardIndex, std::vector<StoreReply>> by_origin;
     for (StoreReply& reply : replies) {
       auto found = origins.find(reply.token);

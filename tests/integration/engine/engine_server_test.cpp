@@ -20,6 +20,7 @@
 
 #include "core/auth/jwt_verifier.hpp"
 #include "server/engine/engine_handler.hpp"
+#include "server/metrics.hpp"
 #include "server/store_worker.hpp"
 #include "store/store.hpp"
 #include "support/raw_client.hpp"
@@ -60,7 +61,9 @@ class EngineServer : public ::testing::TestWithParam<std::size_t> {
         [options = store_options_] { return store::open_store(options); });
     server::engine::EngineHandlerOptions options;
     options.engine.max_messages_per_second = 1000;
+    worker_->observe(&metrics_, 1000ms);
     handler_ = std::make_unique<server::engine::EngineHandler>(verifier_, *worker_, options);
+    handler_->set_metrics(&metrics_);
     server::ServerOptions server_options = test_server_options();
     server_options.threads = GetParam();
     server_ = std::make_unique<RunningServer>(server_options, *handler_);
@@ -114,6 +117,7 @@ class EngineServer : public ::testing::TestWithParam<std::size_t> {
   store::StoreOptions store_options_;
   std::map<std::string, std::string> ids_;
   core::auth::JwtVerifier verifier_;
+  server::Metrics metrics_;
   std::unique_ptr<server::StoreWorker> worker_;
   std::unique_ptr<server::engine::EngineHandler> handler_;
   std::unique_ptr<RunningServer> server_;
@@ -244,6 +248,46 @@ TEST_P(EngineServer, AdminOperationsReachEveryLoop) {
     std::this_thread::sleep_for(20ms);
   }
   EXPECT_EQ(handler_->connections().size(), 5u);
+}
+
+// The value of the sample `name` (with its labels) in a /metrics text, or -1.
+double sample(const std::string& text, const std::string& name) {
+  const auto at = text.find("\n" + name + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + name.size() + 2));
+}
+
+// The engine's loops count errors by code and presence changes in their own
+// cells (no lock), summed when /metrics is rendered; its commits go into the
+// store batch histogram.
+TEST_P(EngineServer, MetricsCountErrorsPresenceChangesAndStoreBatches) {
+  auto alice = login("alice");
+  auto bob = login("bob");
+  send(*alice, {{"type", "subscribe"}, {"channel", "room"}});
+  EXPECT_EQ(type_of(receive_type(*alice, "subscribed")), "subscribed");
+  send(*bob, {{"type", "subscribe"}, {"channel", "room"}});
+  EXPECT_EQ(type_of(receive_type(*alice, "presence_join")), "presence_join");  // bob's
+  send(*alice, {{"type", "message"}, {"channel", "general"}, {"content", "hi"}, {"ref", 1}});
+  EXPECT_EQ(type_of(receive_type(*alice, "ack")), "ack");
+  send(*alice, {{"type", "subscribe"}, {"channel", "Not A Slug"}, {"ref", 2}});
+  EXPECT_EQ(receive_type(*alice, "error").at("code"), "bad_request");
+  send(*alice, {{"type", "message"}, {"channel", "nope"}, {"content", "x"}, {"ref", 3}});
+  EXPECT_EQ(receive_type(*alice, "error").at("code"), "not_found");
+  send(*bob, {{"type", "history"}, {"channel", "nope"}, {"ref", 4}});
+  EXPECT_EQ(receive_type(*bob, "error").at("code"), "not_found");
+
+  std::string text;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    text = "\n" + metrics_.render(10);
+    if (sample(text, "nself_realtime_presence_updates_total") >= 2) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(sample(text, "nself_realtime_errors_total{code=\"bad_request\"}"), 1) << text;
+  EXPECT_EQ(sample(text, "nself_realtime_errors_total{code=\"not_found\"}"), 2) << text;
+  EXPECT_EQ(sample(text, "nself_realtime_errors_total{code=\"forbidden\"}"), -1) << text;
+  EXPECT_EQ(sample(text, "nself_realtime_presence_updates_total"), 2) << text;  // two joins
+  EXPECT_GE(sample(text, "nself_realtime_store_batch_seconds_count"), 1) << text;
+  EXPECT_GE(sample(text, "nself_realtime_messages_in_total{channel_type=\"public\"}"), 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(Loops, EngineServer, ::testing::Values(std::size_t{2}, std::size_t{4}),
