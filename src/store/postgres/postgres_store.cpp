@@ -10,6 +10,7 @@
 #include <map>
 
 #include "store/migrations.hpp"
+#include "store/one_transaction.hpp"
 #include "store/postgres/postgres_store_impl.hpp"
 
 namespace nself::store {
@@ -152,22 +153,7 @@ void PostgresStore::Transaction::commit() {
 
 std::vector<std::size_t> PostgresStore::run_in_one_transaction(
     std::span<const std::function<void()>> steps) {
-  std::vector<std::size_t> failed;
-  if (steps.empty()) return failed;
-  Transaction batch(*this);
-  for (std::size_t index = 0; index < steps.size(); ++index) {
-    Transaction step(*this);
-    try {
-      steps[index]();
-      step.commit();
-    } catch (const StoreUnavailable&) {
-      throw;  // `batch` rolls everything back (or the connection is gone with it)
-    } catch (const StoreError&) {
-      failed.push_back(index);  // `step` undoes this one's writes
-    }
-  }
-  batch.commit();
-  return failed;
+  return run_steps_in_one_transaction<Transaction>(*this, steps, [] { return true; });
 }
 
 PgResult PostgresStore::exec(const std::string& sql, const Params& params) {

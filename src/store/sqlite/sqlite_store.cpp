@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "store/migrations.hpp"
+#include "store/one_transaction.hpp"
 #include "store/private_files.hpp"
 #include "store/sqlite/sqlite_errors.hpp"
 #include "store/sqlite/sqlite_store_impl.hpp"
@@ -101,27 +102,11 @@ void SqliteStore::Transaction::commit() {
 
 std::vector<std::size_t> SqliteStore::run_in_one_transaction(
     std::span<const std::function<void()>> steps) {
-  std::vector<std::size_t> failed;
-  if (steps.empty()) return failed;
-  Transaction batch(*this);
-  for (std::size_t index = 0; index < steps.size(); ++index) {
-    Transaction step(*this);
-    try {
-      steps[index]();
-      step.commit();
-    } catch (const StoreUnavailable&) {
-      throw;  // `batch` rolls everything back
-    } catch (const StoreError&) {
-      failed.push_back(index);  // `step` undoes this one's writes
-    }
-    if (sqlite3_get_autocommit(db_) != 0) {
-      // Some errors (a full disk, an I/O error) make SQLite roll back the
-      // whole transaction itself: the steps before are gone too.
-      throw StoreError("the batch's transaction was rolled back after an error");
-    }
-  }
-  batch.commit();
-  return failed;
+  return run_steps_in_one_transaction<Transaction>(*this, steps, [this] {
+    // Some errors (a full disk, an I/O error) make SQLite roll back the
+    // whole transaction itself: the steps before are gone too.
+    return sqlite3_get_autocommit(db_) == 0;
+  });
 }
 
 std::string_view SqliteStore::backend() const {
