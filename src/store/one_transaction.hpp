@@ -1,11 +1,15 @@
 #pragma once
 
-// Store::run_in_one_transaction for both backends: the steps in one
-// transaction, each in a savepoint (a backend's Transaction opened inside
-// another is one), so a step that throws a StoreError is undone alone.
-// `Transaction` is the backend's RAII transaction (commit(), else rolled
-// back); `still_open()` tells whether the outer transaction survived a
-// failed step (SQLite rolls the whole transaction back on some errors).
+// Store::run_in_one_transaction for both backends. The steps run in one
+// transaction, and a store method's own Transaction opened inside it joins
+// it (no savepoint: PostgreSQL makes each savepoint a subtransaction, and
+// past 64 in one transaction every snapshot slows down; a version with one
+// savepoint a job gave the worst `churn --subscribe` figure on PostgreSQL,
+// docs/BENCHMARKS.md). A step that throws a StoreError (rare: a channel deleted
+// meanwhile) undoes the whole batch, which then runs again one step per
+// transaction, so that the failure stays the step's own and the others
+// still commit. `Transaction` is the backend's RAII transaction: commit(),
+// else rolled back.
 
 #include <cstddef>
 #include <functional>
@@ -16,28 +20,33 @@
 
 namespace nself::store {
 
-template <class Transaction, class Backend, class StillOpen>
-std::vector<std::size_t> run_steps_in_one_transaction(Backend& backend,
-                                                      std::span<const std::function<void()>> steps,
-                                                      StillOpen still_open) {
+template <class Transaction, class Backend>
+std::vector<std::size_t> run_steps_in_one_transaction(
+    Backend& backend, std::span<const std::function<void()>> steps) {
   std::vector<std::size_t> failed;
   if (steps.empty()) return failed;
-  Transaction batch(backend);
+  try {
+    Transaction batch(backend);
+    for (const auto& step : steps) step();
+    batch.commit();
+    return failed;
+  } catch (const StoreUnavailable&) {
+    throw;  // the database is gone: nothing was committed
+  } catch (const StoreError&) {
+    // Undone (also when SQLite rolled the transaction back itself); again,
+    // one step at a time.
+  }
   for (std::size_t index = 0; index < steps.size(); ++index) {
-    Transaction step(backend);
     try {
+      Transaction alone(backend);
       steps[index]();
-      step.commit();
+      alone.commit();
     } catch (const StoreUnavailable&) {
-      throw;  // `batch` rolls everything back (or the connection is gone with it)
+      throw;
     } catch (const StoreError&) {
-      failed.push_back(index);  // `step` undoes this one's writes
-    }
-    if (!still_open()) {
-      throw StoreError("the batch's transaction was rolled back after an error");
+      failed.push_back(index);
     }
   }
-  batch.commit();
   return failed;
 }
 

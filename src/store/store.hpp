@@ -214,12 +214,12 @@ class Store {
 
   // ---- batches
   // Runs `steps` in order in ONE transaction: one commit (one fsync under
-  // SQLite's synchronous=FULL) for all of them, instead of one each. Every
-  // step runs in its own savepoint, so a step that throws a StoreError is
-  // undone alone and the others still commit; the indexes of those that
-  // failed are returned. A StoreUnavailable (the database is gone) rolls the
-  // whole batch back and is rethrown. A step calls this store's methods;
-  // the transactions they open inside become savepoints.
+  // SQLite's synchronous=FULL) for all of them, instead of one each. A step
+  // that throws a StoreError is undone alone and the others still commit
+  // (the batch is undone and run again one step per transaction); the
+  // indexes of those that failed are returned. A StoreUnavailable (the
+  // database is gone) rolls the whole batch back and is rethrown. A step
+  // calls this store's methods; the transactions they open join this one.
   virtual std::vector<std::size_t> run_in_one_transaction(
       std::span<const std::function<void()>> steps) = 0;
 

@@ -123,37 +123,40 @@ std::string PostgresStore::describe() const {
   return fmt::format("{}:{}/{}", host_, port_, database_);
 }
 
-namespace {
-std::string savepoint_name(int depth) {
-  return "nself_" + std::to_string(depth);
-}
-}  // namespace
-
 PostgresStore::Transaction::Transaction(PostgresStore& store)
-    : store_(store), depth_(store.transaction_depth_) {
-  store_.exec(depth_ == 0 ? std::string("BEGIN") : "SAVEPOINT " + savepoint_name(depth_));
+    : store_(store), outermost_(store.transaction_depth_ == 0) {
+  if (outermost_) {
+    store_.exec("BEGIN");
+    store_.inner_rollback_ = false;
+  }
   ++store_.transaction_depth_;
 }
 
 PostgresStore::Transaction::~Transaction() {
   if (done_) return;
   --store_.transaction_depth_;
-  if (PQstatus(store_.conn_) != CONNECTION_OK) return;
-  const std::string undo =
-      depth_ == 0 ? std::string("ROLLBACK")
-                  : "ROLLBACK TO " + savepoint_name(depth_) + "; RELEASE " + savepoint_name(depth_);
-  PQclear(PQexec(store_.conn_, undo.c_str()));
+  if (!outermost_) {
+    // Inside another one: the outer one must not commit half of this.
+    store_.inner_rollback_ = true;
+  } else if (PQstatus(store_.conn_) == CONNECTION_OK) {
+    PQclear(PQexec(store_.conn_, "ROLLBACK"));
+  }
 }
 
 void PostgresStore::Transaction::commit() {
-  store_.exec(depth_ == 0 ? std::string("COMMIT") : "RELEASE " + savepoint_name(depth_));
+  if (outermost_) {
+    if (store_.inner_rollback_) {
+      throw StoreError("a transaction inside the batch was rolled back (its error was caught)");
+    }
+    store_.exec("COMMIT");
+  }
   done_ = true;
   --store_.transaction_depth_;
 }
 
 std::vector<std::size_t> PostgresStore::run_in_one_transaction(
     std::span<const std::function<void()>> steps) {
-  return run_steps_in_one_transaction<Transaction>(*this, steps, [] { return true; });
+  return run_steps_in_one_transaction<Transaction>(*this, steps);
 }
 
 PgResult PostgresStore::exec(const std::string& sql, const Params& params) {

@@ -93,9 +93,8 @@ class PostgresStore final : public Store {
   std::vector<AuditEntry> list_audit(int limit) override;
 
  private:
-  // BEGIN ... COMMIT; inside another one (run_in_one_transaction) a
-  // savepoint: commit() releases it, and without commit() only its own
-  // writes are undone (which also clears PostgreSQL's aborted state).
+  // BEGIN ... COMMIT; inside another one (run_in_one_transaction) it joins
+  // it: commit() and the rollback are the outer one's.
   class Transaction {
    public:
     explicit Transaction(PostgresStore& store);
@@ -106,10 +105,11 @@ class PostgresStore final : public Store {
 
    private:
     PostgresStore& store_;
-    int depth_;  // 0: the outermost (BEGIN), else the savepoint's number
+    bool outermost_;  // false: inside another one, which it joins
     bool done_ = false;
   };
-  int transaction_depth_ = 0;  // open Transactions (the outermost and its savepoints)
+  int transaction_depth_ = 0;    // open Transactions (the outermost and those inside it)
+  bool inner_rollback_ = false;  // one inside the outermost ended without commit()
 
   // Runs one statement; throws unless it succeeded. A statement with
   // parameters is prepared once per connection (parsed and planned once,

@@ -68,45 +68,40 @@ std::int64_t SqliteStore::changes() const {
   return sqlite3_changes64(db_);
 }
 
-namespace {
-std::string savepoint_name(int depth) {
-  return "nself_" + std::to_string(depth);
-}
-}  // namespace
-
 SqliteStore::Transaction::Transaction(SqliteStore& store)
-    : store_(store), depth_(store.transaction_depth_) {
-  store_.query(depth_ == 0 ? std::string("BEGIN IMMEDIATE") : "SAVEPOINT " + savepoint_name(depth_))
-      .run();
+    : store_(store), outermost_(store.transaction_depth_ == 0) {
+  if (outermost_) {
+    store_.query("BEGIN IMMEDIATE").run();
+    store_.inner_rollback_ = false;
+  }
   ++store_.transaction_depth_;
 }
 
 SqliteStore::Transaction::~Transaction() {
   if (done_) return;
   --store_.transaction_depth_;
-  if (depth_ == 0) {
+  if (outermost_) {
     sqlite3_exec(store_.db_, "ROLLBACK", nullptr, nullptr, nullptr);
   } else {
-    // Undo this savepoint's writes, then drop it; the outer transaction goes on.
-    const auto undo =
-        "ROLLBACK TO " + savepoint_name(depth_) + "; RELEASE " + savepoint_name(depth_);
-    sqlite3_exec(store_.db_, undo.c_str(), nullptr, nullptr, nullptr);
+    // Inside another one: the outer one must not commit half of this.
+    store_.inner_rollback_ = true;
   }
 }
 
 void SqliteStore::Transaction::commit() {
-  store_.query(depth_ == 0 ? std::string("COMMIT") : "RELEASE " + savepoint_name(depth_)).run();
+  if (outermost_) {
+    if (store_.inner_rollback_) {
+      throw StoreError("a transaction inside the batch was rolled back (its error was caught)");
+    }
+    store_.query("COMMIT").run();
+  }
   done_ = true;
   --store_.transaction_depth_;
 }
 
 std::vector<std::size_t> SqliteStore::run_in_one_transaction(
     std::span<const std::function<void()>> steps) {
-  return run_steps_in_one_transaction<Transaction>(*this, steps, [this] {
-    // Some errors (a full disk, an I/O error) make SQLite roll back the
-    // whole transaction itself: the steps before are gone too.
-    return sqlite3_get_autocommit(db_) == 0;
-  });
+  return run_steps_in_one_transaction<Transaction>(*this, steps);
 }
 
 std::string_view SqliteStore::backend() const {

@@ -40,8 +40,8 @@ class SqliteStore final : public Store {
 
   // A write transaction: BEGIN IMMEDIATE takes the write lock up front (waiting
   // up to busy_timeout), so two writers never deadlock on a lock upgrade.
-  // Inside another one (run_in_one_transaction) it is a savepoint: commit()
-  // releases it, and without commit() only its own writes are undone.
+  // Inside another one (run_in_one_transaction) it joins it: commit() and
+  // the rollback are the outer one's.
   class Transaction {
    public:
     explicit Transaction(SqliteStore& store);
@@ -52,7 +52,7 @@ class SqliteStore final : public Store {
 
    private:
     SqliteStore& store_;
-    int depth_;  // 0: the outermost (BEGIN), else the savepoint's number
+    bool outermost_;  // false: inside another one, which it joins
     bool done_ = false;
   };
 
@@ -132,7 +132,8 @@ class SqliteStore final : public Store {
 
   std::filesystem::path path_;
   sqlite3* db_ = nullptr;
-  int transaction_depth_ = 0;  // open Transactions (the outermost and its savepoints)
+  int transaction_depth_ = 0;    // open Transactions (the outermost and those inside it)
+  bool inner_rollback_ = false;  // one inside the outermost ended without commit()
   std::unordered_map<std::string, sqlite3_stmt*> statements_;
   // Messages per multi-row INSERT: 8 parameters each, far under SQLite's
   // limit of 32766 parameters per statement.

@@ -678,7 +678,7 @@ TEST_P(StoreTest, OneTransactionCommitsEveryStepAtOnce) {
   const std::vector<std::function<void()>> steps{
       [&] { store_->record_connection(connection("c1", "alice", kT0)); },
       [&] { store_->add_subscription("c1", channel.id, "alice", kT0); },
-      // A method that opens its own transaction: it nests as a savepoint.
+      // A method that opens its own transaction: it joins the batch's.
       [&] { store_->append_messages(std::vector{new_message(channel.id, "1")}, kT0); },
       [&] {
         seen_by_others_during_the_batch = raw_count("SELECT count(*) FROM realtime.connections");
@@ -711,7 +711,7 @@ TEST_P(StoreTest, AFailingStepIsUndoneAloneAndTheOthersCommit) {
   const auto history = store_->history(channel.id, std::nullopt, 10);
   ASSERT_EQ(history.size(), 1u);
   EXPECT_EQ(history[0].seq, 1);
-  // The store is usable afterwards: no transaction or savepoint is left open.
+  // The store is usable afterwards: no transaction is left open.
   store_->append_messages(std::vector{new_message(channel.id, "2")}, kT0);
   EXPECT_EQ(raw_count("SELECT count(*) FROM realtime.messages"), 2);
 }
