@@ -58,7 +58,7 @@ export interface ClientOptions {
   maxQueue?: number;
   /** Client-side pacing of message/typing/presence ({perSecond: 9, burst: 5}, under the server's 10/s); false: none. */
   rateLimit?: { perSecond: number; burst?: number } | false;
-  /** Retries (a second apart) of a send refused with rate_limited (5). */
+  /** Retries (a second apart) of a send, or of a catch-up history page, refused with rate_limited (5). */
   rateLimitRetries?: number;
 }
 

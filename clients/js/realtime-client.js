@@ -1093,9 +1093,21 @@ export class RealtimeClient extends Emitter {
   // 1000 messages, and bounded in bytes): fetch the rest page by page,
   // forwards with `after`, up to `upTo`, the subscribe's seq (live messages
   // after it are delivered normally and deduplicated).
+  // A page refused rate_limited (the user's history and read budget, or too
+  // many of this connection's requests waiting for the database) is asked
+  // again a second later, up to rateLimitRetries times in a row.
   async #catchUp(channel, upTo) {
+    let refused = 0;
     while (channel.lastSeq < upTo) {
-      const reply = await this.#request({ type: 'history', channel: channel.name, limit: 1000, after: channel.lastSeq });
+      let reply;
+      try {
+        reply = await this.#request({ type: 'history', channel: channel.name, limit: 1000, after: channel.lastSeq });
+      } catch (error) {
+        if (error?.code !== 'rate_limited' || ++refused > this.options.rateLimitRetries) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        continue;
+      }
+      refused = 0;
       const fresh = reply.messages.filter((message) => message.seq > channel.lastSeq && message.seq <= upTo);
       for (const message of fresh) channel._message({ type: 'message', channel: reply.channel, ...message });
       if (fresh.length === 0 || !reply.has_more) break;

@@ -130,6 +130,8 @@ server::RealtimeOptions realtime_options(const core::Config& config) {
   options.max_connections_per_user = config.max_connections_per_user;
   options.max_messages_per_second = config.max_messages_per_second;
   options.max_subscriptions = config.max_subscriptions;
+  options.max_store_requests_per_second = config.max_store_requests_per_second;
+  options.max_store_requests_in_flight = config.max_store_requests_in_flight;
   // A history reply is one page of half the send-queue bound: it never trips it.
   options.history_page_bytes = static_cast<std::size_t>(config.max_queued_kb) * 1024 / 2;
   options.away_after = std::chrono::seconds(config.away_after_seconds);
@@ -150,6 +152,8 @@ server::engine::EngineHandlerOptions engine_options(const server::RealtimeOption
   engine.max_messages_per_second = realtime.max_messages_per_second;
   engine.flood = realtime.flood;
   engine.max_subscriptions = realtime.max_subscriptions;
+  engine.max_store_requests_per_second = realtime.max_store_requests_per_second;
+  engine.max_store_requests_in_flight = realtime.max_store_requests_in_flight;
   engine.away_after = realtime.away_after;
   engine.stale_presence_after = realtime.stale_presence_after;
   engine.content_filter = realtime.content_filter;

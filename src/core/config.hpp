@@ -62,13 +62,15 @@ struct Config {
   bool jwt_require_exp = true;    // REALTIME_JWT_REQUIRE_EXP: refuse tokens without "exp"
 
   // Limits (the manual's "Rate Limiting")
-  int max_connections_per_user = 5;  // REALTIME_MAX_CONNECTIONS_PER_USER
-  int max_messages_per_second = 10;  // REALTIME_MAX_MESSAGES_PER_SECOND
-  int max_subscriptions = 50;        // REALTIME_MAX_SUBSCRIPTIONS
-  int max_message_bytes = 65536;     // REALTIME_MAX_MESSAGE_BYTES
-  int message_retention_days = 0;    // REALTIME_MESSAGE_RETENTION_DAYS (0: keep forever)
-  int audit_retention_days = 90;     // REALTIME_AUDIT_RETENTION_DAYS (0: keep forever)
-  int cleanup_batch_rows = 5000;     // REALTIME_CLEANUP_BATCH_ROWS: rows per cleanup transaction
+  int max_connections_per_user = 5;        // REALTIME_MAX_CONNECTIONS_PER_USER
+  int max_messages_per_second = 10;        // REALTIME_MAX_MESSAGES_PER_SECOND
+  int max_subscriptions = 50;              // REALTIME_MAX_SUBSCRIPTIONS
+  int max_store_requests_per_second = 50;  // REALTIME_MAX_STORE_REQUESTS_PER_SECOND
+  int max_store_requests_in_flight = 16;   // REALTIME_MAX_STORE_REQUESTS_IN_FLIGHT
+  int max_message_bytes = 65536;           // REALTIME_MAX_MESSAGE_BYTES
+  int message_retention_days = 0;          // REALTIME_MESSAGE_RETENTION_DAYS (0: keep forever)
+  int audit_retention_days = 90;           // REALTIME_AUDIT_RETENTION_DAYS (0: keep forever)
+  int cleanup_batch_rows = 5000;  // REALTIME_CLEANUP_BATCH_ROWS: rows per cleanup transaction
 
   // Channels
   ChannelType default_channel_type = ChannelType::kPublic;  // REALTIME_DEFAULT_CHANNEL_TYPE

@@ -96,6 +96,9 @@ struct RealtimeOptions {
   core::FloodPolicy flood;
   // Channels one connection may be subscribed to: too_many_subscriptions.
   int max_subscriptions = 50;
+  // The sharded engine's (core/engine/options.hpp); not applied by this handler.
+  int max_store_requests_per_second = 50;
+  int max_store_requests_in_flight = 16;
   // The bytes one history reply (history, subscribe history / since) may
   // carry: half of a connection's send-queue bound (REALTIME_MAX_QUEUED_KB),
   // so that a reply never closes the client that asked (core/history_page.hpp).

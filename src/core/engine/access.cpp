@@ -95,8 +95,14 @@ void access_answered(ChannelsState& state, const PendingAccess& pending, StoreRe
   channel->waiting.erase(waiting);
   if (reply.failure) {
     for (AccessJob& job : jobs) {
-      to_connection(asker_of_job(job).connection,
-                    {store_error(asker_of_job(job).ref, *reply.failure)}, ctx);
+      const Asker& asker = asker_of_job(job);
+      std::vector<Event> events{store_error(asker.ref, *reply.failure)};
+      if (std::holds_alternative<HistoryOfChannel>(job) ||
+          std::holds_alternative<ReadOfChannel>(job)) {
+        end_store_request(asker.connection, std::move(events), ctx);
+      } else {
+        to_connection(asker.connection, std::move(events), ctx);
+      }
     }
     return;
   }

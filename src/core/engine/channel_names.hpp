@@ -41,6 +41,8 @@ class ChannelNames {
   // Queues `waiter` behind the read of `name`. True when no read of it is in
   // flight: the caller asks one and passes its token to asked().
   bool wait(const std::string& name, NameWaiter waiter);
+  // A read of `name` is in flight (a request naming it waits behind it).
+  bool reading(const std::string& name) const { return waiting_.contains(name); }
   void asked(std::uint64_t token, const std::string& name);
   // The read `token` answered: its name and waiters, in order (none: not ours).
   struct Answered {

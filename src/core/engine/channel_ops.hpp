@@ -26,6 +26,9 @@ void fan_out(const ChannelState& channel, Event event, std::optional<std::string
              Context& ctx);
 // Events for one connection, through its loop's L.
 void to_connection(ConnectionId connection, std::vector<Event> events, Context& ctx);
+// The answer of a history or read request (L counts it off the connection's
+// store requests in flight); `events` may be empty (a read that succeeded).
+void end_store_request(ConnectionId connection, std::vector<Event> events, Context& ctx);
 // A store job that did not run: "unavailable" or "overloaded", as today's
 // handler words them.
 ErrorEvent store_error(const Ref& ref, const std::string& failure);

@@ -157,6 +157,11 @@ void to_connection(ConnectionId connection, std::vector<Event> events, Context& 
   ctx.to_shard(ctx.owner_of_connection(connection), ToConnection{connection, std::move(events)});
 }
 
+void end_store_request(ConnectionId connection, std::vector<Event> events, Context& ctx) {
+  ctx.to_shard(ctx.owner_of_connection(connection),
+               ToConnection{connection, std::move(events), true});
+}
+
 ErrorEvent store_error(const Ref& ref, const std::string& failure) {
   if (failure == "overloaded") {
     return error(ref, "overloaded", "too many messages are waiting to be stored; retry later");

@@ -37,6 +37,23 @@ void refuse_rated(ConnectionRecord& connection, const protocol::Ref& ref, ErrorE
   admit_request(connection, RefusedAtConnection{connection.asker(ref), std::move(error)}, ctx);
 }
 
+// A connection's store requests in flight are bounded: past the bound the
+// request is refused here, before it costs the store anything.
+bool admit_store_request(ConnectionRecord& connection, const protocol::Ref& ref, Context& ctx) {
+  const int max = ctx.options().max_store_requests_in_flight;
+  if (connection.store_requests < max) {
+    ++connection.store_requests;
+    return true;
+  }
+  reply(connection,
+        error(ref, "rate_limited",
+              "more than " + std::to_string(max) +
+                  " requests of this connection are waiting for the database: this one was not "
+                  "run"),
+        ctx);
+  return false;
+}
+
 bool admit_subscription(ConnectionRecord& connection, const protocol::Ref& ref,
                         const std::string& name, Context& ctx) {
   if (connection.subscription(name) != nullptr) return true;  // renewing is not a new one
@@ -98,19 +115,21 @@ void continue_with(Connections::State& state, ConnectionRecord& connection,
               ctx);
         } else if constexpr (std::is_same_v<T, protocol::HistoryRequest>) {
           if (channel == nullptr) {
+            store_request_done(connection);
             reply(connection, *failure, ctx);
             return;
           }
-          ctx.to_shard(ctx.owner_of_channel(channel->id),
-                       HistoryOfChannel{connection.asker(ref), *channel, typed.limit, typed.before,
-                                        typed.after});
+          admit_request(connection,
+                        HistoryOfChannel{connection.asker(ref), *channel, typed.limit, typed.before,
+                                         typed.after},
+                        ctx);
         } else if constexpr (std::is_same_v<T, protocol::ReadRequest>) {
           if (channel == nullptr) {
+            store_request_done(connection);
             reply(connection, *failure, ctx);
             return;
           }
-          ctx.to_shard(ctx.owner_of_channel(channel->id),
-                       ReadOfChannel{connection.asker(ref), *channel, typed.seq});
+          admit_request(connection, ReadOfChannel{connection.asker(ref), *channel, typed.seq}, ctx);
         }
       },
       request);
@@ -129,8 +148,16 @@ void resolve(Connections::State& state, ConnectionRecord& connection, const prot
     return;
   }
   const std::string key = name;
+  // A message that starts a read counts as a store request of its connection
+  // (messages are rated after their channel is known: unbounded, a stream of
+  // messages to unknown names would be a stream of store reads).
+  const bool counted =
+      std::holds_alternative<protocol::MessageRequest>(request) && !state.names.reading(key);
+  if (counted && !admit_store_request(connection, ref, ctx)) return;
   if (state.names.wait(key, NameWaiter{connection.id, ref, std::move(request)})) {
-    state.names.asked(ctx.ask_store(Role::kConnections, ResolveChannel{key}), key);
+    const std::uint64_t token = ctx.ask_store(Role::kConnections, ResolveChannel{key});
+    state.names.asked(token, key);
+    if (counted) state.name_reads_of.emplace(token, connection.id);
   }
 }
 
@@ -230,6 +257,7 @@ void on_request(Connections::State& state, ConnectionRecord& connection, const p
           resolve(state, connection, ref, request, ctx);
         } else if constexpr (std::is_same_v<T, protocol::HistoryRequest> ||
                              std::is_same_v<T, protocol::ReadRequest>) {
+          if (!admit_store_request(connection, ref, ctx)) return;
           resolve(state, connection, ref, request, ctx);
         } else if constexpr (std::is_same_v<T, protocol::TypingRequest>) {
           on_typing(connection, ref, typed, ctx);
@@ -259,6 +287,10 @@ void on_outcome(Connections::State& state, ConnectionRecord& connection,
 }
 
 void on_resolved(Connections::State& state, StoreReply& reply, Context& ctx) {
+  if (auto starter = state.name_reads_of.find(reply.token); starter != state.name_reads_of.end()) {
+    if (ConnectionRecord* connection = state.find(starter->second)) store_request_done(*connection);
+    state.name_reads_of.erase(starter);
+  }
   auto answered = state.names.answered(reply.token);
   if (!answered) return;
   const ChannelInfo* channel = nullptr;

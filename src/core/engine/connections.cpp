@@ -125,10 +125,19 @@ void Connections::on(ConnectionAdmitted& message, Context& ctx) {
 void Connections::on(RequestRefused& message, Context& ctx) {
   ConnectionRecord* connection = state_->find(message.asker.connection);
   if (connection == nullptr || connection->closing()) return;
-  const int rate = ctx.options().max_messages_per_second;
-  std::vector<Event> events{Event{error(
-      message.asker.ref, "rate_limited",
-      "more than " + std::to_string(rate) + " messages per second: this one was not delivered")}};
+  std::vector<Event> events;
+  if (message.store) {
+    store_request_done(*connection);
+    const int rate = ctx.options().max_store_requests_per_second;
+    events.push_back(error(message.asker.ref, "rate_limited",
+                           "more than " + std::to_string(rate) +
+                               " history or read requests per second: this one was not run"));
+  } else {
+    const int rate = ctx.options().max_messages_per_second;
+    events.push_back(error(
+        message.asker.ref, "rate_limited",
+        "more than " + std::to_string(rate) + " messages per second: this one was not delivered"));
+  }
   decided(*connection, events, ctx);
   if (message.disconnect) state_->close(*connection, kLimitExceeded, "rate limit exceeded", ctx);
 }
@@ -142,6 +151,7 @@ void Connections::on(RequestDecided& message, Context& ctx) {
 void Connections::on(ToConnection& message, Context& ctx) {
   ConnectionRecord* connection = state_->find(message.connection);
   if (connection == nullptr || connection->closing()) return;
+  if (message.ends_store_request) store_request_done(*connection);
   for (Event& event : message.events) reply(*connection, std::move(event), ctx);
 }
 

@@ -45,6 +45,10 @@ struct ConnectionRecord {
   std::vector<ChannelInfo> subscriptions;
   int resolving_subscribes = 0;  // waiting for the channel's name
   int joining_subscribes = 0;    // JoinChannel sent, JoinOutcome not back
+  // Store requests of this connection not answered yet: its history and read
+  // requests, and the channel-name reads its messages started. At
+  // max_store_requests_in_flight, more are refused (rate_limited) here.
+  int store_requests = 0;
   // Subscribes admitted (counted against the limit) behind the one in flight:
   // one subscribe of a connection runs at a time, so that its answers come in
   // the order of its requests whichever shards own the channels (the store's
@@ -87,6 +91,8 @@ struct Connections::State {
   ChannelNames names;
   std::vector<BroadcastEvent> announcements;
   std::optional<SteadyTime> last_heartbeat;
+  // Name reads a message started, by token: the connection they count for.
+  std::unordered_map<std::uint64_t, ConnectionId> name_reads_of;
   // Audit rows for failed auth: at most kMaxAuthAuditsPerSecond a second.
   static constexpr int kMaxAuthAuditsPerSecond = 20;
   SteadyTime audit_window{};
@@ -115,6 +121,10 @@ inline void reply(ConnectionRecord& connection, Event event, Context& ctx) {
   } else {
     ctx.send(connection.id, std::move(event));
   }
+}
+// One of the connection's store requests was answered (or refused).
+inline void store_request_done(ConnectionRecord& connection) {
+  if (connection.store_requests > 0) --connection.store_requests;
 }
 // A rated request goes to U: replies after it wait for U's decision.
 inline void await_decision(ConnectionRecord& connection) {

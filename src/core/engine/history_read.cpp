@@ -23,13 +23,14 @@ void run_history(ChannelsState& state, HistoryOfChannel& job, const ChannelAnswe
                  Context& ctx) {
   const Asker& asker = job.asker;
   if (!access.channel) {
-    to_connection(asker.connection,
-                  {error(asker.ref, "not_found", "no channel \"" + job.channel.slug + "\"")}, ctx);
+    end_store_request(asker.connection,
+                      {error(asker.ref, "not_found", "no channel \"" + job.channel.slug + "\"")},
+                      ctx);
     return;
   }
   const ChannelInfo& info = *access.channel;
   if (info.type == ChannelType::kPrivate && !asker.is_admin && !access.membership) {
-    to_connection(
+    end_store_request(
         asker.connection,
         {error(asker.ref, "forbidden", "not a member of private channel \"" + info.slug + "\"")},
         ctx);
@@ -50,33 +51,34 @@ bool cut_to_page(std::vector<MessageRecord>& messages, PageKeeps keeps, Context&
 void history_answered(PendingHistory& pending, StoreReply& reply, Context& ctx) {
   auto* answer = std::get_if<HistoryAnswer>(&reply.answer);
   if (reply.failure || answer == nullptr) {
-    to_connection(pending.asker.connection,
-                  {store_error(pending.asker.ref, reply.failure.value_or("unavailable"))}, ctx);
+    end_store_request(pending.asker.connection,
+                      {store_error(pending.asker.ref, reply.failure.value_or("unavailable"))}, ctx);
     return;
   }
   // A page bounded in bytes: what is cut is still there (has_more), older
   // ones for a backward page, newer ones for a forward (`after`) page.
   const bool cut =
       cut_to_page(answer->messages, pending.forward ? PageKeeps::kOldest : PageKeeps::kNewest, ctx);
-  to_connection(pending.asker.connection,
-                {HistoryEvent{pending.asker.ref, pending.slug, std::move(answer->messages),
-                              answer->has_more || cut}},
-                ctx);
+  end_store_request(pending.asker.connection,
+                    {HistoryEvent{pending.asker.ref, pending.slug, std::move(answer->messages),
+                                  answer->has_more || cut}},
+                    ctx);
 }
 
 void run_read(ChannelsState& state, ReadOfChannel& job, const ChannelAnswer& access, Context& ctx) {
   const Asker& asker = job.asker;
   if (!access.channel) {
-    to_connection(asker.connection,
-                  {error(asker.ref, "not_found", "no channel \"" + job.channel.slug + "\"")}, ctx);
+    end_store_request(asker.connection,
+                      {error(asker.ref, "not_found", "no channel \"" + job.channel.slug + "\"")},
+                      ctx);
     return;
   }
   const ChannelInfo& info = *access.channel;
   if (!access.membership) {
-    to_connection(asker.connection,
-                  {error(asker.ref, "forbidden",
-                         "read positions are kept for members of \"" + info.slug + "\" only")},
-                  ctx);
+    end_store_request(asker.connection,
+                      {error(asker.ref, "forbidden",
+                             "read positions are kept for members of \"" + info.slug + "\" only")},
+                      ctx);
     return;
   }
   // A position past the newest message would hide messages still to come.
@@ -95,8 +97,12 @@ void run_read(ChannelsState& state, ReadOfChannel& job, const ChannelAnswer& acc
 }
 
 void read_answered(PendingRead& pending, StoreReply& reply, Context& ctx) {
-  if (!reply.failure) return;  // no reply on success
-  to_connection(pending.asker.connection, {store_error(pending.asker.ref, *reply.failure)}, ctx);
+  if (!reply.failure) {  // no reply on success
+    end_store_request(pending.asker.connection, {}, ctx);
+    return;
+  }
+  end_store_request(pending.asker.connection, {store_error(pending.asker.ref, *reply.failure)},
+                    ctx);
 }
 
 }  // namespace nself::core::engine

@@ -23,6 +23,11 @@ struct EngineOptions {
   int max_messages_per_second = 10;
   FloodPolicy flood;
   int max_subscriptions = 50;
+  // Requests whose work is a store read or write (history, read): a second
+  // bucket per user, and a bound on those of one connection still waiting
+  // for the store (with the channel reads its messages start).
+  int max_store_requests_per_second = 50;
+  int max_store_requests_in_flight = 16;
   // Presence: idle members become away; rows not refreshed for
   // stale_presence_after are deleted by the heartbeat.
   std::chrono::milliseconds away_after{300'000};

@@ -66,8 +66,23 @@ struct RefusedAtConnection {
   Asker asker;
   ErrorEvent error;
 };
-using RatedRequest =
-    std::variant<MessageToChannel, TypingToChannel, PresenceToChannels, RefusedAtConnection>;
+// Store requests (history, read) take a token of the user's second bucket
+// (max_store_requests_per_second); U forwards them to the channel's owner (C),
+// whose answer ends the connection's count of them (ToConnection).
+struct HistoryOfChannel {
+  Asker asker;
+  ChannelInfo channel;
+  std::int64_t limit = 50;
+  std::optional<std::int64_t> before;
+  std::optional<std::int64_t> after;
+};
+struct ReadOfChannel {
+  Asker asker;
+  ChannelInfo channel;
+  std::int64_t seq = 0;
+};
+using RatedRequest = std::variant<MessageToChannel, TypingToChannel, PresenceToChannels,
+                                  RefusedAtConnection, HistoryOfChannel, ReadOfChannel>;
 struct AdmitRequest {
   RatedRequest request;
 };
@@ -80,6 +95,7 @@ struct ConnectionAdmitted {
 struct RequestRefused {
   Asker asker;
   bool disconnect = false;  // flood: close 4008 after the error
+  bool store = false;       // a store request (history, read): its own bucket
 };
 // The rated request took its token and went on (to the channel's owner);
 // `events` take its place among the connection's replies (the error of a
@@ -107,18 +123,6 @@ struct LeaveChannel {
   std::string channel_id;
   std::string connection_public_id;
 };
-struct HistoryOfChannel {
-  Asker asker;
-  ChannelInfo channel;
-  std::int64_t limit = 50;
-  std::optional<std::int64_t> before;
-  std::optional<std::int64_t> after;
-};
-struct ReadOfChannel {
-  Asker asker;
-  ChannelInfo channel;
-  std::int64_t seq = 0;
-};
 // A token refresh took the connection's admin role away: is it still
 // allowed to receive this private channel (a member)? C answers with
 // SubscriptionLost when not, nothing when it is.
@@ -138,6 +142,9 @@ struct Activity {
 struct ToConnection {
   ConnectionId connection = 0;
   std::vector<Event> events;
+  // The answer of a history or read request (for a read that succeeded, with
+  // no events): L counts it off the connection's store requests in flight.
+  bool ends_store_request = false;
 };
 // The subscribe's outcome: when joined, L adds the connection to its local
 // hub before sending `events` (subscribed, replay, presence_state).

@@ -13,7 +13,8 @@ namespace {
 
 struct UserState {
   int connections = 0;
-  TokenBucket bucket;
+  TokenBucket bucket;        // message, typing, presence
+  TokenBucket store_bucket;  // history, read
   // Per connection of the user: rejections in a row (flood -> close 4008).
   std::unordered_map<ConnectionId, FloodGuard> floods;
 };
@@ -46,12 +47,14 @@ struct Users::State {
     auto found = users.find(user_id);
     if (found == users.end()) {
       // Starts full: a user's first request of a burst is never refused.
+      const EngineOptions& options = ctx.options();
+      const SteadyTime now = ctx.now().steady;
       found =
           users
-              .emplace(
-                  user_id,
-                  UserState{
-                      0, TokenBucket(ctx.options().max_messages_per_second, ctx.now().steady), {}})
+              .emplace(user_id, UserState{0,
+                                          TokenBucket(options.max_messages_per_second, now),
+                                          TokenBucket(options.max_store_requests_per_second, now),
+                                          {}})
               .first;
     }
     return found->second;
@@ -81,12 +84,15 @@ void Users::on(AdmitRequest& message, Context& ctx) {
   Asker& asker = std::visit([](auto& request) -> Asker& { return request.asker; }, message.request);
   UserState& user = state_->user(asker.user_id, ctx);
   const SteadyTime now = ctx.now().steady;
-  const bool allowed = user.bucket.try_take(now);
+  const bool store = std::holds_alternative<HistoryOfChannel>(message.request) ||
+                     std::holds_alternative<ReadOfChannel>(message.request);
+  const bool allowed = (store ? user.store_bucket : user.bucket).try_take(now);
   auto guard = user.floods.try_emplace(asker.connection, ctx.options().flood).first;
   const RateDecision decision = guard->second.record(allowed, now);
   if (decision != RateDecision::kAllow) {
     const ShardIndex target = ctx.owner_of_connection(asker.connection);
-    ctx.to_shard(target, RequestRefused{std::move(asker), decision == RateDecision::kDisconnect});
+    ctx.to_shard(target,
+                 RequestRefused{std::move(asker), decision == RateDecision::kDisconnect, store});
     return;
   }
   const ShardIndex home = ctx.owner_of_connection(asker.connection);
@@ -116,9 +122,12 @@ void Users::on(AdmitRequest& message, Context& ctx) {
 
 void Users::tick(Context& ctx) {
   const int full = ctx.options().max_messages_per_second;
+  const int store_full = ctx.options().max_store_requests_per_second;
+  const SteadyTime now = ctx.now().steady;
   for (auto it = state_->users.begin(); it != state_->users.end();) {
     UserState& user = it->second;
-    if (user.connections == 0 && user.bucket.available(ctx.now().steady) >= full) {
+    if (user.connections == 0 && user.bucket.available(now) >= full &&
+        user.store_bucket.available(now) >= store_full) {
       it = state_->users.erase(it);
     } else {
       ++it;

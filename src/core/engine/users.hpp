@@ -5,9 +5,10 @@
 // connections over loops, at the cost of one hop per rated request when the
 // user's shard is not the connection's (none with one loop).
 // - connections of the user in this process (max_connections_per_user);
-// - the rate bucket shared by the user's connections (message, typing,
-//   presence), kept after the last connection closes until it has refilled,
-//   so that reconnecting does not reset it;
+// - the rate buckets shared by the user's connections, one for message,
+//   typing and presence, one for store requests (history, read), kept after
+//   the last connection closes until both have refilled, so that
+//   reconnecting does not reset them;
 // - the flood guard of each connection (rejections in a row -> close 4008).
 
 #include <memory>

@@ -108,7 +108,11 @@ TEST_F(ChannelsHistoryRead, AReadOfAMemberIsStoredWithoutReply) {
   EXPECT_EQ(mark.user_id, "alice");
   EXPECT_EQ(mark.seq, 2);
   EXPECT_TRUE(sent<ToConnection>(asked).empty());
-  EXPECT_TRUE(answer(job.token, Done{}).empty());  // no reply on success
+  // No reply on success: only the end of the connection's store request.
+  const auto done = sent<ToConnection>(answer(job.token, Done{}));
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_TRUE(done[0].second.ends_store_request);
+  EXPECT_TRUE(done[0].second.events.empty());
 }
 
 TEST_F(ChannelsHistoryRead, AReadPastTheNewestMessageIsClampedToIt) {

@@ -35,6 +35,11 @@ ce::EngineOptions engine_options(const CaseFile& file) {
     if (key == "REALTIME_MAX_CONNECTIONS_PER_USER") options.max_connections_per_user = number;
     if (key == "REALTIME_MAX_MESSAGES_PER_SECOND") options.max_messages_per_second = number;
     if (key == "REALTIME_MAX_SUBSCRIPTIONS") options.max_subscriptions = number;
+    if (key == "REALTIME_MAX_STORE_REQUESTS_PER_SECOND") {
+      options.max_store_requests_per_second = number;
+    }
+    if (key == "REALTIME_MAX_STORE_REQUESTS_IN_FLIGHT")
+      options.max_store_requests_in_flight = number;
     if (key == "REALTIME_AWAY_AFTER") options.away_after = std::chrono::seconds(number);
   }
   return options;

@@ -137,7 +137,7 @@ inline std::string text(const engine::ShardMessage& message) {
                  std::to_string(m.asker.connection) + (m.admitted ? " yes" : " no");
         } else if constexpr (std::is_same_v<T, engine::RequestRefused>) {
           return "RequestRefused " + m.asker.user_id + " " + ref_text(m.asker.ref) +
-                 (m.disconnect ? " disconnect" : "");
+                 (m.disconnect ? " disconnect" : "") + (m.store ? " store" : "");
         } else if constexpr (std::is_same_v<T, engine::JoinChannel>) {
           return "JoinChannel " + m.asker.user_id + " " + m.channel.id + " " +
                  ref_text(m.asker.ref) + " " + m.connection_public_id;

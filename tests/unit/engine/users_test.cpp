@@ -130,4 +130,49 @@ TEST(UUsers, ARequestRefusedAtTheConnectionTakesATokenThenItsErrorGoesBack) {
   EXPECT_EQ(h.handle(refused(2)), Lines{"to 0 RequestRefused alice 2"});
 }
 
+// history and read take their own bucket (max_store_requests_per_second),
+// leaving the message rate alone; refusals say which bucket, count in the
+// same flood guard, and the user is kept until both buckets have refilled.
+TEST(UUsers, StoreRequestsTakeTheirOwnBucketKeptUntilItHasRefilled) {
+  Harness h(1, 2, opts([&](auto& o) {
+              o.max_messages_per_second = 1;
+              o.max_store_requests_per_second = 2;
+            }));
+  h.handle(admit(kA, "alice"));
+  auto history = [&](protocol::Ref ref) {
+    return engine::FromShard{engine::AdmitRequest{
+        engine::HistoryOfChannel{asker(kA, "alice", ref), channel("c-room", "room"), 10, {}, {}}}};
+  };
+  auto read = [&](protocol::Ref ref) {
+    return engine::FromShard{engine::AdmitRequest{
+        engine::ReadOfChannel{asker(kA, "alice", ref), channel("c-room", "room"), 4}}};
+  };
+  EXPECT_EQ(h.handle(history(1)), (Lines{"to 0 RequestDecided 1", "to 0 History alice c-room 10"}));
+  EXPECT_EQ(h.handle(read(2)), (Lines{"to 0 RequestDecided 1", "to 0 Read alice c-room 4"}));
+  EXPECT_EQ(h.handle(history(3)), Lines{"to 0 RequestRefused alice 3 store"});
+  EXPECT_EQ(h.handle(read(4)), Lines{"to 0 RequestRefused alice 4 store"});
+  // The message bucket is untouched.
+  EXPECT_EQ(h.handle(message(kA, "alice", "c-room")).size(), 2u);
+  h.handle(release(kA, "alice"));
+  // At 1 s the message bucket is full again, the store bucket (2 per second,
+  // empty at 0) is too: kept until then, not after.
+  h.handle(engine::Tick{}, at(900ms));
+  EXPECT_EQ(h.shard().users().tracked_users(), 1u);
+  h.handle(engine::Tick{}, at(1s));
+  EXPECT_EQ(h.shard().users().tracked_users(), 0u);
+}
+
+TEST(UUsers, StoreRefusalsCountInTheFloodGuard) {
+  Harness h(1, 2, opts([&](auto& o) { o.max_store_requests_per_second = 1; }));
+  h.handle(admit(kA, "alice"));
+  auto read = [&] {
+    return engine::FromShard{engine::AdmitRequest{
+        engine::ReadOfChannel{asker(kA, "alice"), channel("c-room", "room"), 1}}};
+  };
+  h.handle(read());
+  for (int i = 1; i < 20; ++i)
+    EXPECT_EQ(h.handle(read()), Lines{"to 0 RequestRefused alice - store"});
+  EXPECT_EQ(h.handle(read()), Lines{"to 0 RequestRefused alice - disconnect store"});
+}
+
 }  // namespace
