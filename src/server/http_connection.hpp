@@ -8,7 +8,10 @@
 //
 // A connection refused by the acceptor (AcceptedPeer::refusal: its address
 // is over a limit) reads its request within 2 s and gets the refusal (429 or
-// 503, see client_limits.hpp); a refused upgrade likewise.
+// 503, see client_limits.hpp); a refused upgrade likewise. At most
+// RefusedSlot::kMaxWaiting refused connections wait so at once: the acceptor
+// closes the others without an answer (else an address over its limit could
+// still hold every descriptor, two seconds a socket).
 //
 // Under TLS (Loop::tls_context) the connection first peeks at the client's
 // first byte: a TLS handshake record goes on to the TLS handshake (on this
@@ -18,6 +21,7 @@
 // Thread safety: none; lives on its loop thread.
 
 #include <array>
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -35,6 +39,31 @@ namespace nself::server {
 
 class Loop;
 
+// A refused connection's place among those waiting to be told: counted
+// while the connection lives (the count is shared by the acceptor and the
+// loops, touched once per refused accept and close).
+class RefusedSlot {
+ public:
+  static constexpr int kMaxWaiting = 64;
+
+  RefusedSlot() = default;
+  explicit RefusedSlot(std::shared_ptr<std::atomic<int>> waiting) : waiting_(std::move(waiting)) {}
+  RefusedSlot(RefusedSlot&&) noexcept = default;  // leaves the source empty
+  RefusedSlot& operator=(RefusedSlot&& other) noexcept {
+    release();
+    waiting_ = std::move(other.waiting_);
+    return *this;
+  }
+  ~RefusedSlot() { release(); }
+
+ private:
+  void release() {
+    if (waiting_) waiting_->fetch_sub(1, std::memory_order_relaxed);
+    waiting_.reset();
+  }
+  std::shared_ptr<std::atomic<int>> waiting_;
+};
+
 // Who is at the other end of an accepted socket, and what the acceptor
 // decided about it (see client_limits.hpp).
 struct AcceptedPeer {
@@ -43,6 +72,8 @@ struct AcceptedPeer {
   ClientLimits::Lease lease;   // an untrusted peer's share of the limits, when admitted
   core::ConnectionRefusal refusal = core::ConnectionRefusal::kNone;  // else: answered, then closed
   long retry_after_seconds = 0;
+  RefusedSlot refused_slot;    // a refused peer that waits to be told
+  bool close_at_once = false;  // refused, and too many wait already: no answer
 };
 
 class HttpConnection : public std::enable_shared_from_this<HttpConnection> {

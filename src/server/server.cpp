@@ -149,7 +149,10 @@ void Server::accept() {
           Loop& loop = *loops_[next_loop_];
           next_loop_ = (next_loop_ + 1) % loops_.size();
           AcceptedPeer peer = admit(socket);
-          if (loop.on_this_thread()) {
+          if (peer.close_at_once) {
+            error_code ignored;
+            socket.close(ignored);
+          } else if (loop.on_this_thread()) {
             loop.adopt(std::move(socket), std::move(peer));
           } else {
             asio::post(loop.io(),
@@ -184,6 +187,14 @@ AcceptedPeer Server::admit(const asio::ip::tcp::socket& socket) {
   if (peer.refusal != core::ConnectionRefusal::kNone) {
     spdlog::debug("connection from {} refused: over its address's limits",
                   peer.address.to_string());
+    // Told why (429) only while few refused connections wait: each holds a
+    // descriptor until its request comes or 2 s pass.
+    if (refused_waiting_->load(std::memory_order_relaxed) >= RefusedSlot::kMaxWaiting) {
+      peer.close_at_once = true;
+    } else {
+      refused_waiting_->fetch_add(1, std::memory_order_relaxed);
+      peer.refused_slot = RefusedSlot(refused_waiting_);
+    }
   }
   return peer;
 }

@@ -124,6 +124,8 @@ class Server {
   boost::asio::steady_timer accept_pause_;
   DescriptorReserve descriptors_;
   std::uint64_t refused_accepts_ = 0;
+  // Refused connections waiting for their request (RefusedSlot).
+  std::shared_ptr<std::atomic<int>> refused_waiting_ = std::make_shared<std::atomic<int>>(0);
   std::chrono::steady_clock::time_point last_refusal_log_{};
   HttpRouter router_;
   std::unique_ptr<boost::asio::ssl::context> tls_context_;  // null: plain TCP

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -300,6 +300,38 @@ test('one address is capped in connections (HTTP phase included) and in connects
   assert.equal((await get(direct, '/health', { localAddress: '127.0.3.2' })).status, 200);
   await sleep(1100);
   assert.equal((await get(direct, '/health', { localAddress: '127.0.3.1' })).status, 200);
+});
+
+test('connections refused for their address hold few descriptors: past 64 waiting, they are closed at once', async () => {
+  // Each refused connection used to wait up to 2 s for its request (to be
+  // told 429): an address over REALTIME_MAX_CONNECTIONS_PER_IP could still
+  // hold every descriptor of the server with idle sockets (bench/hostile.mjs,
+  // idle-tcp: 1,024 of 1,024, and real users could not connect).
+  const pid = JSON.parse((await direct.mustRealtime(['status', '--json'])).stdout).pid;
+  const descriptors = () => readdirSync(`/proc/${pid}/fd`).length;
+  await sleep(2500); // earlier tests' refused sockets are gone
+  const before = descriptors();
+  const sockets = [];
+  let closedByServer = 0;
+  await Promise.all(
+    Array.from({ length: 300 }, () =>
+      new Promise((resolve) => {
+        const socket = net.connect({ port: direct.port, host: '127.0.0.1', localAddress: '127.0.4.1' }, resolve);
+        socket.on('error', resolve);
+        socket.on('close', () => ++closedByServer);
+        sockets.push(socket);
+      }),
+    ),
+  );
+  await sleep(300);
+  const held = descriptors() - before;
+  // 12 admitted (REALTIME_MAX_CONNECTIONS_PER_IP), at most 64 refused waiting.
+  assert.ok(held <= 12 + 64 + 8, `the server holds ${held} more descriptors`);
+  assert.ok(closedByServer >= 300 - 12 - 64 - 8, `${closedByServer} closed by the server`);
+  // Another address is served meanwhile.
+  const other = await connect(direct, { query: `?token=${direct.token('refused-other')}`, localAddress: '127.0.4.2' });
+  await other.close();
+  for (const socket of sockets) socket.destroy();
 });
 
 test('a flood that goes on is summarized in one row per address, written at the latest at stop', async () => {
