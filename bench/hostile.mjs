@@ -113,7 +113,14 @@ async function realUsers(until) {
   await Promise.all(
     users.map(async (user) => {
       const chatting = (async () => {
-        const ws = await connect(user);
+        let ws;
+        while (!ws && Date.now() < until) {
+          ws = await connect(user).catch(() => {
+            ++connects.failed; // the chatting connection could not connect
+            return undefined;
+          });
+        }
+        if (!ws) return;
         let n = 0;
         const pending = new Map();
         ws.on('message', (data) => {

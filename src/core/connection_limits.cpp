@@ -20,7 +20,7 @@ void ConnectionLimits::refill(Entry& entry, Time now) const {
 }
 
 void ConnectionLimits::maybe_forget(const std::string& key, Entry& entry, Time now) {
-  if (entry.open > 0 || entry.unauthenticated > 0) return;
+  if (entry.open > 0 || entry.unauthenticated > 0 || entry.waiting > 0) return;
   refill(entry, now);
   if (options_.connects_per_second <= 0 || entry.tokens >= capacity()) entries_.erase(key);
 }
@@ -48,7 +48,7 @@ ConnectionRefusal ConnectionLimits::open(const std::string& key, Time now) {
   auto found = entries_.find(key);
   if (found == entries_.end()) {
     if (entries_.size() >= options_.max_tracked) prune(now);
-    found = entries_.emplace(key, Entry{0, 0, capacity(), now}).first;
+    found = entries_.emplace(key, Entry{0, 0, 0, capacity(), now}).first;
   }
   Entry& entry = found->second;
   refill(entry, now);
@@ -79,7 +79,7 @@ ConnectionRefusal ConnectionLimits::begin_unauthenticated(const std::string& key
   }
   auto found = entries_.find(key);
   if (found == entries_.end())
-    found = entries_.emplace(key, Entry{0, 0, capacity(), last_seen_}).first;
+    found = entries_.emplace(key, Entry{0, 0, 0, capacity(), last_seen_}).first;
   if (options_.max_unauthenticated_per_address > 0 &&
       found->second.unauthenticated >= options_.max_unauthenticated_per_address) {
     return ConnectionRefusal::kTooManyUnauthenticatedAddress;
@@ -87,6 +87,25 @@ ConnectionRefusal ConnectionLimits::begin_unauthenticated(const std::string& key
   ++found->second.unauthenticated;
   ++unauthenticated_;
   return ConnectionRefusal::kNone;
+}
+
+ConnectionRefusal ConnectionLimits::begin_waiting(const std::string& key) {
+  auto found = entries_.find(key);
+  if (found == entries_.end())
+    found = entries_.emplace(key, Entry{0, 0, 0, capacity(), last_seen_}).first;
+  if (options_.max_unauthenticated_per_address > 0 &&
+      found->second.waiting >= options_.max_unauthenticated_per_address) {
+    return ConnectionRefusal::kTooManyUnauthenticatedAddress;
+  }
+  ++found->second.waiting;
+  return ConnectionRefusal::kNone;
+}
+
+void ConnectionLimits::end_waiting(const std::string& key) {
+  auto found = entries_.find(key);
+  if (found == entries_.end() || found->second.waiting == 0) return;
+  --found->second.waiting;
+  maybe_forget(key, found->second, last_seen_);
 }
 
 void ConnectionLimits::end_unauthenticated(const std::string& key) {

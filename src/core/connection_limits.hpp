@@ -50,6 +50,12 @@ class ConnectionLimits {
   // session: counted (kNone; end_unauthenticated() it later) or refused.
   ConnectionRefusal begin_unauthenticated(const std::string& key);
   void end_unauthenticated(const std::string& key);
+  // One of `key`'s open connections has not sent a complete request yet
+  // (idle or slow sockets): counted against max_unauthenticated_per_address
+  // too (apart from its sessions), or refused; end_waiting() at its first
+  // request or its close.
+  ConnectionRefusal begin_waiting(const std::string& key);
+  void end_waiting(const std::string& key);
 
   // Whole seconds until `key` may open a connection again (at least 1).
   long retry_after_seconds(const std::string& key, Time now) const;
@@ -62,6 +68,7 @@ class ConnectionLimits {
   struct Entry {
     std::size_t open = 0;
     std::size_t unauthenticated = 0;
+    std::size_t waiting = 0;
     double tokens = 0;
     Time updated{};
   };

@@ -20,6 +20,7 @@ ClientLimits::Lease& ClientLimits::Lease::operator=(Lease&& other) noexcept {
     owner_ = std::exchange(other.owner_, nullptr);
     key_ = std::move(other.key_);
     unauthenticated_ = std::exchange(other.unauthenticated_, false);
+    waiting_ = std::exchange(other.waiting_, false);
   }
   return *this;
 }
@@ -39,9 +40,25 @@ void ClientLimits::Lease::authenticated() {
   unauthenticated_ = false;
 }
 
+ConnectionRefusal ClientLimits::Lease::begin_waiting() {
+  if (owner_ == nullptr || waiting_) return ConnectionRefusal::kNone;
+  std::lock_guard lock(owner_->mutex_);
+  const ConnectionRefusal refusal = owner_->limits_.begin_waiting(key_);
+  waiting_ = refusal == ConnectionRefusal::kNone;
+  return refusal;
+}
+
+void ClientLimits::Lease::request_arrived() {
+  if (owner_ == nullptr || !waiting_) return;
+  std::lock_guard lock(owner_->mutex_);
+  owner_->limits_.end_waiting(key_);
+  waiting_ = false;
+}
+
 void ClientLimits::Lease::release() {
   if (owner_ == nullptr) return;
   authenticated();
+  request_arrived();
   {
     std::lock_guard lock(owner_->mutex_);
     owner_->limits_.close(key_);

@@ -43,6 +43,11 @@ class ClientLimits {
     core::ConnectionRefusal begin_unauthenticated();
     // The session authenticated (or never was unauthenticated): idempotent.
     void authenticated();
+    // Counts the connection as one that has not sent a complete request yet
+    // (REALTIME_MAX_UNAUTHENTICATED_PER_IP applies to those too); a refusal
+    // leaves it uncounted. request_arrived() ends it: idempotent.
+    core::ConnectionRefusal begin_waiting();
+    void request_arrived();
     void release();
     bool held() const { return owner_ != nullptr; }
     bool unauthenticated() const { return unauthenticated_; }
@@ -52,6 +57,7 @@ class ClientLimits {
     ClientLimits* owner_ = nullptr;
     std::string key_;
     bool unauthenticated_ = false;
+    bool waiting_ = false;
   };
 
   struct Admission {

@@ -38,7 +38,8 @@ constexpr std::string_view kPageCacheControl = "no-cache";
 std::string gzip_compress(std::string_view data) {
   z_stream stream{};
   // 15 + 16: a gzip header and trailer rather than zlib's.
-  if (deflateInit2(&stream, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK) {
+  if (deflateInit2(&stream, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) !=
+      Z_OK) {
     throw std::runtime_error("deflateInit2 failed");
   }
   std::string out(deflateBound(&stream, static_cast<uLong>(data.size())), '\0');
@@ -106,7 +107,8 @@ std::string strong_etag(std::string_view contents) {
   return etag;
 }
 
-std::shared_ptr<const PreparedFile> prepare(const EmbeddedFile& file, std::string_view cache_control,
+std::shared_ptr<const PreparedFile> prepare(const EmbeddedFile& file,
+                                            std::string_view cache_control,
                                             bool any_origin = false) {
   auto prepared = std::make_shared<PreparedFile>();
   prepared->file = &file;
@@ -155,9 +157,8 @@ HttpResponse file_response(const PreparedFile& prepared, const HttpRequest& requ
 }
 
 void serve(HttpRouter& router, std::string path, std::shared_ptr<const PreparedFile> prepared) {
-  router.add(http::verb::get, std::move(path), [prepared](const HttpRequest& request) {
-    return file_response(*prepared, request);
-  });
+  router.add(http::verb::get, std::move(path),
+             [prepared](const HttpRequest& request) { return file_response(*prepared, request); });
 }
 
 // POST /console/token {"user_id": "alice", "role": "admin", "ttl_seconds": 3600}

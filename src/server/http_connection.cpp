@@ -109,6 +109,7 @@ void HttpConnection::read_request() {
 
 void HttpConnection::on_read(const error_code& error) {
   if (finished_) return;
+  peer_.lease.request_arrived();  // or failed: no longer an idle socket
   if (error) {
     if (error == http::error::header_limit) {
       respond(error_response(http::status::request_header_fields_too_large, "header_too_large",

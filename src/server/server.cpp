@@ -183,6 +183,10 @@ AcceptedPeer Server::admit(const asio::ip::tcp::socket& socket) {
   auto admission = client_limits_.open(peer.address.limit_key(), std::chrono::steady_clock::now());
   peer.lease = std::move(admission.lease);
   peer.refusal = admission.refusal;
+  // Until its first request, a connection counts against its address's cap
+  // of connections not yet authenticated (C2): idle sockets cannot take
+  // every descriptor.
+  if (peer.refusal == core::ConnectionRefusal::kNone) peer.refusal = peer.lease.begin_waiting();
   peer.retry_after_seconds = admission.retry_after_seconds;
   if (peer.refusal != core::ConnectionRefusal::kNone) {
     spdlog::debug("connection from {} refused: over its address's limits",

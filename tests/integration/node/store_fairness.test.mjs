@@ -5,7 +5,7 @@
 // floods both from five connections (every request pipelined, a hundred to a
 // frame) while another user chats; the flood must be refused past the user's
 // budget and the connection's bound, and the chat must get every ack. Its ack
-// latency is printed; timing is measured by bench/hostile.sh, not asserted.
+// latency is printed; timing is measured by bench/hostile.mjs, not asserted.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Client, Project } from './harness.mjs';
