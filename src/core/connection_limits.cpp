@@ -93,8 +93,8 @@ ConnectionRefusal ConnectionLimits::begin_waiting(const std::string& key) {
   auto found = entries_.find(key);
   if (found == entries_.end())
     found = entries_.emplace(key, Entry{0, 0, 0, capacity(), last_seen_}).first;
-  if (options_.max_unauthenticated_per_address > 0 &&
-      found->second.waiting >= options_.max_unauthenticated_per_address) {
+  if (options_.max_waiting_per_address > 0 &&
+      found->second.waiting >= options_.max_waiting_per_address) {
     return ConnectionRefusal::kTooManyUnauthenticatedAddress;
   }
   ++found->second.waiting;

@@ -24,6 +24,7 @@ struct ConnectionLimitOptions {
   std::size_t max_per_address = 0;                  // connections; 0: no limit
   std::size_t max_unauthenticated_per_address = 0;  // 0: no limit
   std::size_t max_unauthenticated = 0;              // over every address; 0: no limit
+  std::size_t max_waiting_per_address = 0;          // not sent a request yet; 0: no limit
   double connects_per_second = 0;                   // per address; 0: no limit
   std::size_t max_tracked = 65'536;                 // addresses with rate state only
 };
@@ -51,8 +52,8 @@ class ConnectionLimits {
   ConnectionRefusal begin_unauthenticated(const std::string& key);
   void end_unauthenticated(const std::string& key);
   // One of `key`'s open connections has not sent a complete request yet
-  // (idle or slow sockets): counted against max_unauthenticated_per_address
-  // too (apart from its sessions), or refused; end_waiting() at its first
+  // (idle or slow sockets): counted against max_waiting_per_address, or
+  // refused; end_waiting() at its first
   // request or its close.
   ConnectionRefusal begin_waiting(const std::string& key);
   void end_waiting(const std::string& key);

@@ -11,6 +11,10 @@ ClientLimits::ClientLimits(const ServerOptions& options)
           .max_per_address = options.max_connections_per_ip,
           .max_unauthenticated_per_address = options.max_unauthenticated_per_ip,
           .max_unauthenticated = options.max_unauthenticated,
+          // Connections that have not sent a request yet: four times the
+          // sessions (a burst of new API connections from one backend must
+          // fit), and a bound on what idle sockets of one address can hold.
+          .max_waiting_per_address = options.max_unauthenticated_per_ip * 4,
           .connects_per_second = options.connects_per_ip_per_second,
       }) {}
 

@@ -53,11 +53,13 @@ TEST(ConnectionLimits, UnauthenticatedSessionsPerAddressAndOverall) {
   EXPECT_EQ(limits.unauthenticated(), 3u);
 }
 
-// Connections that have not sent a request yet are capped per address by the
-// same number, apart from sessions, and not server-wide (an upgrade with a
-// token is such a connection for one round trip: C1 must not concern it).
+// Connections that have not sent a request yet are capped per address, apart
+// from sessions, and not server-wide (an upgrade with a token is such a
+// connection for one round trip: C1 must not concern it).
 TEST(ConnectionLimits, ConnectionsWaitingForTheirFirstRequestPerAddress) {
-  ConnectionLimits limits({.max_unauthenticated_per_address = 2, .max_unauthenticated = 1});
+  ConnectionLimits limits({.max_unauthenticated_per_address = 1,
+                           .max_unauthenticated = 1,
+                           .max_waiting_per_address = 2});
   for (int i = 0; i < 4; ++i) ASSERT_EQ(limits.open("a", kT0), ConnectionRefusal::kNone);
   ASSERT_EQ(limits.open("b", kT0), ConnectionRefusal::kNone);
   EXPECT_EQ(limits.begin_waiting("a"), ConnectionRefusal::kNone);
