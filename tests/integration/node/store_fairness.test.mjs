@@ -93,7 +93,10 @@ test('a flood of history and read is refused past the budget, and another user s
   const run = tally.history + tally.forbidden;
   assert.ok(run <= kBudget + Math.ceil(kBudget * seconds) + 1, `${run} requests run in ${seconds} s`);
   assert.ok(run >= 1, 'the first requests of the budget are run');
-  assert.ok(tally.budget > 0, 'refused past the user budget');
+  // A frame of 100 holds more than the connection's bound (16): refused at
+  // once. Whether the user's budget refuses some too depends on how fast the
+  // store answers (under TSan it answers slower than the bucket refills and
+  // the bound alone holds the flood): store_budget.txt tests the budget.
   assert.ok(tally.inFlight > 0, "refused past the connection's bound");
   assert.equal(tally.other, 0, 'no other answer');
   // (Whether a connection reaches the flood close, 20 budget refusals in a
